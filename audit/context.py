@@ -1,0 +1,35 @@
+"""Request context (IP, user agent, request id, user) for audit entries.
+
+The middleware sets it per request; Celery tasks and commands run without one.
+"""
+
+import contextvars
+import uuid
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    ip: str | None = None
+    user_agent: str = ""
+    request_id: str = ""
+    user: object | None = None
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("audit_request_context", default=None)
+
+
+def current() -> RequestContext:
+    return _current.get() or RequestContext()
+
+
+def activate(context: RequestContext):
+    return _current.set(context)
+
+
+def deactivate(token) -> None:
+    _current.reset(token)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

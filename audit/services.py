@@ -1,0 +1,160 @@
+"""Writing the audit trail: one entry per state change, in the caller's transaction."""
+
+import datetime
+import hashlib
+import hmac
+import json
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from audit import anchor, context
+from audit.models import AuditAction, AuditEntry, AuditHead
+
+logger = logging.getLogger("audit.chain")
+
+GENESIS_HASH = "0" * 64
+
+# The fields that the hash covers, in order.
+HASHED_FIELDS = (
+    "seq",
+    "created_at",
+    "actor_id",
+    "actor_repr",
+    "action",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "changes",
+    "reason",
+    "ip",
+    "user_agent",
+    "request_id",
+    "prev_hash",
+)
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return str(value)
+
+
+def jsonable(value):
+    """Plain JSON types only (Decimal as string), so a stored entry hashes as it was written."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def entry_digest(values: dict) -> str:
+    created_at = values["created_at"]
+    if isinstance(created_at, datetime.datetime):
+        created_at = created_at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    canonical = {field: values.get(field) for field in HASHED_FIELDS}
+    canonical["created_at"] = created_at
+    canonical["actor_id"] = str(canonical["actor_id"]) if canonical["actor_id"] is not None else None
+    canonical["ip"] = canonical["ip"] or None
+    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _target_fields(target) -> tuple[str, str, str]:
+    if target is None:
+        return "", "", ""
+    if isinstance(target, models.Model):
+        return target._meta.label_lower, str(target.pk), str(target)[:255]
+    if isinstance(target, tuple):
+        target_type, target_id, *rest = target
+        return target_type, str(target_id), (rest[0] if rest else "")[:255]
+    raise TypeError(f"Unsupported audit target: {target!r}")
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    target=None,
+    changes: dict | None = None,
+    reason: str = "",
+    ip: str | None = None,
+    user_agent: str | None = None,
+    request_id: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain.
+
+    ``target`` is a model instance or a ``(type, id, repr)`` tuple. Runs inside the
+    caller's transaction (opening one if there is none), so the entry and the change
+    it records commit or roll back together. Appends are serialised by locking the
+    single ``AuditHead`` row, so concurrent writers never fork the chain.
+    """
+    if action not in AuditAction.values:
+        raise ValueError(f"Unknown audit action: {action}")
+    ctx = context.current()
+    if actor is None and ctx.user is not None and getattr(ctx.user, "is_authenticated", False):
+        actor = ctx.user
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    target_type, target_id, target_repr = _target_fields(target)
+
+    with transaction.atomic():
+        head = _lock_head()
+        entry = AuditEntry(
+            seq=head.seq + 1,
+            created_at=timezone.now(),
+            actor=actor,
+            actor_repr=actor.get_username() if actor is not None else "",
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            target_repr=target_repr,
+            changes=jsonable(changes or {}),
+            reason=reason or "",
+            ip=ip if ip is not None else ctx.ip,
+            user_agent=(user_agent if user_agent is not None else ctx.user_agent)[:512],
+            request_id=request_id if request_id is not None else ctx.request_id,
+            prev_hash=head.hash,
+        )
+        entry.hash = entry_digest(_values(entry))
+        entry.save(force_insert=True)
+        AuditHead.objects.filter(pk=head.pk).update(seq=entry.seq, hash=entry.hash)
+        seq, digest = entry.seq, entry.hash
+        transaction.on_commit(lambda: _publish_head(seq, digest))
+    return entry
+
+
+def _lock_head() -> AuditHead:
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditHead.objects.get_or_create(pk=1)
+        head = AuditHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def _values(entry: AuditEntry) -> dict:
+    return {field: getattr(entry, field) for field in HASHED_FIELDS}
+
+
+def _publish_head(seq: int, digest: str) -> None:
+    """Record the committed head outside the database: the log stream and the anchor file."""
+    logger.info("audit head seq=%s hash=%s", seq, digest)
+    anchor.anchor_advance(seq=seq, digest=digest)
+
+
+def model_snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
+    """The concrete field values of an instance, for before/after change records."""
+    names = fields or [f.attname for f in instance._meta.concrete_fields]
+    return jsonable({name: getattr(instance, name) for name in names})
+
+
+def changes_between(before: dict, after: dict) -> dict:
+    """``{field: [before, after]}`` for the fields that differ."""
+    keys = set(before) | set(after)
+    return {key: [before.get(key), after.get(key)] for key in sorted(keys) if before.get(key) != after.get(key)}

@@ -1,0 +1,77 @@
+import secrets
+import string
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from loansite import roles
+
+# Demo accounts, one per role; the administrator is a superuser.
+DEMO_USERS = [
+    ("admin", roles.ADMINISTRATOR),
+    ("officer", roles.LOAN_OFFICER),
+    ("officer2", roles.LOAN_OFFICER),
+    ("approver", roles.CREDIT_APPROVER),
+    ("approver2", roles.CREDIT_APPROVER),
+    ("analyst", roles.RISK_ANALYST),
+    ("ops", roles.MODEL_OPS),
+    ("auditor", roles.AUDITOR),
+]
+
+
+def _password() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+class Command(BaseCommand):
+    help = (
+        "First-run setup: role groups, demo accounts (passwords random, printed once), "
+        "demo data when the database is empty. Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-demo-data", action="store_true")
+        parser.add_argument("--customers", type=int, default=500)
+        parser.add_argument("--applications", type=int, default=2000)
+
+    def handle(self, *args, **options):
+        from django.contrib.auth.models import Permission
+
+        roles.roles_sync(group_model=Group, permission_model=Permission)
+        created = self._demo_users()
+        if created:
+            width = max(len(u) for u, _ in created)
+            self.stdout.write(self.style.WARNING("Demo accounts (shown once; keep them or reset with changepassword):"))
+            for username, password in created:
+                self.stdout.write(f"  {username.ljust(width)}  {password}")
+        if not options["no_demo_data"]:
+            call_command(
+                "seed_demo",
+                "--if-empty",
+                customers=options["customers"],
+                applications=options["applications"],
+                stdout=self.stdout,
+            )
+
+    @transaction.atomic
+    def _demo_users(self) -> list[tuple[str, str]]:
+        User = get_user_model()
+        created = []
+        for username, role in DEMO_USERS:
+            if User.objects.filter(username=username).exists():
+                continue
+            password = _password()
+            user = User.objects.create_user(
+                username=username,
+                password=password,
+                is_staff=True,
+                is_superuser=(role == roles.ADMINISTRATOR),
+                email=f"{username}@bank.example",
+            )
+            user.groups.add(Group.objects.get(name=role))
+            created.append((username, password))
+        return created

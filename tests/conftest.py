@@ -1,0 +1,31 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor(tmp_path, settings):
+    """Each test gets its own audit head anchor file."""
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-head.json"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user("officer", role="Loan officer")``: an active staff user in a role group."""
+    from django.contrib.auth.models import Group, User
+
+    def make(username="user", *, role=None, superuser=False, password="s3cure-Passw0rd!", **extra):
+        user = User.objects.create_user(
+            username=username, password=password, is_staff=True, is_superuser=superuser, **extra
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
