@@ -97,3 +97,6 @@ class AuditHead(models.Model):
 
     class Meta:
         default_permissions = ()
+
+    def __str__(self):
+        return f"audit head #{self.seq}"
