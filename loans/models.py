@@ -1,1 +1,328 @@
-# Create your models here.
+"""Loan products, applications (a state machine) and the approval decisions made on them.
+
+Models hold fields, choices, constraints, indexes and the transition table; every state
+change goes through ``loans.services``.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+RATE = {"max_digits": 7, "decimal_places": 4}
+POSITIVE = [MinValueValidator(Decimal("0.01"))]
+
+
+class LoanPurpose(models.TextChoices):
+    WORKING_CAPITAL = "working_capital", _("Working capital")
+    EQUIPMENT = "equipment", _("Equipment")
+    EXPANSION = "expansion", _("Expansion")
+    INVENTORY = "inventory", _("Inventory")
+    RENOVATION = "renovation", _("Renovation")
+    OTHER = "other", _("Other")
+
+
+class RepaymentMethod(models.TextChoices):
+    EQUAL_INSTALLMENT = "equal_installment", _("Equal installment (annuity)")
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal")
+    INTEREST_ONLY = "interest_only", _("Interest only, principal at maturity")
+
+
+class LoanProduct(models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    purpose = models.CharField(
+        _("purpose"), max_length=32, choices=LoanPurpose.choices, default=LoanPurpose.WORKING_CAPITAL
+    )
+    min_amount = models.DecimalField(_("minimum amount"), **MONEY, validators=POSITIVE)
+    max_amount = models.DecimalField(_("maximum amount"), **MONEY, validators=POSITIVE)
+    min_term_months = models.PositiveSmallIntegerField(_("minimum term (months)"), default=1)
+    max_term_months = models.PositiveSmallIntegerField(_("maximum term (months)"), default=36)
+    annual_rate_min = models.DecimalField(_("annual interest rate from"), **RATE, help_text=_("e.g. 0.0650 for 6.5%"))
+    annual_rate_max = models.DecimalField(_("annual interest rate to"), **RATE)
+    repayment_methods = models.JSONField(
+        _("repayment methods allowed"), default=list, help_text=_("A list of repayment method codes.")
+    )
+    penalty_rate = models.DecimalField(
+        _("penalty rate (daily)"), **RATE, default=Decimal("0.0005"), help_text=_("e.g. 0.0005 for 0.05% a day")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("loan product")
+        verbose_name_plural = _("loan products")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_amount__gt=0) & Q(max_amount__gte=F("min_amount")), name="loan_product_amount_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_term_months__gte=1) & Q(max_term_months__gte=F("min_term_months")),
+                name="loan_product_term_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(annual_rate_min__gte=0) & Q(annual_rate_max__gte=F("annual_rate_min")),
+                name="loan_product_rate_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class ApplicationStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    UNDER_REVIEW = "under_review", _("Under review")
+    RETURNED = "returned_for_info", _("Returned for information")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    CANCELLED = "cancelled", _("Cancelled")
+    DISBURSED = "disbursed", _("Disbursed")
+
+
+class Channel(models.TextChoices):
+    PUBLIC = "public", _("Public form")
+    BRANCH = "branch", _("Branch")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+
+
+class LoanApplication(models.Model):
+    Status = ApplicationStatus
+
+    # The one definition of the state machine: from-state -> the states it may move to.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DRAFT: frozenset({Status.SUBMITTED}),
+        Status.SUBMITTED: frozenset({Status.UNDER_REVIEW, Status.WITHDRAWN}),
+        Status.UNDER_REVIEW: frozenset({Status.APPROVED, Status.REJECTED, Status.RETURNED, Status.WITHDRAWN}),
+        Status.RETURNED: frozenset({Status.SUBMITTED}),
+        Status.APPROVED: frozenset({Status.DISBURSED, Status.CANCELLED}),
+        Status.REJECTED: frozenset(),
+        Status.WITHDRAWN: frozenset(),
+        Status.CANCELLED: frozenset(),
+        Status.DISBURSED: frozenset(),
+    }
+    # The workbench queue: what reviewers still have to decide.
+    PENDING = (Status.SUBMITTED, Status.UNDER_REVIEW)
+    EDITABLE = (Status.DRAFT, Status.RETURNED)
+
+    class Grade(models.TextChoices):
+        A = "A", "A"
+        B = "B", "B"
+        C = "C", "C"
+        D = "D", "D"
+        E = "E", "E"
+
+    reference = models.CharField(_("reference number"), max_length=20, unique=True, editable=False)
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="applications"
+    )
+    product = models.ForeignKey(
+        LoanProduct, verbose_name=_("product"), on_delete=models.PROTECT, related_name="applications"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY, validators=POSITIVE)
+    term_months = models.PositiveSmallIntegerField(_("term (months)"))
+    purpose = models.CharField(_("purpose"), max_length=32, choices=LoanPurpose.choices)
+    repayment_method = models.CharField(_("repayment method"), max_length=32, choices=RepaymentMethod.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.BRANCH)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    # Bumped by every state change: the conditional UPDATE compares it, so of two
+    # concurrent decisions exactly one wins even where row locks are a no-op (SQLite).
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    # A review round starts at each submission; approvals count within a round.
+    review_round = models.PositiveSmallIntegerField(_("review round"), default=0, editable=False)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision_reason = models.TextField(_("decision reason"), blank=True)
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # Filled set-wise by the scoring app.
+    score_probability = models.DecimalField(
+        _("probability of default"), max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    score_points = models.IntegerField(_("score points"), null=True, blank=True)
+    score_grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    score_reasons = models.JSONField(_("score reasons"), default=list, blank=True)
+    score_model_version = models.CharField(_("model version"), max_length=64, blank=True)
+    scored_at = models.DateTimeField(_("scored"), null=True, blank=True)
+    # Short risk flags (e.g. "high_risk_event") set by other parts of the system.
+    risk_flags = models.JSONField(_("risk flags"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("loan application")
+        verbose_name_plural = _("loan applications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="loan_application_amount_positive"),
+            models.CheckConstraint(condition=Q(term_months__gte=1), name="loan_application_term_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "submitted_at"], name="loan_app_queue_idx"),
+            models.Index(fields=["status", "product", "submitted_at"], name="loan_app_status_product_idx"),
+            models.Index(fields=["status", "channel", "submitted_at"], name="loan_app_status_channel_idx"),
+            models.Index(fields=["status", "score_grade", "submitted_at"], name="loan_app_status_grade_idx"),
+            models.Index(fields=["customer", "status"], name="loan_app_customer_idx"),
+            models.Index(fields=["submitted_at"], name="loan_app_submitted_idx"),
+            models.Index(fields=["amount"], name="loan_app_amount_idx"),
+        ]
+        permissions = [
+            ("submit_loanapplication", _("Can submit loan applications")),
+            ("review_loanapplication", _("Can review loan applications")),
+            ("approve_loanapplication", _("Can approve or reject loan applications")),
+            ("import_loanapplication", _("Can import loan applications")),
+            ("export_loanapplication", _("Can export loan applications")),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @classmethod
+    def can_move(cls, from_status: str, to_status: str) -> bool:
+        return to_status in cls.TRANSITIONS.get(from_status, frozenset())
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING
+
+
+class ApprovalAuthority(models.Model):
+    """How much one approver (or everyone in a group) may approve alone.
+
+    A user's own row wins over their groups'; among groups the highest limit counts.
+    Above the limit an application needs a second, distinct approver.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="approval_authorities",
+    )
+    group = models.ForeignKey(
+        "auth.Group",
+        verbose_name=_("group"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="approval_authorities",
+    )
+    limit = models.DecimalField(_("approval limit"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("approval authority")
+        verbose_name_plural = _("approval authorities")
+        ordering = ["-limit"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(group__isnull=True))
+                | (Q(user__isnull=True) & Q(group__isnull=False)),
+                name="approval_authority_user_xor_group",
+            ),
+            models.CheckConstraint(condition=Q(limit__gte=0), name="approval_authority_limit_non_negative"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(user__isnull=False), name="approval_authority_one_per_user"
+            ),
+            models.UniqueConstraint(
+                fields=["group"], condition=Q(group__isnull=False), name="approval_authority_one_per_group"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user or self.group}: {self.limit}"
+
+
+class ApprovalDecision(models.Model):
+    """One decision by one person on one application (the decision history)."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", _("Started review")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        RETURN = "return", _("Returned for information")
+        WITHDRAW = "withdraw", _("Withdrawn")
+        CANCEL = "cancel", _("Cancelled")
+
+    application = models.ForeignKey(
+        LoanApplication, verbose_name=_("application"), on_delete=models.CASCADE, related_name="decisions"
+    )
+    decider = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(_("decision"), max_length=16, choices=Kind.choices)
+    review_round = models.PositiveSmallIntegerField(_("review round"), default=0)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    authority_limit = models.DecimalField(_("authority at the time"), **MONEY, null=True, blank=True)
+    # True when this decision moved the application (an approval above authority may wait for a second).
+    final = models.BooleanField(_("final"), default=True)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("approval decision")
+        verbose_name_plural = _("approval decisions")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "review_round", "decider"],
+                condition=Q(kind="approve"),
+                name="approval_decision_one_approval_per_person_per_round",
+            )
+        ]
+        indexes = [models.Index(fields=["application", "review_round", "kind"], name="approval_decision_round_idx")]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.application} {self.kind}"
