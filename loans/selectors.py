@@ -1,0 +1,72 @@
+"""Reads for the loans app: the workbench queue, approval authority, status lookup."""
+
+from decimal import Decimal
+
+from django.db.models import Max, Q, QuerySet
+
+from loans.models import ApprovalAuthority, ApprovalDecision, LoanApplication, LoanProduct
+
+NO_AUTHORITY = Decimal("0.00")
+
+
+def application_queue(*, base: QuerySet | None = None) -> QuerySet:
+    """Pending applications (submitted or under review), oldest submission first."""
+    qs = base if base is not None else LoanApplication.objects.all()
+    return qs.filter(status__in=LoanApplication.PENDING).order_by("submitted_at", "id")
+
+
+def application_list(*, filters: dict | None = None) -> QuerySet:
+    qs = LoanApplication.objects.select_related("customer", "product")
+    return qs.filter(**(filters or {}))
+
+
+def approver_authority_limit(*, user) -> Decimal:
+    """How much ``user`` may approve alone: their own active row, else the highest of their groups'."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return NO_AUTHORITY
+    own = ApprovalAuthority.objects.filter(user=user, active=True).values_list("limit", flat=True).first()
+    if own is not None:
+        return own
+    best = ApprovalAuthority.objects.filter(group__user=user, active=True).aggregate(best=Max("limit"))["best"]
+    return best if best is not None else NO_AUTHORITY
+
+
+def application_round_approvals(*, application: LoanApplication) -> QuerySet:
+    """The approvals recorded in the application's current review round."""
+    return ApprovalDecision.objects.filter(
+        application=application, review_round=application.review_round, kind=ApprovalDecision.Kind.APPROVE
+    )
+
+
+def application_history(*, application: LoanApplication) -> QuerySet:
+    return application.decisions.select_related("decider").order_by("created_at", "id")
+
+
+def application_public_lookup(*, reference: str, phone: str) -> LoanApplication | None:
+    """The application with this reference whose contact or customer phone matches, else ``None``.
+
+    Both a wrong reference and a wrong phone give ``None``: callers answer the same way.
+    """
+    reference = (reference or "").strip().upper()
+    phone = (phone or "").strip().replace(" ", "").replace("-", "")
+    if not reference or not phone:
+        return None
+    return (
+        LoanApplication.objects.select_related("product")
+        .filter(reference=reference)
+        .filter(Q(contact_phone=phone) | Q(customer__phone=phone))
+        .first()
+    )
+
+
+def product_active_list() -> QuerySet:
+    return LoanProduct.objects.filter(active=True).order_by("code")
+
+
+def customer_other_applications(*, application: LoanApplication, limit: int = 20) -> QuerySet:
+    return (
+        LoanApplication.objects.filter(customer_id=application.customer_id)
+        .exclude(pk=application.pk)
+        .select_related("product")
+        .order_by("-created_at")[:limit]
+    )

@@ -1,0 +1,39 @@
+"""Writes of the loans app. Import services from here."""
+
+from loans.services.applications import (
+    EDITABLE_FIELDS,
+    application_approve,
+    application_assign_reviewer,
+    application_cancel,
+    application_check_product_limits,
+    application_create,
+    application_reject,
+    application_return,
+    application_start_review,
+    application_submit,
+    application_update,
+    application_withdraw,
+    reference_new,
+)
+from loans.services.batch import BATCH_OPERATIONS, BatchOutcome, application_batch
+from loans.services.public import application_submit_public
+
+__all__ = [
+    "BATCH_OPERATIONS",
+    "EDITABLE_FIELDS",
+    "BatchOutcome",
+    "application_approve",
+    "application_assign_reviewer",
+    "application_batch",
+    "application_cancel",
+    "application_check_product_limits",
+    "application_create",
+    "application_reject",
+    "application_return",
+    "application_start_review",
+    "application_submit",
+    "application_submit_public",
+    "application_update",
+    "application_withdraw",
+    "reference_new",
+]

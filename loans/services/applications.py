@@ -1,0 +1,428 @@
+"""Loan application writes: create, edit, and every move of the state machine.
+
+Each transition locks the row, checks ``LoanApplication.TRANSITIONS``, updates with a
+conditional ``UPDATE ... WHERE status=<expected> AND version=<read>`` (so exactly one of
+several concurrent deciders wins even where row locks are a no-op), records an
+``ApprovalDecision`` where a person decided, writes its audit entry in the same
+transaction and queues follow-ups on commit.
+"""
+
+import secrets
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import AuditAction
+from audit.services import audit_record, changes_between, model_snapshot
+from loans.models import ApprovalDecision, Channel, LoanApplication, LoanProduct
+from loans.selectors import application_round_approvals, approver_authority_limit
+from loansite.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from loansite.money import money
+
+Status = LoanApplication.Status
+
+PERM_ADD = "loans.add_loanapplication"
+PERM_CHANGE = "loans.change_loanapplication"
+PERM_SUBMIT = "loans.submit_loanapplication"
+PERM_REVIEW = "loans.review_loanapplication"
+PERM_APPROVE = "loans.approve_loanapplication"
+
+EDITABLE_FIELDS = ("product", "amount", "term_months", "purpose", "repayment_method", "contact_phone", "notes")
+
+# Reference numbers: "LA-YYMMDD-XXXXXX" from an alphabet without look-alikes (0/O, 1/I/L).
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def reference_new(*, on=None, rand=None) -> str:
+    """A human-friendly, hard-to-guess reference number."""
+    day = timezone.localtime(on or timezone.now()).strftime("%y%m%d")
+    pick = rand.choice if rand is not None else secrets.choice
+    return f"LA-{day}-" + "".join(pick(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _require(actor, perm: str) -> None:
+    if actor is None or not actor.is_active or not actor.has_perm(perm):
+        raise NotAllowed(_("You do not have the role needed for this action."))
+
+
+def _lock(application: LoanApplication) -> LoanApplication:
+    """Reload the application under a row lock (a no-op on SQLite; the conditional UPDATE covers it)."""
+    return LoanApplication.objects.select_for_update().select_related("product", "customer").get(pk=application.pk)
+
+
+def _check_move(app: LoanApplication, to_status: str) -> None:
+    if not LoanApplication.can_move(app.status, to_status):
+        raise InvalidTransition(
+            _("Application %(ref)s is %(status)s; it cannot become %(to)s.")
+            % {"ref": app.reference, "status": app.get_status_display(), "to": Status(to_status).label},
+            extra={"status": app.status},
+        )
+
+
+def _conditional_update(app: LoanApplication, **values) -> None:
+    """UPDATE only if nobody changed the row since we read it; refresh ``app`` in memory."""
+    updated = LoanApplication.objects.filter(pk=app.pk, status=app.status, version=app.version).update(
+        version=F("version") + 1, **values
+    )
+    if updated != 1:
+        raise Conflict()
+    app.version += 1
+    for key, value in values.items():
+        setattr(app, key, value)
+
+
+def _move(
+    app: LoanApplication, *, to_status: str, actor, action: str, reason: str = "", extra: dict | None = None, **values
+) -> None:
+    _check_move(app, to_status)
+    before = app.status
+    now = timezone.now()
+    _conditional_update(app, status=to_status, status_changed_at=now, **values)
+    audit_record(
+        action=action,
+        actor=actor,
+        target=app,
+        changes={"status": [before, to_status], **(extra or {})},
+        reason=reason,
+    )
+
+
+def _decision(app: LoanApplication, *, actor, kind: str, reason: str = "", final=True, authority=None):
+    return ApprovalDecision.objects.create(
+        application=app,
+        decider=actor,
+        kind=kind,
+        review_round=app.review_round,
+        amount=app.amount,
+        authority_limit=authority,
+        final=final,
+        reason=reason,
+    )
+
+
+def _need_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Please give a reason."), extra={"field": "reason"})
+    return reason
+
+
+def application_check_product_limits(*, product: LoanProduct, amount: Decimal, term_months: int, method: str) -> None:
+    """Raise ``ValidationFailed`` when the request does not fit the product."""
+    errors = {}
+    if not product.active:
+        errors["product"] = _("This product is not offered any more.")
+    if amount < product.min_amount or amount > product.max_amount:
+        errors["amount"] = _("The amount must be between %(min)s and %(max)s for this product.") % {
+            "min": product.min_amount,
+            "max": product.max_amount,
+        }
+    if term_months < product.min_term_months or term_months > product.max_term_months:
+        errors["term_months"] = _("The term must be between %(min)s and %(max)s months for this product.") % {
+            "min": product.min_term_months,
+            "max": product.max_term_months,
+        }
+    if product.repayment_methods and method not in product.repayment_methods:
+        errors["repayment_method"] = _("This product does not offer that repayment method.")
+    if errors:
+        raise ValidationFailed(" ".join(str(e) for e in errors.values()), extra={"errors": errors})
+
+
+# ---------------------------------------------------------------------------
+# Create and edit
+# ---------------------------------------------------------------------------
+@transaction.atomic
+def application_create(
+    *,
+    actor,
+    customer,
+    product: LoanProduct,
+    amount,
+    term_months: int,
+    purpose: str = "",
+    repayment_method: str = "",
+    channel: str = Channel.BRANCH,
+    contact_phone: str = "",
+    notes: str = "",
+    submit: bool = False,
+) -> LoanApplication:
+    """A new application in draft (or submitted at once with ``submit``)."""
+    if actor is not None:
+        _require(actor, PERM_ADD)
+    amount = money(amount)
+    repayment_method = repayment_method or (product.repayment_methods or ["equal_installment"])[0]
+    application_check_product_limits(product=product, amount=amount, term_months=term_months, method=repayment_method)
+    app = LoanApplication.objects.create(
+        reference=_unique_reference(),
+        customer=customer,
+        product=product,
+        amount=amount,
+        term_months=term_months,
+        purpose=purpose or product.purpose,
+        repayment_method=repayment_method,
+        channel=channel,
+        contact_phone=contact_phone or customer.phone,
+        notes=notes,
+        created_by=actor,
+    )
+    audit_record(action=AuditAction.CREATE, actor=actor, target=app, changes={"created": model_snapshot(app)})
+    if submit:
+        app = application_submit(actor=actor, application=app)
+    return app
+
+
+def _unique_reference() -> str:
+    for _attempt in range(8):
+        reference = reference_new()
+        if not LoanApplication.objects.filter(reference=reference).exists():
+            return reference
+    raise Conflict(_("Could not allocate a reference number; please try again."))
+
+
+@transaction.atomic
+def application_update(*, actor, application: LoanApplication, **fields) -> LoanApplication:
+    """Edit the request while it is a draft or returned for information."""
+    _require(actor, PERM_CHANGE)
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("These fields cannot be edited: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    app = _lock(application)
+    if app.status not in LoanApplication.EDITABLE:
+        raise InvalidTransition(
+            _("Application %(ref)s is %(status)s and can no longer be edited.")
+            % {"ref": app.reference, "status": app.get_status_display()}
+        )
+    before = model_snapshot(app)
+    if "amount" in fields:
+        fields["amount"] = money(fields["amount"])
+    for key, value in fields.items():
+        setattr(app, key, value)
+    application_check_product_limits(
+        product=app.product, amount=app.amount, term_months=app.term_months, method=app.repayment_method
+    )
+    _conditional_update(app, **{k: getattr(app, k) for k in fields})
+    changes = changes_between(before, model_snapshot(app))
+    changes.pop("version", None)
+    changes.pop("updated_at", None)
+    audit_record(action=AuditAction.UPDATE, actor=actor, target=app, changes=changes)
+    return app
+
+
+# ---------------------------------------------------------------------------
+# Transitions
+# ---------------------------------------------------------------------------
+@transaction.atomic
+def application_submit(*, actor, application: LoanApplication, reason: str = "") -> LoanApplication:
+    """draft / returned_for_info -> submitted. Starts a review round; scoring runs on commit.
+
+    ``actor`` is ``None`` for the public form (the applicant has no account).
+    """
+    if actor is not None:
+        _require(actor, PERM_SUBMIT)
+    app = _lock(application)
+    _check_move(app, Status.SUBMITTED)
+    application_check_product_limits(
+        product=app.product, amount=app.amount, term_months=app.term_months, method=app.repayment_method
+    )
+    now = timezone.now()
+    _move(
+        app,
+        to_status=Status.SUBMITTED,
+        actor=actor,
+        action=AuditAction.TRANSITION,
+        reason=reason,
+        submitted_at=now if app.submitted_at is None else app.submitted_at,
+        submitted_by=actor,
+        review_round=app.review_round + 1,
+    )
+    app_id = app.pk
+    transaction.on_commit(lambda: _queue_scoring(app_id))
+    return app
+
+
+def _queue_scoring(application_id: int) -> None:
+    from scoring.tasks import score_application
+
+    score_application.delay(application_id)
+
+
+@transaction.atomic
+def application_start_review(*, actor, application: LoanApplication, reason: str = "") -> LoanApplication:
+    """submitted -> under_review; the actor becomes the reviewer unless one is assigned."""
+    _require(actor, PERM_REVIEW)
+    app = _lock(application)
+    _check_move(app, Status.UNDER_REVIEW)
+    _move(
+        app,
+        to_status=Status.UNDER_REVIEW,
+        actor=actor,
+        action=AuditAction.TRANSITION,
+        reason=reason,
+        reviewer=app.reviewer or actor,
+    )
+    _decision(app, actor=actor, kind=ApprovalDecision.Kind.REVIEW, reason=reason)
+    return app
+
+
+def _check_maker_checker(app: LoanApplication, actor) -> None:
+    if actor.pk in {app.created_by_id, app.submitted_by_id}:
+        raise NotAllowed(
+            _("You created or submitted application %(ref)s, so someone else must decide on it.")
+            % {"ref": app.reference}
+        )
+
+
+def _credit_line_headroom(customer) -> Decimal | None:
+    """Available credit on the customer's active line, or ``None`` when there is no line."""
+    from customers.selectors import credit_line_active, credit_line_headroom
+
+    if credit_line_active(customer=customer) is None:
+        return None
+    return credit_line_headroom(customer=customer)
+
+
+@transaction.atomic
+def application_approve(*, actor, application: LoanApplication, reason: str = "") -> LoanApplication:
+    """under_review -> approved, within the approver's authority.
+
+    Above the approver's authority the approval is recorded and the application waits
+    for a second, distinct approver; that second approval moves it. Approval also
+    checks the product's limits and, when the customer has an active credit line, its
+    headroom; the approved amount is then drawn on the line.
+    """
+    _require(actor, PERM_APPROVE)
+    app = _lock(application)
+    _check_move(app, Status.APPROVED)
+    _check_maker_checker(app, actor)
+    application_check_product_limits(
+        product=app.product, amount=app.amount, term_months=app.term_months, method=app.repayment_method
+    )
+    headroom = _credit_line_headroom(app.customer)
+    if headroom is not None and app.amount > headroom:
+        raise ValidationFailed(
+            _("The amount %(amount)s exceeds the customer's credit-line headroom of %(headroom)s.")
+            % {"amount": app.amount, "headroom": headroom}
+        )
+    earlier = list(application_round_approvals(application=app).values_list("decider_id", flat=True))
+    if actor.pk in earlier:
+        raise NotAllowed(_("You already approved this application; a second approver must decide."))
+    limit = approver_authority_limit(user=actor)
+    final = app.amount <= limit or len(set(earlier)) >= 1
+    if not final:
+        # First of two approvals: bump the version so a concurrent decision conflicts.
+        _check_move(app, Status.APPROVED)
+        _conditional_update(app)
+        audit_record(
+            action=AuditAction.APPROVE,
+            actor=actor,
+            target=app,
+            changes={"step": "first_approval", "amount": app.amount, "authority_limit": limit, "needs_second": True},
+            reason=reason,
+        )
+        _decision(app, actor=actor, kind=ApprovalDecision.Kind.APPROVE, reason=reason, final=False, authority=limit)
+        return app
+    now = timezone.now()
+    _move(
+        app,
+        to_status=Status.APPROVED,
+        actor=actor,
+        action=AuditAction.APPROVE,
+        reason=reason,
+        extra={"amount": app.amount, "authority_limit": limit, "approvers": [*earlier, actor.pk]},
+        decided_by=actor,
+        decided_at=now,
+        decision_reason=reason,
+    )
+    _decision(app, actor=actor, kind=ApprovalDecision.Kind.APPROVE, reason=reason, final=True, authority=limit)
+    if headroom is not None:
+        from customers.services import credit_line_use
+
+        credit_line_use(customer=app.customer, amount=app.amount, actor=actor, reason=app.reference)
+    return app
+
+
+@transaction.atomic
+def application_reject(*, actor, application: LoanApplication, reason: str) -> LoanApplication:
+    """under_review -> rejected, with a reason; maker-checker applies."""
+    _require(actor, PERM_APPROVE)
+    reason = _need_reason(reason)
+    app = _lock(application)
+    _check_move(app, Status.REJECTED)
+    _check_maker_checker(app, actor)
+    _move(
+        app,
+        to_status=Status.REJECTED,
+        actor=actor,
+        action=AuditAction.REJECT,
+        reason=reason,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        decision_reason=reason,
+    )
+    _decision(app, actor=actor, kind=ApprovalDecision.Kind.REJECT, reason=reason)
+    return app
+
+
+@transaction.atomic
+def application_return(*, actor, application: LoanApplication, reason: str) -> LoanApplication:
+    """under_review -> returned_for_info: the officer or applicant must add what the reason asks."""
+    _require(actor, PERM_REVIEW)
+    reason = _need_reason(reason)
+    app = _lock(application)
+    _check_move(app, Status.RETURNED)
+    _move(app, to_status=Status.RETURNED, actor=actor, action=AuditAction.TRANSITION, reason=reason)
+    _decision(app, actor=actor, kind=ApprovalDecision.Kind.RETURN, reason=reason)
+    return app
+
+
+@transaction.atomic
+def application_withdraw(*, actor, application: LoanApplication, reason: str = "") -> LoanApplication:
+    """submitted / under_review -> withdrawn (the applicant changed their mind)."""
+    _require(actor, PERM_CHANGE)
+    app = _lock(application)
+    _check_move(app, Status.WITHDRAWN)
+    _move(app, to_status=Status.WITHDRAWN, actor=actor, action=AuditAction.TRANSITION, reason=reason)
+    _decision(app, actor=actor, kind=ApprovalDecision.Kind.WITHDRAW, reason=reason)
+    return app
+
+
+@transaction.atomic
+def application_cancel(*, actor, application: LoanApplication, reason: str) -> LoanApplication:
+    """approved -> cancelled before disbursement; the credit line is released."""
+    _require(actor, PERM_APPROVE)
+    reason = _need_reason(reason)
+    app = _lock(application)
+    _check_move(app, Status.CANCELLED)
+    _move(app, to_status=Status.CANCELLED, actor=actor, action=AuditAction.TRANSITION, reason=reason)
+    _decision(app, actor=actor, kind=ApprovalDecision.Kind.CANCEL, reason=reason)
+    from customers.selectors import credit_line_active
+
+    line = credit_line_active(customer=app.customer)
+    if line is not None and line.used >= app.amount:
+        from customers.services import credit_line_release
+
+        credit_line_release(customer=app.customer, amount=app.amount, actor=actor, reason=app.reference)
+    return app
+
+
+@transaction.atomic
+def application_assign_reviewer(*, actor, application: LoanApplication, reviewer, reason: str = "") -> LoanApplication:
+    """Give a pending application to a reviewer who holds the review permission."""
+    _require(actor, PERM_REVIEW)
+    if reviewer is None or not reviewer.is_active or not reviewer.has_perm(PERM_REVIEW):
+        raise ValidationFailed(_("The chosen reviewer cannot review applications."))
+    app = _lock(application)
+    if app.status not in LoanApplication.PENDING:
+        raise InvalidTransition(
+            _("Application %(ref)s is %(status)s; only pending applications get a reviewer.")
+            % {"ref": app.reference, "status": app.get_status_display()}
+        )
+    before = app.reviewer_id
+    _conditional_update(app, reviewer=reviewer)
+    audit_record(
+        action=AuditAction.ASSIGN, actor=actor, target=app, changes={"reviewer": [before, reviewer.pk]}, reason=reason
+    )
+    return app
