@@ -1,10 +1,13 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from customers.financials import FinancialRatios, financial_ratios
+from customers.validators import validate_credit_code, validate_mobile_phone, validate_resident_id
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
@@ -36,6 +39,96 @@ class Rating(models.TextChoices):
     E = "E", "E"
 
 
+RATING_POINTS = {"A": 1.0, "B": 0.75, "C": 0.5, "D": 0.25, "E": 0.0}
+
+
+class Tag(models.Model):
+    """A segment label on customers ("VIP", "new", "risk-watch"), shown in its colour."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        default="#607d8b",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a hex colour such as #1e88e5."))],
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Need(models.Model):
+    """What a customer needs financing for (working capital, equipment, expansion ...)."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64)
+
+    class Meta:
+        verbose_name = _("need")
+        verbose_name_plural = _("needs")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Interest(models.Model):
+    """Products or topics a customer showed interest in (e.g. supply-chain finance, payroll)."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64)
+
+    class Meta:
+        verbose_name = _("interest")
+        verbose_name_plural = _("interests")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Seniority(models.IntegerChoices):
+    JUNIOR = 1, _("Junior")
+    INTERMEDIATE = 2, _("Intermediate")
+    SENIOR = 3, _("Senior")
+    PRINCIPAL = 4, _("Principal")
+
+
+class RelationshipManager(models.Model):
+    """The relationship-manager profile of a staff user: where, what, how senior, how many."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="relationship_manager",
+    )
+    branch = models.CharField(_("branch"), max_length=100, blank=True)
+    city = models.CharField(_("city"), max_length=64, db_index=True)
+    industries = models.JSONField(
+        _("industries of expertise"), default=list, blank=True, help_text=_("Industry codes, e.g. retail, catering.")
+    )
+    seniority = models.PositiveSmallIntegerField(_("seniority"), choices=Seniority.choices, default=Seniority.JUNIOR)
+    capacity = models.PositiveIntegerField(_("capacity (max customers)"), default=50)
+    active = models.BooleanField(_("active"), default=True, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("relationship manager")
+        verbose_name_plural = _("relationship managers")
+        ordering = ["user__username"]
+        permissions = [("run_matching", _("Can run manager matching"))]
+
+    def __str__(self):
+        return self.user.get_full_name() or self.user.get_username()
+
+
 class Customer(models.Model):
     class Kind(models.TextChoices):
         ENTERPRISE = "enterprise", _("Enterprise")
@@ -45,9 +138,23 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=200, db_index=True)
     # Unified social credit code (GB 32100) for enterprises; owner's resident ID (GB 11643)
     # for individual businesses. Validators live in customers/validators.py.
-    credit_code = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True, unique=True)
-    id_number = models.CharField(_("owner's resident ID number"), max_length=18, null=True, blank=True, unique=True)
-    phone = models.CharField(_("mobile phone"), max_length=20, unique=True)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[validate_credit_code],
+    )
+    id_number = models.CharField(
+        _("owner's resident ID number"),
+        max_length=18,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[validate_resident_id],
+    )
+    phone = models.CharField(_("mobile phone"), max_length=20, unique=True, validators=[validate_mobile_phone])
     email = models.EmailField(_("email"), blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     city = models.CharField(_("city"), max_length=64, db_index=True)
@@ -74,6 +181,19 @@ class Customer(models.Model):
     rating_date = models.DateField(_("rating date"), null=True, blank=True)
     rating_source = models.CharField(_("rating source"), max_length=64, blank=True)
 
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    needs = models.ManyToManyField(Need, verbose_name=_("needs"), blank=True, related_name="customers")
+    interests = models.ManyToManyField(Interest, verbose_name=_("interests"), blank=True, related_name="customers")
+    # The current relationship manager (denormalised from the current Assignment).
+    manager = models.ForeignKey(
+        RelationshipManager,
+        verbose_name=_("relationship manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+    )
+
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -91,9 +211,36 @@ class Customer(models.Model):
             ),
         ]
         permissions = [("import_customer", _("Can import customers")), ("export_customer", _("Can export customers"))]
+        indexes = [
+            models.Index(fields=["monthly_revenue"], name="customer_revenue_idx"),
+            models.Index(fields=["manager", "name"], name="customer_manager_name_idx"),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def ratios(self) -> FinancialRatios:
+        return financial_ratios(
+            total_assets=self.total_assets,
+            total_liabilities=self.total_liabilities,
+            current_assets=self.current_assets,
+            current_liabilities=self.current_liabilities,
+            net_profit=self.net_profit,
+            annual_revenue=self.annual_revenue,
+        )
+
+    @property
+    def debt_ratio(self) -> Decimal | None:
+        return self.ratios.debt_ratio
+
+    @property
+    def current_ratio(self) -> Decimal | None:
+        return self.ratios.current_ratio
+
+    @property
+    def net_margin(self) -> Decimal | None:
+        return self.ratios.net_margin
 
 
 class CreditLine(models.Model):
@@ -133,9 +280,118 @@ class CreditLine(models.Model):
             ),
         ]
 
+    # Allowed status changes: {from: {to, ...}}.
+    TRANSITIONS = {
+        Status.ACTIVE: {Status.SUSPENDED, Status.EXPIRED, Status.CLOSED},
+        Status.SUSPENDED: {Status.ACTIVE, Status.EXPIRED, Status.CLOSED},
+        Status.EXPIRED: {Status.CLOSED},
+        Status.CLOSED: set(),
+    }
+
     def __str__(self):
         return f"{self.customer} {self.limit}"
 
     @property
     def available(self) -> Decimal:
         return self.limit - self.used
+
+
+class MatchingRun(models.Model):
+    """One run of the manager matching: scope, progress and totals (the task writes progress here)."""
+
+    class Scope(models.TextChoices):
+        UNASSIGNED = "unassigned", _("Unassigned customers")
+        ALL = "all", _("All customers")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices, default=Scope.UNASSIGNED)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True, db_index=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    customers_total = models.PositiveIntegerField(_("customers to match"), default=0)
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    assigned = models.PositiveIntegerField(_("assigned"), default=0)
+    unassigned = models.PositiveIntegerField(_("left unassigned"), default=0)
+    total_score = models.FloatField(_("total score"), default=0)
+    greedy_score = models.FloatField(_("greedy total score (for comparison)"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("matching run")
+        verbose_name_plural = _("matching runs")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_scope_display()} {self.get_status_display()}"
+
+    @property
+    def percent(self) -> int:
+        if not self.customers_total:
+            return 100 if self.status == self.Status.DONE else 0
+        return int(100 * self.processed / self.customers_total)
+
+
+class Assignment(models.Model):
+    """One period of a customer with a manager: the full history, the current row flagged."""
+
+    class Kind(models.TextChoices):
+        MATCHING = "matching", _("Matching")
+        MANUAL = "manual", _("Manual reassignment")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    manager = models.ForeignKey(
+        RelationshipManager, verbose_name=_("manager"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    previous_manager = models.ForeignKey(
+        RelationshipManager,
+        verbose_name=_("previous manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    score = models.FloatField(_("match score"), default=0)
+    components = models.JSONField(_("score components"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    run = models.ForeignKey(
+        MatchingRun, verbose_name=_("matching run"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    is_current = models.BooleanField(_("current"), default=True)
+    created_at = models.DateTimeField(_("assigned at"), auto_now_add=True, db_index=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+        permissions = [("reassign_customer", _("Can reassign customers to managers"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_current=True), name="assignment_one_current_per_customer"
+            ),
+        ]
+        indexes = [models.Index(fields=["manager", "is_current"], name="assignment_manager_current_idx")]
+
+    def __str__(self):
+        return f"{self.customer} -> {self.manager}"

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,66 +16,247 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('enterprise', 'Enterprise'), ('individual', 'Individual business')], default='enterprise', max_length=16, verbose_name='kind')),
-                ('name', models.CharField(db_index=True, max_length=200, verbose_name='name')),
-                ('credit_code', models.CharField(blank=True, max_length=18, null=True, unique=True, verbose_name='unified social credit code')),
-                ('id_number', models.CharField(blank=True, max_length=18, null=True, unique=True, verbose_name="owner's resident ID number")),
-                ('phone', models.CharField(max_length=20, unique=True, verbose_name='mobile phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('city', models.CharField(db_index=True, max_length=64, verbose_name='city')),
-                ('city_tier', models.PositiveSmallIntegerField(choices=[(1, 'Tier 1'), (2, 'Tier 2'), (3, 'Tier 3'), (4, 'Tier 4')], default=3, verbose_name='city tier')),
-                ('industry', models.CharField(choices=[('retail', 'Retail'), ('catering', 'Catering'), ('wholesale', 'Wholesale'), ('manufacturing', 'Manufacturing'), ('services', 'Services'), ('technology', 'Technology'), ('agriculture', 'Agriculture'), ('transport', 'Transport')], db_index=True, max_length=32, verbose_name='industry')),
-                ('years_in_business', models.PositiveSmallIntegerField(default=0, verbose_name='years in business')),
-                ('employees', models.PositiveIntegerField(default=1, verbose_name='employees')),
-                ('area_m2', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10, verbose_name='business area (m²)')),
-                ('monthly_revenue', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='monthly revenue')),
-                ('monthly_cost', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='monthly cost')),
-                ('monthly_foot_traffic', models.PositiveIntegerField(default=0, verbose_name='monthly foot traffic')),
-                ('credit_score', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='credit bureau score')),
-                ('total_assets', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='total assets')),
-                ('total_liabilities', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='total liabilities')),
-                ('current_assets', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='current assets')),
-                ('current_liabilities', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='current liabilities')),
-                ('net_profit', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='net profit')),
-                ('annual_revenue', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='annual revenue')),
-                ('rating', models.CharField(blank=True, choices=[('A', 'A'), ('B', 'B'), ('C', 'C'), ('D', 'D'), ('E', 'E')], db_index=True, max_length=1, verbose_name='internal rating')),
-                ('rating_date', models.DateField(blank=True, null=True, verbose_name='rating date')),
-                ('rating_source', models.CharField(blank=True, max_length=64, verbose_name='rating source')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("enterprise", "Enterprise"), ("individual", "Individual business")],
+                        default="enterprise",
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200, verbose_name="name")),
+                (
+                    "credit_code",
+                    models.CharField(
+                        blank=True, max_length=18, null=True, unique=True, verbose_name="unified social credit code"
+                    ),
+                ),
+                (
+                    "id_number",
+                    models.CharField(
+                        blank=True, max_length=18, null=True, unique=True, verbose_name="owner's resident ID number"
+                    ),
+                ),
+                ("phone", models.CharField(max_length=20, unique=True, verbose_name="mobile phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                ("city", models.CharField(db_index=True, max_length=64, verbose_name="city")),
+                (
+                    "city_tier",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Tier 1"), (2, "Tier 2"), (3, "Tier 3"), (4, "Tier 4")],
+                        default=3,
+                        verbose_name="city tier",
+                    ),
+                ),
+                (
+                    "industry",
+                    models.CharField(
+                        choices=[
+                            ("retail", "Retail"),
+                            ("catering", "Catering"),
+                            ("wholesale", "Wholesale"),
+                            ("manufacturing", "Manufacturing"),
+                            ("services", "Services"),
+                            ("technology", "Technology"),
+                            ("agriculture", "Agriculture"),
+                            ("transport", "Transport"),
+                        ],
+                        db_index=True,
+                        max_length=32,
+                        verbose_name="industry",
+                    ),
+                ),
+                ("years_in_business", models.PositiveSmallIntegerField(default=0, verbose_name="years in business")),
+                ("employees", models.PositiveIntegerField(default=1, verbose_name="employees")),
+                (
+                    "area_m2",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=10, verbose_name="business area (m²)"
+                    ),
+                ),
+                (
+                    "monthly_revenue",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=16,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="monthly revenue",
+                    ),
+                ),
+                (
+                    "monthly_cost",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=16,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="monthly cost",
+                    ),
+                ),
+                ("monthly_foot_traffic", models.PositiveIntegerField(default=0, verbose_name="monthly foot traffic")),
+                (
+                    "credit_score",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="credit bureau score"),
+                ),
+                (
+                    "total_assets",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="total assets"
+                    ),
+                ),
+                (
+                    "total_liabilities",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="total liabilities"
+                    ),
+                ),
+                (
+                    "current_assets",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="current assets"
+                    ),
+                ),
+                (
+                    "current_liabilities",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="current liabilities"
+                    ),
+                ),
+                (
+                    "net_profit",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="net profit"
+                    ),
+                ),
+                (
+                    "annual_revenue",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="annual revenue"
+                    ),
+                ),
+                (
+                    "rating",
+                    models.CharField(
+                        blank=True,
+                        choices=[("A", "A"), ("B", "B"), ("C", "C"), ("D", "D"), ("E", "E")],
+                        db_index=True,
+                        max_length=1,
+                        verbose_name="internal rating",
+                    ),
+                ),
+                ("rating_date", models.DateField(blank=True, null=True, verbose_name="rating date")),
+                ("rating_source", models.CharField(blank=True, max_length=64, verbose_name="rating source")),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
             ],
             options={
-                'verbose_name': 'customer',
-                'verbose_name_plural': 'customers',
-                'ordering': ['name'],
-                'permissions': [('import_customer', 'Can import customers'), ('export_customer', 'Can export customers')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('monthly_revenue__gte', 0), ('monthly_cost__gte', 0)), name='customer_money_non_negative'), models.CheckConstraint(condition=models.Q(('credit_code__isnull', False), ('id_number__isnull', False), _connector='OR'), name='customer_has_identity')],
+                "verbose_name": "customer",
+                "verbose_name_plural": "customers",
+                "ordering": ["name"],
+                "permissions": [
+                    ("import_customer", "Can import customers"),
+                    ("export_customer", "Can export customers"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("monthly_revenue__gte", 0), ("monthly_cost__gte", 0)),
+                        name="customer_money_non_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("credit_code__isnull", False), ("id_number__isnull", False), _connector="OR"
+                        ),
+                        name="customer_has_identity",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CreditLine',
+            name="CreditLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('limit', models.DecimalField(decimal_places=2, max_digits=16, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='limit')),
-                ('used', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='used')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('valid_to', models.DateField(verbose_name='valid to')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('expired', 'Expired'), ('closed', 'Closed')], default='active', max_length=16, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credit_lines', to='customers.customer', verbose_name='customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "limit",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=16,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="limit",
+                    ),
+                ),
+                (
+                    "used",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=16,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="used",
+                    ),
+                ),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                ("valid_to", models.DateField(verbose_name="valid to")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("suspended", "Suspended"),
+                            ("expired", "Expired"),
+                            ("closed", "Closed"),
+                        ],
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_lines",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'credit line',
-                'verbose_name_plural': 'credit lines',
-                'ordering': ['-valid_to'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('used__gte', 0), ('used__lte', models.F('limit'))), name='credit_line_used_within_limit'), models.CheckConstraint(condition=models.Q(('valid_to__gte', models.F('valid_from'))), name='credit_line_valid_period'), models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('customer',), name='credit_line_one_active_per_customer')],
+                "verbose_name": "credit line",
+                "verbose_name_plural": "credit lines",
+                "ordering": ["-valid_to"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("used__gte", 0), ("used__lte", models.F("limit"))),
+                        name="credit_line_used_within_limit",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("valid_to__gte", models.F("valid_from"))), name="credit_line_valid_period"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "active")),
+                        fields=("customer",),
+                        name="credit_line_one_active_per_customer",
+                    ),
+                ],
             },
         ),
     ]

@@ -1,0 +1,33 @@
+"""Writes to the customer book. Every change is audited in the same transaction."""
+
+from customers.services.assignments import (
+    assignment_run_matching,
+    customer_reassign,
+    matching_run_start,
+)
+from customers.services.credit_lines import (
+    credit_line_change,
+    credit_line_grant,
+    credit_line_release,
+    credit_line_use,
+)
+from customers.services.customers import (
+    customer_create,
+    customer_set_rating,
+    customer_update,
+    customer_upsert,
+)
+
+__all__ = [
+    "assignment_run_matching",
+    "credit_line_change",
+    "credit_line_grant",
+    "credit_line_release",
+    "credit_line_use",
+    "customer_create",
+    "customer_reassign",
+    "customer_set_rating",
+    "customer_update",
+    "customer_upsert",
+    "matching_run_start",
+]

@@ -1,0 +1,203 @@
+"""Creating and updating customers: validated, de-duplicated by credit code / ID / phone, audited."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import AuditAction
+from audit.services import audit_record, changes_between, model_snapshot
+from customers.models import Customer, Interest, Need, Rating, Tag
+from customers.selectors import customer_matches
+from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
+from loansite.errors import Conflict, ValidationFailed
+
+M2M_FIELDS = {"tags": Tag, "needs": Need, "interests": Interest}
+# Changed only through their own services (reassignment, rating).
+PROTECTED_FIELDS = {"id", "pk", "manager", "manager_id", "created_at", "updated_at"}
+
+
+def _normalise(fields: dict) -> dict:
+    fields = dict(fields)
+    if "credit_code" in fields:
+        fields["credit_code"] = normalize_credit_code(fields["credit_code"]) or None
+    if "id_number" in fields:
+        fields["id_number"] = normalize_resident_id(fields["id_number"]) or None
+    if "phone" in fields:
+        fields["phone"] = normalize_mobile_phone(fields["phone"])
+    if "email" in fields and fields["email"] is None:
+        fields["email"] = ""
+    return fields
+
+
+def _split_m2m(fields: dict) -> tuple[dict, dict]:
+    m2m = {name: fields.pop(name) for name in list(fields) if name in M2M_FIELDS}
+    return fields, m2m
+
+
+def _check_fields(fields: dict) -> None:
+    protected = PROTECTED_FIELDS & set(fields)
+    if protected:
+        raise ValidationFailed(_("These fields cannot be set here: %(fields)s.") % {"fields": ", ".join(protected)})
+    known = {f.name for f in Customer._meta.concrete_fields} | {f.attname for f in Customer._meta.concrete_fields}
+    unknown = set(fields) - known
+    if unknown:
+        raise ValidationFailed(_("Unknown customer fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
+
+
+def customer_identity_errors(customer: Customer) -> dict:
+    """Which identity an entity kind needs: enterprises a credit code, individual businesses one of the two."""
+    if customer.kind == Customer.Kind.ENTERPRISE and not customer.credit_code:
+        return {"credit_code": [_("An enterprise needs its unified social credit code.")]}
+    if not customer.credit_code and not customer.id_number:
+        return {"id_number": [_("Give the owner's resident ID number or the unified social credit code.")]}
+    return {}
+
+
+def _validate(customer: Customer) -> None:
+    errors = {}
+    try:
+        customer.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    for field, messages in customer_identity_errors(customer).items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationFailed(_("The customer data is not valid."), extra={"errors": errors})
+
+
+def _check_duplicates(customer: Customer) -> None:
+    others = [
+        other
+        for other in customer_matches(
+            credit_code=customer.credit_code, id_number=customer.id_number, phone=customer.phone
+        )
+        if other.pk != customer.pk
+    ]
+    if others:
+        raise Conflict(
+            _("Another customer (%(name)s) already has this credit code, ID number or phone.")
+            % {"name": others[0].name},
+            extra={"existing_id": others[0].pk},
+        )
+
+
+def _resolve(model, values) -> list:
+    """Instances, primary keys or names/codes -> instances (unknown names raise ValidationFailed)."""
+    items, missing = [], []
+    for value in values or []:
+        if isinstance(value, model):
+            items.append(value)
+            continue
+        lookup = {"pk": value} if isinstance(value, int) else {"name": value}
+        if model is not Tag and not isinstance(value, int):
+            lookup = {"code": value}
+        found = model.objects.filter(**lookup).first()
+        if found is None and model is not Tag and not isinstance(value, int):
+            found = model.objects.filter(name=value).first()
+        if found is None:
+            missing.append(str(value))
+        else:
+            items.append(found)
+    if missing:
+        raise ValidationFailed(
+            _("Unknown %(what)s: %(names)s.") % {"what": model._meta.verbose_name_plural, "names": ", ".join(missing)}
+        )
+    return items
+
+
+def _set_m2m(customer: Customer, m2m: dict) -> dict:
+    changes = {}
+    for name, values in m2m.items():
+        items = _resolve(M2M_FIELDS[name], values)
+        before = sorted(str(item) for item in getattr(customer, name).all()) if customer.pk else []
+        getattr(customer, name).set(items)
+        after = sorted(str(item) for item in items)
+        if before != after:
+            changes[name] = [before, after]
+    return changes
+
+
+@transaction.atomic
+def customer_create(*, actor, **fields) -> Customer:
+    fields, m2m = _split_m2m(_normalise(fields))
+    _check_fields(fields)
+    customer = Customer(**fields)
+    _validate(customer)
+    _check_duplicates(customer)
+    try:
+        with transaction.atomic():
+            customer.save(force_insert=True)
+    except IntegrityError:
+        raise Conflict(_("Another customer already has this credit code, ID number or phone."))
+    m2m_changes = _set_m2m(customer, m2m)
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        target=customer,
+        changes={**model_snapshot(customer), **{k: v[1] for k, v in m2m_changes.items()}},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, actor, customer: Customer, reason: str = "", **fields) -> Customer:
+    fields, m2m = _split_m2m(_normalise(fields))
+    _check_fields(fields)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = model_snapshot(customer)
+    for name, value in fields.items():
+        setattr(customer, name, value)
+    _validate(customer)
+    _check_duplicates(customer)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        raise Conflict(_("Another customer already has this credit code, ID number or phone."))
+    changes = changes_between(before, model_snapshot(customer))
+    changes.pop("updated_at", None)
+    changes.update(_set_m2m(customer, m2m))
+    if changes:
+        audit_record(action=AuditAction.UPDATE, actor=actor, target=customer, changes=changes, reason=reason)
+    return customer
+
+
+@transaction.atomic
+def customer_upsert(*, actor, **fields) -> tuple[Customer, bool]:
+    """Update the customer holding this credit code / ID number / phone, or create one.
+
+    Keys that point at two different customers are a conflict, never a merge.
+    """
+    keys = _normalise({k: fields.get(k) for k in ("credit_code", "id_number", "phone")})
+    found = customer_matches(**keys)
+    if len(found) > 1:
+        raise Conflict(
+            _("The credit code, ID number and phone belong to different customers (%(names)s).")
+            % {"names": ", ".join(c.name for c in found)}
+        )
+    if found:
+        return customer_update(actor=actor, customer=found[0], **fields), False
+    return customer_create(actor=actor, **fields), True
+
+
+@transaction.atomic
+def customer_set_rating(
+    *, actor, customer: Customer, rating: str, source: str, on: datetime.date | None = None, reason: str = ""
+) -> Customer:
+    if rating not in Rating.values:
+        raise ValidationFailed(_("The internal rating must be one of A-E."))
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = model_snapshot(customer, ["rating", "rating_date", "rating_source"])
+    customer.rating, customer.rating_date, customer.rating_source = rating, on or timezone.localdate(), source
+    customer.save(update_fields=["rating", "rating_date", "rating_source", "updated_at"])
+    audit_record(
+        action=AuditAction.SCORE,
+        actor=actor,
+        target=customer,
+        changes=changes_between(before, model_snapshot(customer, ["rating", "rating_date", "rating_source"])),
+        reason=reason,
+    )
+    return customer

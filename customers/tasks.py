@@ -1,0 +1,24 @@
+"""Celery entry points for the customer book: thin, progress reported to the run and the result."""
+
+from celery import shared_task
+
+from customers.models import MatchingRun
+
+
+@shared_task(bind=True, acks_late=True, max_retries=0)
+def customers_match_managers(self, run_id: int) -> dict:
+    from customers.services import assignment_run_matching
+
+    run = MatchingRun.objects.get(pk=run_id)
+    if run.status == MatchingRun.Status.DONE:  # redelivered after it finished: nothing to do
+        return {"run": run.pk, "status": run.status, "assigned": run.assigned}
+
+    def progress(done: int, total: int) -> None:
+        self.update_state(state="PROGRESS", meta={"run": run_id, "processed": done, "total": total})
+
+    try:
+        run = assignment_run_matching(actor=run.started_by, run=run, progress=progress)
+    except Exception as exc:
+        MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.FAILED, error=str(exc)[:2000])
+        raise
+    return {"run": run.pk, "status": run.status, "assigned": run.assigned, "total_score": run.total_score}

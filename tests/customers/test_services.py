@@ -1,0 +1,195 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from audit.models import AuditAction, AuditEntry
+from customers.models import CreditLine, Customer
+from customers.selectors import credit_line_active, credit_line_headroom, customer_find_existing
+from customers.services import (
+    credit_line_change,
+    credit_line_grant,
+    credit_line_release,
+    credit_line_use,
+    customer_create,
+    customer_set_rating,
+    customer_update,
+    customer_upsert,
+)
+from loansite.errors import Conflict, InvalidTransition, ValidationFailed
+from tests.customers.factories import CreditLineFactory, CustomerFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date.today()
+
+
+def _fields(**extra):
+    base = {
+        "kind": "enterprise",
+        "name": "Hangzhou Tea House Co., Ltd.",
+        "credit_code": "91350100M000100Y43",
+        "phone": "+86 138 0013 8000",
+        "city": "Hangzhou",
+        "city_tier": 2,
+        "industry": "catering",
+        "monthly_revenue": Decimal("80000"),
+        "monthly_cost": Decimal("60000"),
+    }
+    base.update(extra)
+    return base
+
+
+@pytest.fixture
+def officer(make_user):
+    return make_user("officer", role="Loan officer")
+
+
+def test_create_normalises_validates_and_audits(officer):
+    tag = TagFactory(name="VIP")
+    customer = customer_create(actor=officer, tags=["VIP"], **_fields(credit_code="91350100m000100y43"))
+    assert customer.phone == "13800138000"
+    assert customer.credit_code == "91350100M000100Y43"
+    assert list(customer.tags.all()) == [tag]
+    entry = AuditEntry.objects.get(action=AuditAction.CREATE, target_type="customers.customer")
+    assert entry.actor == officer and entry.changes["tags"] == ["VIP"]
+
+
+def test_create_rejects_bad_code_with_field_errors(officer):
+    with pytest.raises(ValidationFailed) as exc:
+        customer_create(actor=officer, **_fields(credit_code="91350100M000100Y44", phone="12345"))
+    assert set(exc.value.extra["errors"]) == {"credit_code", "phone"}
+    assert not Customer.objects.exists()
+
+
+def test_enterprise_needs_a_credit_code_individual_an_id(officer):
+    with pytest.raises(ValidationFailed):
+        customer_create(actor=officer, **_fields(credit_code=None))
+    customer = customer_create(
+        actor=officer, **_fields(kind="individual", credit_code=None, id_number="11010519491231002x")
+    )
+    assert customer.id_number == "11010519491231002X"
+
+
+def test_same_code_or_phone_cannot_create_two_customers(officer):
+    existing = CustomerFactory(phone="13800138000")
+    with pytest.raises(Conflict) as exc:
+        customer_create(actor=officer, **_fields())
+    assert exc.value.extra["existing_id"] == existing.pk
+    assert Customer.objects.count() == 1
+
+
+def test_upsert_updates_the_match_instead_of_duplicating(officer):
+    existing = CustomerFactory(credit_code="91350100M000100Y43", monthly_revenue=Decimal("1"))
+    customer, created = customer_upsert(actor=officer, **_fields(phone=existing.phone))
+    assert not created and customer.pk == existing.pk
+    assert customer.monthly_revenue == Decimal("80000")
+    assert Customer.objects.count() == 1
+    customer, created = customer_upsert(actor=officer, **_fields(credit_code="91310000MA1FL1MMXL", phone="13900000000"))
+    assert created and Customer.objects.count() == 2
+
+
+def test_upsert_with_keys_of_two_customers_is_a_conflict(officer):
+    a = CustomerFactory()
+    b = CustomerFactory()
+    with pytest.raises(Conflict):
+        customer_upsert(actor=officer, **_fields(credit_code=a.credit_code, phone=b.phone))
+
+
+def test_update_audits_the_difference_and_refuses_manager(officer):
+    customer = CustomerFactory(monthly_revenue=Decimal("100"))
+    customer_update(actor=officer, customer=customer, monthly_revenue=Decimal("250.50"))
+    entry = AuditEntry.objects.get(action=AuditAction.UPDATE, target_id=str(customer.pk))
+    assert entry.changes["monthly_revenue"] == ["100.00", "250.50"]
+    with pytest.raises(ValidationFailed):
+        customer_update(actor=officer, customer=customer, manager=None)
+
+
+def test_rating_change_is_audited(officer):
+    customer = CustomerFactory()
+    customer_set_rating(actor=officer, customer=customer, rating="B", source="annual review")
+    customer.refresh_from_db()
+    assert (customer.rating, customer.rating_source, customer.rating_date) == ("B", "annual review", TODAY)
+    with pytest.raises(ValidationFailed):
+        customer_set_rating(actor=officer, customer=customer, rating="F", source="x")
+
+
+def test_find_existing_by_any_key():
+    customer = CustomerFactory(phone="13800138000")
+    assert customer_find_existing(phone="+86 138 0013 8000") == customer
+    assert customer_find_existing(credit_code=customer.credit_code.lower()) == customer
+    assert customer_find_existing(credit_code="91310000MA1FL1MMXL") is None
+    assert customer_find_existing() is None
+
+
+# -- credit lines ------------------------------------------------------------------------------
+
+
+def test_grant_and_headroom(officer):
+    customer = CustomerFactory()
+    assert credit_line_headroom(customer=customer) == Decimal("0.00")
+    line = credit_line_grant(
+        customer=customer, limit="50000", valid_from=TODAY, valid_to=TODAY.replace(year=TODAY.year + 1), actor=officer
+    )
+    assert credit_line_active(customer=customer) == line
+    assert credit_line_headroom(customer=customer) == Decimal("50000.00")
+    assert credit_line_headroom(customer=customer, on=TODAY.replace(year=TODAY.year + 2)) == Decimal("0.00")
+    with pytest.raises(Conflict):
+        credit_line_grant(customer=customer, limit="1", valid_from=TODAY, valid_to=TODAY, actor=officer)
+
+
+def test_use_never_exceeds_the_limit(officer):
+    line = CreditLineFactory(limit=Decimal("1000.00"))
+    credit_line_use(customer=line.customer, amount="600", actor=officer, reason="loan 1")
+    with pytest.raises(ValidationFailed) as exc:
+        credit_line_use(customer=line.customer, amount="400.01", actor=officer)
+    assert exc.value.extra["available"] == "400.00"
+    credit_line_use(customer=line.customer, amount="400", actor=officer)
+    line.refresh_from_db()
+    assert line.used == line.limit == Decimal("1000.00")
+    assert credit_line_headroom(customer=line.customer) == Decimal("0.00")
+    entries = AuditEntry.objects.filter(target_type="customers.creditline", action=AuditAction.UPDATE)
+    assert entries.count() == 2
+
+
+def test_use_rejects_non_positive_and_missing_line(officer):
+    line = CreditLineFactory()
+    with pytest.raises(ValidationFailed):
+        credit_line_use(customer=line.customer, amount="0", actor=officer)
+    with pytest.raises(ValidationFailed):
+        credit_line_use(customer=CustomerFactory(), amount="1", actor=officer)
+
+
+def test_suspended_line_cannot_be_drawn(officer):
+    line = CreditLineFactory()
+    credit_line_change(credit_line=line, actor=officer, status=CreditLine.Status.SUSPENDED, reason="risk watch")
+    with pytest.raises(ValidationFailed):
+        credit_line_use(customer=line.customer, amount="1", actor=officer)
+
+
+def test_release_gives_back_and_never_below_zero(officer):
+    line = CreditLineFactory(used=Decimal("300.00"))
+    credit_line_release(customer=line.customer, amount="100", actor=officer, reason="repaid")
+    line.refresh_from_db()
+    assert line.used == Decimal("200.00")
+    with pytest.raises(ValidationFailed):
+        credit_line_release(customer=line.customer, amount="200.01", actor=officer)
+
+
+def test_limit_cannot_drop_below_used_and_transitions_are_checked(officer):
+    line = CreditLineFactory(used=Decimal("500.00"))
+    with pytest.raises(ValidationFailed):
+        credit_line_change(credit_line=line, actor=officer, limit="499.99")
+    credit_line_change(credit_line=line, actor=officer, limit="500")
+    credit_line_change(credit_line=line, actor=officer, status=CreditLine.Status.CLOSED)
+    with pytest.raises(InvalidTransition):
+        credit_line_change(credit_line=line, actor=officer, status=CreditLine.Status.ACTIVE)
+    assert AuditEntry.objects.filter(action=AuditAction.TRANSITION, target_type="customers.creditline").count() == 1
+
+
+def test_database_constraint_backs_the_limit():
+    from django.db import IntegrityError
+
+    line = CreditLineFactory(limit=Decimal("10.00"))
+    with pytest.raises(IntegrityError):
+        CreditLine.objects.filter(pk=line.pk).update(used=Decimal("10.01"))
