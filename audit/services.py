@@ -131,11 +131,11 @@ def audit_record(
 
 
 def _lock_head() -> AuditHead:
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
+    # The row is created by a migration; recreate it (without a lock first, so that
+    # concurrent first writers do not deadlock on gap locks) if a flush removed it.
+    if not AuditHead.objects.filter(pk=1).exists():
         AuditHead.objects.get_or_create(pk=1)
-        head = AuditHead.objects.select_for_update().get(pk=1)
-    return head
+    return AuditHead.objects.select_for_update().get(pk=1)
 
 
 def _values(entry: AuditEntry) -> dict:

@@ -322,6 +322,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         # The audit chain head is logged at every commit so it lives outside the database too.
         "audit.chain": {"level": "INFO"},
     },
