@@ -48,7 +48,9 @@ def application_public_lookup(*, reference: str, phone: str) -> LoanApplication 
     Both a wrong reference and a wrong phone give ``None``: callers answer the same way.
     """
     reference = (reference or "").strip().upper()
-    phone = (phone or "").strip().replace(" ", "").replace("-", "")
+    from customers.validators import normalize_mobile_phone
+
+    phone = normalize_mobile_phone(phone)
     if not reference or not phone:
         return None
     return (

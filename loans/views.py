@@ -1,1 +1,89 @@
-# Create your views here.
+"""Public pages: the application form and the status lookup. Thin callers of the services."""
+
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from audit import context
+from loans.forms import PublicApplicationForm, StatusLookupForm
+from loans.ratelimit import rate_limit_hit
+from loans.selectors import application_public_lookup
+from loans.services import application_submit_public
+from loansite.errors import ApplicationError
+
+
+def _client_key(request) -> str:
+    return context.current().ip or request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _too_many(request):
+    response = render(request, "loans/public/rate_limited.html", status=429)
+    response["Retry-After"] = "60"
+    return response
+
+
+def _apply_errors(form: PublicApplicationForm, exc: ApplicationError) -> None:
+    errors = exc.extra.get("errors") or {}
+    placed = False
+    for field, messages in errors.items():
+        target = field if field in form.fields else None
+        for message in messages if isinstance(messages, list | tuple) else [messages]:
+            form.add_error(target, message)
+            placed = True
+    if not placed:
+        form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, str(exc.message))
+
+
+@never_cache
+@csrf_protect
+def apply(request):
+    if request.method != "POST":
+        return render(request, "loans/public/apply.html", {"form": PublicApplicationForm()})
+    if rate_limit_hit(scope="apply", key=_client_key(request), rate=settings.PUBLIC_APPLY_RATE):
+        return _too_many(request)
+    form = PublicApplicationForm(request.POST)
+    if form.is_bot():
+        # Answer like a success so the bot learns nothing; nothing is saved.
+        return render(request, "loans/public/apply_done.html", {"application": None})
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            application = application_submit_public(
+                customer_fields=form.customer_fields(),
+                product=data["product"],
+                amount=data["amount"],
+                term_months=data["term_months"],
+                purpose=data["purpose"],
+                repayment_method=data["repayment_method"],
+            )
+        except ApplicationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return render(request, "loans/public/apply_done.html", {"application": application})
+    return render(request, "loans/public/apply.html", {"form": form}, status=200)
+
+
+@never_cache
+@csrf_protect
+@transaction.non_atomic_requests
+def status(request):
+    result, searched = None, False
+    if request.method == "POST":
+        if rate_limit_hit(scope="status", key=_client_key(request), rate=settings.PUBLIC_STATUS_RATE):
+            return _too_many(request)
+        form = StatusLookupForm(request.POST)
+        if form.is_valid():
+            searched = True
+            result = application_public_lookup(
+                reference=form.cleaned_data["reference"], phone=form.cleaned_data["phone"]
+            )
+    else:
+        form = StatusLookupForm()
+    return render(
+        request,
+        "loans/public/status.html",
+        {"form": form, "result": result, "searched": searched, "not_found": _("No application matches these details.")},
+    )

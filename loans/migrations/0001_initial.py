@@ -9,159 +9,474 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('customers', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LoanProduct',
+            name="LoanProduct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('purpose', models.CharField(choices=[('working_capital', 'Working capital'), ('equipment', 'Equipment'), ('expansion', 'Expansion'), ('inventory', 'Inventory'), ('renovation', 'Renovation'), ('other', 'Other')], default='working_capital', max_length=32, verbose_name='purpose')),
-                ('min_amount', models.DecimalField(decimal_places=2, max_digits=16, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='minimum amount')),
-                ('max_amount', models.DecimalField(decimal_places=2, max_digits=16, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='maximum amount')),
-                ('min_term_months', models.PositiveSmallIntegerField(default=1, verbose_name='minimum term (months)')),
-                ('max_term_months', models.PositiveSmallIntegerField(default=36, verbose_name='maximum term (months)')),
-                ('annual_rate_min', models.DecimalField(decimal_places=4, help_text='e.g. 0.0650 for 6.5%', max_digits=7, verbose_name='annual interest rate from')),
-                ('annual_rate_max', models.DecimalField(decimal_places=4, max_digits=7, verbose_name='annual interest rate to')),
-                ('repayment_methods', models.JSONField(default=list, help_text='A list of repayment method codes.', verbose_name='repayment methods allowed')),
-                ('penalty_rate', models.DecimalField(decimal_places=4, default=Decimal('0.0005'), help_text='e.g. 0.0005 for 0.05% a day', max_digits=7, verbose_name='penalty rate (daily)')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("working_capital", "Working capital"),
+                            ("equipment", "Equipment"),
+                            ("expansion", "Expansion"),
+                            ("inventory", "Inventory"),
+                            ("renovation", "Renovation"),
+                            ("other", "Other"),
+                        ],
+                        default="working_capital",
+                        max_length=32,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "min_amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=16,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                        verbose_name="minimum amount",
+                    ),
+                ),
+                (
+                    "max_amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=16,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                        verbose_name="maximum amount",
+                    ),
+                ),
+                ("min_term_months", models.PositiveSmallIntegerField(default=1, verbose_name="minimum term (months)")),
+                ("max_term_months", models.PositiveSmallIntegerField(default=36, verbose_name="maximum term (months)")),
+                (
+                    "annual_rate_min",
+                    models.DecimalField(
+                        decimal_places=4,
+                        help_text="e.g. 0.0650 for 6.5%",
+                        max_digits=7,
+                        verbose_name="annual interest rate from",
+                    ),
+                ),
+                (
+                    "annual_rate_max",
+                    models.DecimalField(decimal_places=4, max_digits=7, verbose_name="annual interest rate to"),
+                ),
+                (
+                    "repayment_methods",
+                    models.JSONField(
+                        default=list,
+                        help_text="A list of repayment method codes.",
+                        verbose_name="repayment methods allowed",
+                    ),
+                ),
+                (
+                    "penalty_rate",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0.0005"),
+                        help_text="e.g. 0.0005 for 0.05% a day",
+                        max_digits=7,
+                        verbose_name="penalty rate (daily)",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
             ],
             options={
-                'verbose_name': 'loan product',
-                'verbose_name_plural': 'loan products',
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('min_amount__gt', 0), ('max_amount__gte', models.F('min_amount'))), name='loan_product_amount_range'), models.CheckConstraint(condition=models.Q(('min_term_months__gte', 1), ('max_term_months__gte', models.F('min_term_months'))), name='loan_product_term_range'), models.CheckConstraint(condition=models.Q(('annual_rate_min__gte', 0), ('annual_rate_max__gte', models.F('annual_rate_min'))), name='loan_product_rate_range')],
+                "verbose_name": "loan product",
+                "verbose_name_plural": "loan products",
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("min_amount__gt", 0), ("max_amount__gte", models.F("min_amount"))),
+                        name="loan_product_amount_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("min_term_months__gte", 1), ("max_term_months__gte", models.F("min_term_months"))
+                        ),
+                        name="loan_product_term_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("annual_rate_min__gte", 0), ("annual_rate_max__gte", models.F("annual_rate_min"))
+                        ),
+                        name="loan_product_rate_range",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LoanApplication',
+            name="LoanApplication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(editable=False, max_length=20, unique=True, verbose_name='reference number')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=16, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='amount')),
-                ('term_months', models.PositiveSmallIntegerField(verbose_name='term (months)')),
-                ('purpose', models.CharField(choices=[('working_capital', 'Working capital'), ('equipment', 'Equipment'), ('expansion', 'Expansion'), ('inventory', 'Inventory'), ('renovation', 'Renovation'), ('other', 'Other')], max_length=32, verbose_name='purpose')),
-                ('repayment_method', models.CharField(choices=[('equal_installment', 'Equal installment (annuity)'), ('equal_principal', 'Equal principal'), ('interest_only', 'Interest only, principal at maturity')], max_length=32, verbose_name='repayment method')),
-                ('channel', models.CharField(choices=[('public', 'Public form'), ('branch', 'Branch'), ('import', 'Import'), ('api', 'API')], default='branch', max_length=16, verbose_name='channel')),
-                ('contact_phone', models.CharField(blank=True, max_length=20, verbose_name='contact phone')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('under_review', 'Under review'), ('returned_for_info', 'Returned for information'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('cancelled', 'Cancelled'), ('disbursed', 'Disbursed')], default='draft', max_length=20, verbose_name='status')),
-                ('version', models.PositiveIntegerField(default=0, editable=False, verbose_name='version')),
-                ('review_round', models.PositiveSmallIntegerField(default=0, editable=False, verbose_name='review round')),
-                ('decision_reason', models.TextField(blank=True, verbose_name='decision reason')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided')),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True, verbose_name='status changed')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('score_probability', models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True, verbose_name='probability of default')),
-                ('score_points', models.IntegerField(blank=True, null=True, verbose_name='score points')),
-                ('score_grade', models.CharField(blank=True, choices=[('A', 'A'), ('B', 'B'), ('C', 'C'), ('D', 'D'), ('E', 'E')], max_length=1, verbose_name='grade')),
-                ('score_reasons', models.JSONField(blank=True, default=list, verbose_name='score reasons')),
-                ('score_model_version', models.CharField(blank=True, max_length=64, verbose_name='model version')),
-                ('scored_at', models.DateTimeField(blank=True, null=True, verbose_name='scored')),
-                ('risk_flags', models.JSONField(blank=True, default=list, verbose_name='risk flags')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='customers.customer', verbose_name='customer')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('reviewer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reviewer')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='submitted by')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='loans.loanproduct', verbose_name='product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reference",
+                    models.CharField(editable=False, max_length=20, unique=True, verbose_name="reference number"),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=16,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                        verbose_name="amount",
+                    ),
+                ),
+                ("term_months", models.PositiveSmallIntegerField(verbose_name="term (months)")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("working_capital", "Working capital"),
+                            ("equipment", "Equipment"),
+                            ("expansion", "Expansion"),
+                            ("inventory", "Inventory"),
+                            ("renovation", "Renovation"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "repayment_method",
+                    models.CharField(
+                        choices=[
+                            ("equal_installment", "Equal installment (annuity)"),
+                            ("equal_principal", "Equal principal"),
+                            ("interest_only", "Interest only, principal at maturity"),
+                        ],
+                        max_length=32,
+                        verbose_name="repayment method",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("public", "Public form"), ("branch", "Branch"), ("import", "Import"), ("api", "API")],
+                        default="branch",
+                        max_length=16,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("contact_phone", models.CharField(blank=True, max_length=20, verbose_name="contact phone")),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("under_review", "Under review"),
+                            ("returned_for_info", "Returned for information"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                            ("cancelled", "Cancelled"),
+                            ("disbursed", "Disbursed"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=0, editable=False, verbose_name="version")),
+                (
+                    "review_round",
+                    models.PositiveSmallIntegerField(default=0, editable=False, verbose_name="review round"),
+                ),
+                ("decision_reason", models.TextField(blank=True, verbose_name="decision reason")),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="submitted")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided")),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True, verbose_name="status changed")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "score_probability",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=5, null=True, verbose_name="probability of default"
+                    ),
+                ),
+                ("score_points", models.IntegerField(blank=True, null=True, verbose_name="score points")),
+                (
+                    "score_grade",
+                    models.CharField(
+                        blank=True,
+                        choices=[("A", "A"), ("B", "B"), ("C", "C"), ("D", "D"), ("E", "E")],
+                        max_length=1,
+                        verbose_name="grade",
+                    ),
+                ),
+                ("score_reasons", models.JSONField(blank=True, default=list, verbose_name="score reasons")),
+                ("score_model_version", models.CharField(blank=True, max_length=64, verbose_name="model version")),
+                ("scored_at", models.DateTimeField(blank=True, null=True, verbose_name="scored")),
+                ("risk_flags", models.JSONField(blank=True, default=list, verbose_name="risk flags")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="applications",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="reviewer",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="submitted by",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="applications",
+                        to="loans.loanproduct",
+                        verbose_name="product",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'loan application',
-                'verbose_name_plural': 'loan applications',
-                'ordering': ['-created_at'],
-                'permissions': [('submit_loanapplication', 'Can submit loan applications'), ('review_loanapplication', 'Can review loan applications'), ('approve_loanapplication', 'Can approve or reject loan applications'), ('import_loanapplication', 'Can import loan applications'), ('export_loanapplication', 'Can export loan applications')],
+                "verbose_name": "loan application",
+                "verbose_name_plural": "loan applications",
+                "ordering": ["-created_at"],
+                "permissions": [
+                    ("submit_loanapplication", "Can submit loan applications"),
+                    ("review_loanapplication", "Can review loan applications"),
+                    ("approve_loanapplication", "Can approve or reject loan applications"),
+                    ("import_loanapplication", "Can import loan applications"),
+                    ("export_loanapplication", "Can export loan applications"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalAuthority',
+            name="ApprovalAuthority",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('limit', models.DecimalField(decimal_places=2, max_digits=16, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='approval limit')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='approval_authorities', to='auth.group', verbose_name='group')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='approval_authorities', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "limit",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=16,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="approval limit",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval_authorities",
+                        to="auth.group",
+                        verbose_name="group",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval_authorities",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval authority',
-                'verbose_name_plural': 'approval authorities',
-                'ordering': ['-limit'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('user__isnull', False), ('group__isnull', True)), models.Q(('user__isnull', True), ('group__isnull', False)), _connector='OR'), name='approval_authority_user_xor_group'), models.CheckConstraint(condition=models.Q(('limit__gte', 0)), name='approval_authority_limit_non_negative'), models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('user',), name='approval_authority_one_per_user'), models.UniqueConstraint(condition=models.Q(('group__isnull', False)), fields=('group',), name='approval_authority_one_per_group')],
+                "verbose_name": "approval authority",
+                "verbose_name_plural": "approval authorities",
+                "ordering": ["-limit"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("user__isnull", False), ("group__isnull", True)),
+                            models.Q(("user__isnull", True), ("group__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="approval_authority_user_xor_group",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("limit__gte", 0)), name="approval_authority_limit_non_negative"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("user__isnull", False)),
+                        fields=("user",),
+                        name="approval_authority_one_per_user",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("group__isnull", False)),
+                        fields=("group",),
+                        name="approval_authority_one_per_group",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalDecision',
+            name="ApprovalDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('review', 'Started review'), ('approve', 'Approved'), ('reject', 'Rejected'), ('return', 'Returned for information'), ('withdraw', 'Withdrawn'), ('cancel', 'Cancelled')], max_length=16, verbose_name='decision')),
-                ('review_round', models.PositiveSmallIntegerField(default=0, verbose_name='review round')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='amount')),
-                ('authority_limit', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='authority at the time')),
-                ('final', models.BooleanField(default=True, verbose_name='final')),
-                ('reason', models.TextField(blank=True, verbose_name='reason')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='time')),
-                ('decider', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='loans.loanapplication', verbose_name='application')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("review", "Started review"),
+                            ("approve", "Approved"),
+                            ("reject", "Rejected"),
+                            ("return", "Returned for information"),
+                            ("withdraw", "Withdrawn"),
+                            ("cancel", "Cancelled"),
+                        ],
+                        max_length=16,
+                        verbose_name="decision",
+                    ),
+                ),
+                ("review_round", models.PositiveSmallIntegerField(default=0, verbose_name="review round")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=16, verbose_name="amount")),
+                (
+                    "authority_limit",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="authority at the time"
+                    ),
+                ),
+                ("final", models.BooleanField(default=True, verbose_name="final")),
+                ("reason", models.TextField(blank=True, verbose_name="reason")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="time")),
+                (
+                    "decider",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decisions",
+                        to="loans.loanapplication",
+                        verbose_name="application",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval decision',
-                'verbose_name_plural': 'approval decisions',
-                'ordering': ['created_at', 'id'],
-                'default_permissions': ('view',),
-                'indexes': [models.Index(fields=['application', 'review_round', 'kind'], name='approval_decision_round_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('kind', 'approve')), fields=('application', 'review_round', 'decider'), name='approval_decision_one_approval_per_person_per_round')],
+                "verbose_name": "approval decision",
+                "verbose_name_plural": "approval decisions",
+                "ordering": ["created_at", "id"],
+                "default_permissions": ("view",),
+                "indexes": [
+                    models.Index(fields=["application", "review_round", "kind"], name="approval_decision_round_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("kind", "approve")),
+                        fields=("application", "review_round", "decider"),
+                        name="approval_decision_one_approval_per_person_per_round",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='loanapplication',
-            index=models.Index(fields=['status', 'submitted_at'], name='loan_app_queue_idx'),
+            model_name="loanapplication",
+            index=models.Index(fields=["status", "submitted_at"], name="loan_app_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='loanapplication',
-            index=models.Index(fields=['status', 'product', 'submitted_at'], name='loan_app_status_product_idx'),
+            model_name="loanapplication",
+            index=models.Index(fields=["status", "product", "submitted_at"], name="loan_app_status_product_idx"),
         ),
         migrations.AddIndex(
-            model_name='loanapplication',
-            index=models.Index(fields=['status', 'channel', 'submitted_at'], name='loan_app_status_channel_idx'),
+            model_name="loanapplication",
+            index=models.Index(fields=["status", "channel", "submitted_at"], name="loan_app_status_channel_idx"),
         ),
         migrations.AddIndex(
-            model_name='loanapplication',
-            index=models.Index(fields=['status', 'score_grade', 'submitted_at'], name='loan_app_status_grade_idx'),
+            model_name="loanapplication",
+            index=models.Index(fields=["status", "score_grade", "submitted_at"], name="loan_app_status_grade_idx"),
         ),
         migrations.AddIndex(
-            model_name='loanapplication',
-            index=models.Index(fields=['customer', 'status'], name='loan_app_customer_idx'),
+            model_name="loanapplication",
+            index=models.Index(fields=["customer", "status"], name="loan_app_customer_idx"),
         ),
         migrations.AddIndex(
-            model_name='loanapplication',
-            index=models.Index(fields=['submitted_at'], name='loan_app_submitted_idx'),
+            model_name="loanapplication",
+            index=models.Index(fields=["submitted_at"], name="loan_app_submitted_idx"),
         ),
         migrations.AddIndex(
-            model_name='loanapplication',
-            index=models.Index(fields=['amount'], name='loan_app_amount_idx'),
+            model_name="loanapplication",
+            index=models.Index(fields=["amount"], name="loan_app_amount_idx"),
         ),
         migrations.AddConstraint(
-            model_name='loanapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='loan_application_amount_positive'),
+            model_name="loanapplication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="loan_application_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loanapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('term_months__gte', 1)), name='loan_application_term_positive'),
+            model_name="loanapplication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("term_months__gte", 1)), name="loan_application_term_positive"
+            ),
         ),
     ]

@@ -20,6 +20,7 @@ PUBLIC_CUSTOMER_FIELDS = (
     "email",
     "address",
     "city",
+    "city_tier",
     "industry",
     "years_in_business",
     "employees",

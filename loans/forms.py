@@ -1,0 +1,164 @@
+"""Forms: the public application and status lookup, and the workbench's decision forms.
+
+Field validation reuses the customer validators; business rules stay in the services.
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, Industry
+from customers.validators import validate_credit_code, validate_mobile_phone, validate_resident_id
+from loans.models import LoanPurpose, RepaymentMethod
+from loans.selectors import product_active_list
+from loansite.demo_profiles import CITIES
+
+# City names as shown to applicants (stored in English, as in the customer book).
+CITY_LABELS = {
+    "Beijing": _("Beijing"),
+    "Shanghai": _("Shanghai"),
+    "Guangzhou": _("Guangzhou"),
+    "Shenzhen": _("Shenzhen"),
+    "Hangzhou": _("Hangzhou"),
+    "Chengdu": _("Chengdu"),
+    "Wuhan": _("Wuhan"),
+    "Nanjing": _("Nanjing"),
+    "Suzhou": _("Suzhou"),
+    "Xi'an": _("Xi'an"),
+    "Changsha": _("Changsha"),
+    "Hefei": _("Hefei"),
+    "Kunming": _("Kunming"),
+    "Nanning": _("Nanning"),
+    "Taiyuan": _("Taiyuan"),
+    "Lanzhou": _("Lanzhou"),
+    "Ganzhou": _("Ganzhou"),
+    "Zunyi": _("Zunyi"),
+    "Qujing": _("Qujing"),
+}
+
+
+class PublicApplicationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Type of business"), choices=Customer.Kind.choices, initial="enterprise")
+    name = forms.CharField(label=_("Business name"), max_length=200)
+    credit_code = forms.CharField(
+        label=_("Unified social credit code"),
+        max_length=18,
+        required=False,
+        validators=[validate_credit_code],
+        help_text=_("18 characters, on your business licence. Required for enterprises."),
+    )
+    id_number = forms.CharField(
+        label=_("Owner's resident ID number"),
+        max_length=18,
+        required=False,
+        validators=[validate_resident_id],
+        help_text=_("For individual businesses without a credit code."),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        validators=[validate_mobile_phone],
+        help_text=_("We use it to contact you and to let you check the status."),
+    )
+    email = forms.EmailField(label=_("Email"), required=False)
+    city = forms.ChoiceField(label=_("City"), choices=[(name, CITY_LABELS.get(name, name)) for name, _tier in CITIES])
+    industry = forms.ChoiceField(label=_("Industry"), choices=Industry.choices)
+    years_in_business = forms.IntegerField(label=_("Years in business"), min_value=0, max_value=100)
+    employees = forms.IntegerField(label=_("Employees"), min_value=1, max_value=100000)
+    monthly_revenue = forms.DecimalField(
+        label=_("Average monthly revenue (CNY)"), min_value=Decimal("0"), max_digits=14, decimal_places=2
+    )
+    monthly_cost = forms.DecimalField(
+        label=_("Average monthly cost (CNY)"), min_value=Decimal("0"), max_digits=14, decimal_places=2
+    )
+
+    product = forms.ModelChoiceField(label=_("Loan product"), queryset=product_active_list(), empty_label=None)
+    amount = forms.DecimalField(
+        label=_("Amount requested (CNY)"), min_value=Decimal("1"), max_digits=14, decimal_places=2
+    )
+    term_months = forms.TypedChoiceField(
+        label=_("Term"),
+        coerce=int,
+        choices=[(m, _("%(n)s months") % {"n": m}) for m in (3, 6, 9, 12, 18, 24, 36)],
+        initial=12,
+    )
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=LoanPurpose.choices)
+    repayment_method = forms.ChoiceField(label=_("Repayment method"), choices=RepaymentMethod.choices)
+    consent = forms.BooleanField(
+        label=_("I agree that the bank may check my business and credit information to assess this application.")
+    )
+    # Honeypot: hidden from people, filled by bots.
+    website = forms.CharField(label=_("Leave this field empty"), required=False)
+
+    CUSTOMER_FIELDS = (
+        "kind",
+        "name",
+        "credit_code",
+        "id_number",
+        "phone",
+        "email",
+        "city",
+        "industry",
+        "years_in_business",
+        "employees",
+        "monthly_revenue",
+        "monthly_cost",
+    )
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == Customer.Kind.ENTERPRISE and not data.get("credit_code") and "credit_code" not in self.errors:
+            self.add_error("credit_code", _("An enterprise needs its unified social credit code."))
+        if (
+            kind == Customer.Kind.INDIVIDUAL
+            and not data.get("credit_code")
+            and not data.get("id_number")
+            and "id_number" not in self.errors
+        ):
+            self.add_error("id_number", _("Give the owner's resident ID number or the unified social credit code."))
+        return data
+
+    def customer_fields(self) -> dict:
+        fields = {name: self.cleaned_data.get(name) for name in self.CUSTOMER_FIELDS}
+        fields["city_tier"] = dict(CITIES).get(fields["city"], 3)
+        return fields
+
+
+class StatusLookupForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Reference number"), max_length=20, help_text=_("As shown when you applied, e.g. LA-261123-K7M3QX.")
+    )
+    phone = forms.CharField(label=_("Mobile phone"), max_length=20)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False)
+
+    def __init__(self, *args, reason_required=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+
+
+class AssignReviewerForm(forms.Form):
+    reviewer = forms.ModelChoiceField(label=_("Reviewer"), queryset=get_user_model().objects.none())
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth.models import Permission
+        from django.db.models import Q
+
+        perm = Permission.objects.filter(codename="review_loanapplication", content_type__app_label="loans")
+        self.fields["reviewer"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, is_staff=True)
+            .filter(Q(user_permissions__in=perm) | Q(groups__permissions__in=perm) | Q(is_superuser=True))
+            .distinct()
+            .order_by("username")
+        )

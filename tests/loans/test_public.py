@@ -1,0 +1,181 @@
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from customers.models import Customer
+from customers.validators import make_credit_code, make_mobile_phone
+from loans.models import LoanApplication
+from tests.loans.factories import ApplicationFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+APPLY = "/apply/"
+STATUS = "/apply/status/"
+
+
+@pytest.fixture
+def form_data(product):
+    import random
+
+    rng = random.Random(11)
+    return {
+        "kind": "enterprise",
+        "name": "Hangzhou Tea House",
+        "credit_code": make_credit_code(rng, city="Hangzhou"),
+        "phone": make_mobile_phone(rng),
+        "email": "",
+        "city": "Hangzhou",
+        "industry": "catering",
+        "years_in_business": "4",
+        "employees": "12",
+        "monthly_revenue": "90000",
+        "monthly_cost": "70000",
+        "product": str(product.pk),
+        "amount": "200000",
+        "term_months": "12",
+        "purpose": "working_capital",
+        "repayment_method": "equal_installment",
+        "consent": "on",
+        "website": "",
+    }
+
+
+def test_get_renders_accessible_form(client, product):
+    response = client.get(APPLY)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'for="id_credit_code"' in html and 'name="csrfmiddlewaretoken"' in html
+    assert 'name="viewport"' in html
+    assert 'aria-describedby="id_phone_helptext"' in html
+
+
+def test_submission_creates_customer_and_submitted_application(client, form_data, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(APPLY, form_data)
+    assert callbacks  # scoring queued on commit
+    assert response.status_code == 200
+    app = LoanApplication.objects.get()
+    assert app.reference in response.content.decode()
+    assert (app.status, app.channel, app.created_by, app.submitted_by) == ("submitted", "public", None, None)
+    assert app.customer.credit_code == form_data["credit_code"] and app.customer.city_tier == 2
+    assert AuditEntry.objects.filter(target_type="loans.loanapplication", action="transition").exists()
+
+
+def test_existing_customer_is_matched_not_duplicated(client, form_data):
+    existing = CustomerFactory(credit_code=form_data["credit_code"], phone=form_data["phone"], name="Old name")
+    client.post(APPLY, form_data)
+    client.post(APPLY, {**form_data, "amount": "150000"})
+    assert Customer.objects.count() == 1
+    assert LoanApplication.objects.filter(customer=existing).count() == 2
+    existing.refresh_from_db()
+    assert existing.name == "Old name"  # the anonymous form never rewrites the customer book
+
+
+def test_match_by_phone_with_a_different_credit_code_is_refused(client, form_data):
+    import random
+
+    CustomerFactory(credit_code=make_credit_code(random.Random(99)), phone=form_data["phone"])
+    response = client.post(APPLY, form_data)
+    assert "do not match our records" in response.content.decode()
+    assert not LoanApplication.objects.exists()
+    assert Customer.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("credit_code", "91330106MA2XXXXXX1"),
+        ("phone", "12345"),
+        ("amount", "-5"),
+        ("amount", "5000"),  # below the product minimum (a service rule)
+        ("consent", ""),
+        ("monthly_revenue", "abc"),
+    ],
+)
+def test_validation_errors_leave_nothing_behind(client, form_data, field, value):
+    response = client.post(APPLY, {**form_data, field: value})
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    assert not LoanApplication.objects.exists()
+    assert not Customer.objects.exists()
+
+
+def test_enterprise_needs_credit_code(client, form_data):
+    response = client.post(APPLY, {**form_data, "credit_code": ""})
+    assert "needs its unified social credit code" in response.content.decode()
+
+
+def test_failure_after_customer_creation_rolls_back(client, form_data, monkeypatch):
+    from loans.services import public
+
+    def boom(**kwargs):
+        from loansite.errors import Conflict
+
+        raise Conflict("reference clash")
+
+    monkeypatch.setattr(public, "application_submit", boom)
+    client.post(APPLY, form_data)
+    assert not Customer.objects.exists()
+    assert not LoanApplication.objects.exists()
+
+
+def test_honeypot_saves_nothing(client, form_data):
+    response = client.post(APPLY, {**form_data, "website": "http://spam.example"})
+    assert response.status_code == 200
+    assert not LoanApplication.objects.exists() and not Customer.objects.exists()
+
+
+def test_csrf_enforced(form_data):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(APPLY, form_data)
+    assert response.status_code == 403
+
+
+def test_rate_limit_per_ip(client, form_data, settings):
+    settings.PUBLIC_APPLY_RATE = "2/m"
+    for _ in range(2):
+        assert client.post(APPLY, {**form_data, "phone": "12"}).status_code == 200
+    response = client.post(APPLY, form_data)
+    assert response.status_code == 429
+    assert not LoanApplication.objects.exists()
+    # Another address is not affected.
+    assert client.post(APPLY, form_data, REMOTE_ADDR="10.0.0.9").status_code == 200
+
+
+def test_chinese_page(client, product):
+    response = client.get(APPLY, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "申请" in response.content.decode()
+
+
+# ---------------------------------------------------------------------------
+# Status lookup
+# ---------------------------------------------------------------------------
+def test_status_lookup_by_reference_and_phone(client, product):
+    app = ApplicationFactory(product=product, status="under_review")
+    response = client.post(STATUS, {"reference": app.reference.lower(), "phone": "+86 " + app.contact_phone})
+    assert response.status_code == 200
+    assert app.get_status_display() in response.content.decode()
+
+
+def test_status_lookup_leaks_nothing(client, product):
+    app = ApplicationFactory(product=product, status="under_review")
+    wrong_phone = client.post(STATUS, {"reference": app.reference, "phone": "13900000000"})
+    wrong_ref = client.post(STATUS, {"reference": "LA-000000-AAAAAA", "phone": app.contact_phone})
+
+    def strip(response):
+        import re
+
+        return re.sub(r'value="[^"]*"', "", response.content.decode())
+
+    assert wrong_phone.status_code == wrong_ref.status_code == 200
+    assert strip(wrong_phone) == strip(wrong_ref)
+    assert app.get_status_display() not in strip(wrong_phone)
+
+
+def test_status_lookup_rate_limited(client, settings):
+    settings.PUBLIC_STATUS_RATE = "3/m"
+    for _ in range(3):
+        assert client.post(STATUS, {"reference": "LA-1", "phone": "1"}).status_code == 200
+    assert client.post(STATUS, {"reference": "LA-1", "phone": "1"}).status_code == 429
+    assert reverse("loans:apply-status") == STATUS
