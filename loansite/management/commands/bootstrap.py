@@ -7,6 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from loansite import roles
 
 # Demo accounts, one per role; the administrator is a superuser.
@@ -73,5 +75,11 @@ class Command(BaseCommand):
                 email=f"{username}@bank.example",
             )
             user.groups.add(Group.objects.get(name=role))
+            audit_record(
+                action=AuditAction.CREATE,
+                target=user,
+                changes={"username": username, "roles": [role]},
+                reason="demo account created by bootstrap",
+            )
             created.append((username, password))
         return created
