@@ -17,6 +17,7 @@ from customers.services.customers import (
     customer_update,
     customer_upsert,
 )
+from customers.services.imports import ImportReport, customer_import
 
 __all__ = [
     "assignment_run_matching",
@@ -24,7 +25,9 @@ __all__ = [
     "credit_line_grant",
     "credit_line_release",
     "credit_line_use",
+    "ImportReport",
     "customer_create",
+    "customer_import",
     "customer_reassign",
     "customer_set_rating",
     "customer_update",

@@ -1,0 +1,325 @@
+"""Reading customer files: English or Chinese headers, per-cell parsing, row/column error reports.
+
+Pure: a tablib ``Dataset`` (or header + rows) in, cleaned row dicts and errors out. The
+service in ``customers.services.imports`` matches them against the database and writes.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from customers.models import CityTier, Customer, Industry, Rating
+from customers.validators import (
+    normalize_credit_code,
+    normalize_mobile_phone,
+    normalize_resident_id,
+    validate_credit_code,
+    validate_mobile_phone,
+    validate_resident_id,
+)
+
+INDUSTRY_ALIASES = {
+    "零售": Industry.RETAIL,
+    "零售业": Industry.RETAIL,
+    "餐饮": Industry.CATERING,
+    "餐饮业": Industry.CATERING,
+    "批发": Industry.WHOLESALE,
+    "批发业": Industry.WHOLESALE,
+    "制造": Industry.MANUFACTURING,
+    "制造业": Industry.MANUFACTURING,
+    "服务": Industry.SERVICES,
+    "服务业": Industry.SERVICES,
+    "科技": Industry.TECHNOLOGY,
+    "技术": Industry.TECHNOLOGY,
+    "农业": Industry.AGRICULTURE,
+    "运输": Industry.TRANSPORT,
+    "交通运输": Industry.TRANSPORT,
+    "物流": Industry.TRANSPORT,
+}
+KIND_ALIASES = {
+    "企业": Customer.Kind.ENTERPRISE,
+    "个体工商户": Customer.Kind.INDIVIDUAL,
+    "个体": Customer.Kind.INDIVIDUAL,
+}
+_SPLIT_TAGS = re.compile(r"[,，;；、|]")
+
+
+class CellError(ValueError):
+    pass
+
+
+def _text(max_length: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise CellError(_("Too long: at most %(n)s characters.") % {"n": max_length})
+        return value
+
+    return parse
+
+
+def _int(minimum: int = 0) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = Decimal(value.replace(",", ""))
+        except InvalidOperation:
+            raise CellError(_("Not a whole number."))
+        if number != number.to_integral_value():
+            raise CellError(_("Not a whole number."))
+        if number < minimum:
+            raise CellError(_("Must not be negative."))
+        return int(number)
+
+    return parse
+
+
+def _money(*, signed: bool = False) -> Callable[[str], Decimal]:
+    def parse(value: str) -> Decimal:
+        try:
+            amount = Decimal(value.replace(",", "").replace("¥", "").replace("￥", ""))
+        except InvalidOperation:
+            raise CellError(_("Not an amount of money."))
+        if not amount.is_finite():
+            raise CellError(_("Not an amount of money."))
+        if amount < 0 and not signed:
+            raise CellError(_("Must not be negative."))
+        if abs(amount) >= Decimal("1e14"):
+            raise CellError(_("Amount too large."))
+        return amount.quantize(Decimal("0.01"))
+
+    return parse
+
+
+def _django(validator, normalise) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = normalise(value)
+        try:
+            validator(value)
+        except ValidationError as exc:
+            raise CellError(" ".join(exc.messages))
+        return value
+
+    return parse
+
+
+def _choice(choices, aliases: dict | None = None) -> Callable[[str], str]:
+    lookup = {str(value).lower(): value for value in choices.values}
+    lookup.update({str(label).lower(): value for value, label in choices.choices})
+    lookup.update(aliases or {})
+
+    def parse(value: str):
+        found = lookup.get(value.lower(), lookup.get(value))
+        if found is None:
+            raise CellError(
+                _("Unknown value %(value)s; use one of: %(choices)s.")
+                % {"value": value, "choices": ", ".join(str(v) for v in choices.values)}
+            )
+        return found
+
+    return parse
+
+
+def _industry(value: str):
+    return _choice(Industry, INDUSTRY_ALIASES)(value)
+
+
+def _tier(value: str) -> int:
+    cleaned = value.replace("线", "").replace("Tier", "").replace("tier", "").strip()
+    aliases = {"一": "1", "二": "2", "三": "3", "四": "4"}
+    cleaned = aliases.get(cleaned, cleaned)
+    if cleaned not in {"1", "2", "3", "4"}:
+        raise CellError(_("City tier must be 1-4."))
+    return CityTier(int(cleaned)).value
+
+
+def _tags(value: str) -> list[str]:
+    return [part.strip() for part in _SPLIT_TAGS.split(value) if part.strip()]
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    english: str
+    chinese: str
+    parse: Callable
+    required: bool = False
+    label: object = None
+
+
+COLUMNS = [
+    Column("kind", "Kind", "类型", _choice(Customer.Kind, KIND_ALIASES), label=gettext_lazy("Kind")),
+    Column("name", "Name", "名称", _text(200), required=True, label=gettext_lazy("Name")),
+    Column(
+        "credit_code",
+        "Credit code",
+        "统一社会信用代码",
+        _django(validate_credit_code, normalize_credit_code),
+        label=gettext_lazy("Credit code"),
+    ),
+    Column(
+        "id_number",
+        "ID number",
+        "身份证号",
+        _django(validate_resident_id, normalize_resident_id),
+        label=gettext_lazy("ID number"),
+    ),
+    Column(
+        "phone",
+        "Phone",
+        "手机号",
+        _django(validate_mobile_phone, normalize_mobile_phone),
+        required=True,
+        label=gettext_lazy("Phone"),
+    ),
+    Column("email", "Email", "邮箱", _text(254), label=gettext_lazy("Email")),
+    Column("address", "Address", "地址", _text(300), label=gettext_lazy("Address")),
+    Column("city", "City", "城市", _text(64), required=True, label=gettext_lazy("City")),
+    Column("city_tier", "City tier", "城市等级", _tier, label=gettext_lazy("City tier")),
+    Column("industry", "Industry", "行业", _industry, required=True, label=gettext_lazy("Industry")),
+    Column("years_in_business", "Years in business", "经营年限", _int(), label=gettext_lazy("Years in business")),
+    Column("employees", "Employees", "员工人数", _int(), label=gettext_lazy("Employees")),
+    Column("area_m2", "Business area", "经营面积", _money(), label=gettext_lazy("Business area")),
+    Column("monthly_revenue", "Monthly revenue", "月均营收", _money(), label=gettext_lazy("Monthly revenue")),
+    Column("monthly_cost", "Monthly cost", "月均成本", _money(), label=gettext_lazy("Monthly cost")),
+    Column(
+        "monthly_foot_traffic", "Monthly foot traffic", "月客流量", _int(), label=gettext_lazy("Monthly foot traffic")
+    ),
+    Column("credit_score", "Credit score", "信用评分", _int(), label=gettext_lazy("Credit score")),
+    Column("total_assets", "Total assets", "总资产", _money(), label=gettext_lazy("Total assets")),
+    Column("total_liabilities", "Total liabilities", "总负债", _money(), label=gettext_lazy("Total liabilities")),
+    Column("current_assets", "Current assets", "流动资产", _money(), label=gettext_lazy("Current assets")),
+    Column(
+        "current_liabilities", "Current liabilities", "流动负债", _money(), label=gettext_lazy("Current liabilities")
+    ),
+    Column("net_profit", "Net profit", "净利润", _money(signed=True), label=gettext_lazy("Net profit")),
+    Column("annual_revenue", "Annual revenue", "年营收", _money(), label=gettext_lazy("Annual revenue")),
+    Column("rating", "Rating", "内部评级", _choice(Rating), label=gettext_lazy("Rating")),
+    Column("tags", "Tags", "标签", _tags, label=gettext_lazy("Tags")),
+    Column("notes", "Notes", "备注", _text(10_000), label=gettext_lazy("Notes")),
+]
+COLUMN_BY_FIELD = {column.field: column for column in COLUMNS}
+_EXTRA_ALIASES = {"月营收": "monthly_revenue", "电话": "phone", "手机": "phone", "客户名称": "name", "企业名称": "name"}
+HEADER_ALIASES: dict[str, str] = {}
+for _column in COLUMNS:
+    for _alias in (_column.field, _column.english, _column.chinese):
+        HEADER_ALIASES[_alias.strip().lower()] = _column.field
+for _alias, _field in _EXTRA_ALIASES.items():
+    HEADER_ALIASES[_alias] = _field
+NULLABLE = {
+    "credit_code",
+    "id_number",
+    "credit_score",
+    "total_assets",
+    "total_liabilities",
+    "current_assets",
+    "current_liabilities",
+    "net_profit",
+    "annual_revenue",
+}
+
+
+@dataclass
+class RowError:
+    row: int  # the spreadsheet row number (the header is row 1)
+    column: str  # the header as written in the file ("" for the whole row)
+    value: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "value": self.value, "message": str(self.message)}
+
+
+@dataclass
+class ParsedFile:
+    fields: list[str]  # the fields present, in file order
+    headers: dict[str, str]  # field -> header as written
+    rows: list[dict] = field(default_factory=list)  # cleaned rows, with "_row" = spreadsheet row
+    errors: list[RowError] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+    ignored_headers: list[str] = field(default_factory=list)
+
+
+def map_headers(headers) -> tuple[dict[int, str], list[str]]:
+    """Column position -> field, and the headers nobody knows."""
+    mapping, unknown = {}, []
+    for index, header in enumerate(headers):
+        key = str(header or "").replace("\ufeff", "").strip().lower()
+        field_name = HEADER_ALIASES.get(key)
+        if field_name and field_name not in mapping.values():
+            mapping[index] = field_name
+        elif key:
+            unknown.append(str(header))
+    return mapping, unknown
+
+
+def parse_rows(headers, rows) -> ParsedFile:
+    mapping, unknown = map_headers(headers)
+    fields = list(mapping.values())
+    written = {mapping[i]: str(headers[i]).replace("\ufeff", "").strip() for i in mapping}
+    parsed = ParsedFile(fields=fields, headers=written, ignored_headers=unknown)
+    missing = [c for c in COLUMNS if c.required and c.field not in fields]
+    if missing:
+        parsed.file_errors.append(
+            _("Missing columns: %(columns)s.") % {"columns": ", ".join(f"{c.english} / {c.chinese}" for c in missing)}
+        )
+    if "credit_code" not in fields and "id_number" not in fields:
+        parsed.file_errors.append(_("The file needs a credit code column or an ID number column (or both)."))
+    if parsed.file_errors:
+        return parsed
+    parsers = [(i, mapping[i], COLUMN_BY_FIELD[mapping[i]].parse) for i in mapping]
+    for number, raw in enumerate(rows, start=2):
+        clean, ok = {"_row": number}, True
+        if not any(str(v).strip() for v in raw if v is not None):
+            continue  # blank line
+        for index, field_name, parse in parsers:
+            value = raw[index] if index < len(raw) else None
+            text = "" if value is None else str(value).strip()
+            if text == "":
+                if COLUMN_BY_FIELD[field_name].required:
+                    parsed.errors.append(RowError(number, written[field_name], "", _("This value is required.")))
+                    ok = False
+                elif field_name in NULLABLE:
+                    clean[field_name] = None
+                elif field_name == "tags":
+                    clean[field_name] = []
+                continue
+            if isinstance(value, float) and value.is_integer():
+                text = str(int(value))
+            try:
+                clean[field_name] = parse(text)
+            except CellError as exc:
+                parsed.errors.append(RowError(number, written[field_name], text, str(exc)))
+                ok = False
+        if ok:
+            kind = clean.get("kind", Customer.Kind.ENTERPRISE)
+            if kind == Customer.Kind.ENTERPRISE and not clean.get("credit_code"):
+                parsed.errors.append(
+                    RowError(
+                        number,
+                        written.get("credit_code", "credit_code"),
+                        "",
+                        _("An enterprise needs its unified social credit code."),
+                    )
+                )
+                ok = False
+            elif not clean.get("credit_code") and not clean.get("id_number"):
+                parsed.errors.append(
+                    RowError(
+                        number,
+                        written.get("id_number", "id_number"),
+                        "",
+                        _("Give the owner's resident ID number or the unified social credit code."),
+                    )
+                )
+                ok = False
+        if ok:
+            parsed.rows.append(clean)
+    return parsed
+
+
+def parse_dataset(dataset) -> ParsedFile:
+    return parse_rows(list(dataset.headers or []), dataset)

@@ -1,0 +1,114 @@
+"""Importing customer files: Chinese/English headers, row/column error reports, all-or-nothing."""
+
+from decimal import Decimal
+
+import pytest
+import tablib
+
+from audit.models import AuditAction, AuditEntry
+from customers.importing import parse_dataset, parse_rows
+from customers.models import Customer, Tag
+from customers.services import customer_import
+from tests.customers.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+ZH_HEADERS = ["名称", "统一社会信用代码", "手机号", "城市", "行业", "月均营收", "月均成本", "标签"]
+GOOD_ROWS = [
+    ["杭州茶馆有限公司", "91350100M000100Y43", "13800138000", "Hangzhou", "餐饮", "80,000", "60000", "VIP、新客户"],
+    ["深圳电子有限公司", "91310000MA1FL1MMXL", "+86 139 0000 0001", "Shenzhen", "制造业", "420000.5", "300000", ""],
+]
+
+
+def _dataset(headers, rows):
+    return tablib.Dataset(*rows, headers=headers)
+
+
+def test_chinese_headers_import_with_aliases_and_tags(make_user):
+    user = make_user("officer", role="Loan officer")
+    report = customer_import(parsed=parse_dataset(_dataset(ZH_HEADERS, GOOD_ROWS)), actor=user, file_name="a.csv")
+    assert report.written and (report.new, report.updated) == (2, 0)
+    tea = Customer.objects.get(credit_code="91350100M000100Y43")
+    assert tea.industry == "catering" and tea.monthly_revenue == Decimal("80000.00") and tea.city_tier == 2
+    assert sorted(tea.tags.values_list("name", flat=True)) == ["VIP", "新客户"]
+    plant = Customer.objects.get(phone="13900000001")
+    assert plant.industry == "manufacturing" and plant.city_tier == 1
+    entry = AuditEntry.objects.get(action=AuditAction.IMPORT)
+    assert entry.changes["new"] == 2 and entry.actor == user
+
+
+def test_bad_rows_are_reported_by_row_and_column_and_nothing_is_written(make_user):
+    user = make_user("officer", role="Loan officer")
+    rows = [
+        GOOD_ROWS[0],
+        ["坏代码公司", "91350100M000100Y44", "13800138001", "Hangzhou", "餐饮", "1000", "500", ""],
+        ["未知行业公司", "91110000600037341L", "13800138002", "Hangzhou", "航天", "1000", "500", ""],
+        ["负数公司", "91330106EFPX14RX0P", "13800138003", "Hangzhou", "零售", "-5", "abc", ""],
+    ]
+    report = customer_import(parsed=parse_dataset(_dataset(ZH_HEADERS, rows)), actor=user)
+    assert not report.written and Customer.objects.count() == 0
+    assert report.invalid_rows == 3 and report.new == 1
+    cells = {(e.row, e.column) for e in report.errors}
+    assert cells == {(3, "统一社会信用代码"), (4, "行业"), (5, "月均营收"), (5, "月均成本")}
+    negative = next(e for e in report.errors if e.column == "月均营收")
+    assert negative.value == "-5" and "negative" in negative.message
+    assert not AuditEntry.objects.filter(action=AuditAction.IMPORT).exists()
+
+    # The user confirms the valid rows only.
+    report = customer_import(parsed=parse_dataset(_dataset(ZH_HEADERS, rows)), actor=user, skip_invalid=True)
+    assert report.written and Customer.objects.count() == 1
+    assert AuditEntry.objects.get(action=AuditAction.IMPORT).changes["skipped_invalid_rows"] == 3
+
+
+def test_english_headers_update_existing_customers_instead_of_duplicating(make_user):
+    user = make_user("officer", role="Loan officer")
+    existing = CustomerFactory(credit_code="91350100M000100Y43", monthly_revenue=Decimal("1.00"), name="Old name")
+    headers = ["Name", "credit_code", "PHONE", "City", "Industry", "Monthly revenue"]
+    rows = [["New name", "91350100m000100y43", existing.phone, "Hangzhou", "Catering", "5000"]]
+    report = customer_import(parsed=parse_dataset(_dataset(headers, rows)), actor=user)
+    assert (report.new, report.updated) == (0, 1)
+    existing.refresh_from_db()
+    assert existing.name == "New name" and existing.monthly_revenue == Decimal("5000.00")
+    assert Customer.objects.count() == 1
+
+
+def test_duplicates_inside_the_file_and_conflicting_keys_are_errors(make_user):
+    user = make_user("officer", role="Loan officer")
+    a, b = CustomerFactory(), CustomerFactory()
+    rows = [
+        GOOD_ROWS[0],
+        ["Again", "91350100M000100Y43", "13700000000", "Hangzhou", "零售", "1", "1", ""],
+        ["Mixed", a.credit_code, b.phone, "Hangzhou", "零售", "1", "1", ""],
+    ]
+    report = customer_import(parsed=parse_dataset(_dataset(ZH_HEADERS, rows)), actor=user)
+    assert [e.row for e in report.errors] == [3, 4]
+    assert "row 2" in report.errors[0].message
+
+
+def test_missing_required_columns_is_a_file_error(make_user):
+    parsed = parse_rows(["名称", "手机号"], [["x", "13800138000"]])
+    assert parsed.file_errors
+    report = customer_import(parsed=parsed, actor=make_user("u"))
+    assert report.has_errors and not report.written
+
+
+def test_enterprise_row_without_credit_code_is_invalid():
+    parsed = parse_rows(
+        ["名称", "类型", "统一社会信用代码", "身份证号", "手机号", "城市", "行业"],
+        [
+            ["A", "企业", "", "11010519491231002X", "13800138000", "Hangzhou", "零售"],
+            ["B", "个体工商户", "", "11010519491231002X", "13800138001", "Hangzhou", "零售"],
+        ],
+    )
+    assert [(e.row, e.column) for e in parsed.errors] == [(2, "统一社会信用代码")]
+    assert parsed.rows[0]["kind"] == "individual"
+
+
+def test_reimport_replaces_tags(make_user):
+    user = make_user("officer", role="Loan officer")
+    customer_import(parsed=parse_dataset(_dataset(ZH_HEADERS, GOOD_ROWS[:1])), actor=user)
+    row = [*GOOD_ROWS[0][:-1], "风险关注"]
+    customer_import(parsed=parse_dataset(_dataset(ZH_HEADERS, [row])), actor=user)
+    customer = Customer.objects.get()
+    assert list(customer.tags.values_list("name", flat=True)) == ["风险关注"]
+    assert Tag.objects.count() == 3
