@@ -1,0 +1,195 @@
+"""The one feature pipeline: pure functions over a DataFrame of raw inputs.
+
+Training, batch scoring, single prediction (admin page and API) all call
+:func:`features_build` on a frame with :data:`RAW_COLUMNS` (built by
+``scoring.selectors`` from the database, or from a dict for a prediction), then
+:class:`FeatureEncoder` (fitted at training time, stored in the model artifact) turns the
+result into the fixed numeric matrix a model was trained on. No database, no Django.
+
+Missing values: numeric inputs stay NaN (tree models and the scorecard's "missing" bin
+handle them) and each input that may be unknown gets a ``*_missing`` 0/1 column; ratios
+whose denominator is missing or zero are NaN, never inf. Unknown categories
+(an industry or product not seen at training) map to an explicit ``unknown`` level.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+# Raw inputs, in the order the selectors produce them.
+NUMERIC_INPUTS = [
+    "amount",
+    "term_months",
+    "credit_score",
+    "years_in_business",
+    "monthly_revenue",
+    "monthly_cost",
+    "monthly_foot_traffic",
+    "employees",
+    "area_m2",
+    "total_assets",
+    "total_liabilities",
+    "current_assets",
+    "current_liabilities",
+    "net_profit",
+    "annual_revenue",
+    "prior_applications",
+    "prior_approved",
+    "prior_rejected",
+]
+CATEGORICAL_INPUTS = ["product", "industry", "city_tier"]
+RAW_COLUMNS = NUMERIC_INPUTS + CATEGORICAL_INPUTS
+
+# Inputs that must be present for a prediction (the rest may be unknown).
+REQUIRED_INPUTS = ["amount", "term_months", "monthly_revenue", "monthly_cost"]
+
+# What the pipeline produces, before categorical encoding.
+NUMERIC_FEATURES = [
+    "amount",
+    "term_months",
+    "credit_score",
+    "years_in_business",
+    "monthly_revenue",
+    "monthly_cost",
+    "monthly_foot_traffic",
+    "employees",
+    "area_m2",
+    "debt_ratio",
+    "current_ratio",
+    "net_margin",
+    "operating_margin",
+    "amount_to_revenue",
+    "prior_applications",
+    "prior_approved",
+    "prior_rejected",
+]
+MISSING_FLAGS = ["credit_score_missing", "financials_missing"]
+CATEGORICAL_FEATURES = ["product", "industry", "city_tier"]
+FEATURES = NUMERIC_FEATURES + MISSING_FLAGS + CATEGORICAL_FEATURES
+
+# The baseline the retail system's users know: a random forest on these six inputs.
+BASELINE_FEATURES = [
+    "amount",
+    "credit_score",
+    "years_in_business",
+    "monthly_revenue",
+    "monthly_cost",
+    "monthly_foot_traffic",
+]
+
+UNKNOWN = "unknown"
+
+
+def _numeric(series: pd.Series) -> pd.Series:
+    """Numbers as float64; anything unparsable (None, "", "abc", Decimal) handled, bad -> NaN."""
+    return pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").astype("float64")
+
+
+def ratio(numerator: pd.Series, denominator: pd.Series, *, positive: bool = False) -> pd.Series:
+    """``numerator / denominator``; NaN when either is unknown or the denominator is zero
+    (``customers.financials``' rule), or not positive with ``positive``. Never inf."""
+    num = numerator.astype("float64")
+    den = denominator.astype("float64")
+    ok = (den.gt(0) if positive else den.ne(0) & den.notna()) & num.notna()
+    out = pd.Series(np.nan, index=num.index, dtype="float64")
+    out[ok] = num[ok] / den[ok]
+    return out
+
+
+def _category(series: pd.Series) -> pd.Series:
+    text = series.astype("string").str.strip().str.lower()
+    return text.mask(text.isna() | text.eq(""), UNKNOWN).astype(object)
+
+
+def features_build(raw: pd.DataFrame) -> pd.DataFrame:
+    """Raw inputs -> model features (same index). Deterministic and side-effect free.
+
+    Ratios use the customers app's definitions: debt ratio = total liabilities / total
+    assets, current ratio = current assets / current liabilities, net margin = net
+    profit / annual revenue; operating margin = (monthly revenue - monthly cost) /
+    monthly revenue; amount to revenue = amount / (12 x monthly revenue).
+    """
+    missing = [c for c in RAW_COLUMNS if c not in raw.columns]
+    if missing:
+        raise KeyError(f"Raw feature frame lacks columns: {missing}")
+    num = {c: _numeric(raw[c]) for c in NUMERIC_INPUTS}
+    out = pd.DataFrame(index=raw.index)
+    for c in (
+        "amount",
+        "term_months",
+        "credit_score",
+        "years_in_business",
+        "monthly_revenue",
+        "monthly_cost",
+        "monthly_foot_traffic",
+        "employees",
+        "area_m2",
+    ):
+        out[c] = num[c]
+    out["debt_ratio"] = ratio(num["total_liabilities"], num["total_assets"])
+    out["current_ratio"] = ratio(num["current_assets"], num["current_liabilities"])
+    out["net_margin"] = ratio(num["net_profit"], num["annual_revenue"])
+    out["operating_margin"] = ratio(num["monthly_revenue"] - num["monthly_cost"], num["monthly_revenue"], positive=True)
+    out["amount_to_revenue"] = ratio(num["amount"], num["monthly_revenue"] * 12, positive=True)
+    for c in ("prior_applications", "prior_approved", "prior_rejected"):
+        # No history is a fact (zero), not an unknown.
+        out[c] = num[c].fillna(0.0)
+    out["credit_score_missing"] = num["credit_score"].isna().astype("float64")
+    out["financials_missing"] = (num["total_assets"].isna() | num["total_liabilities"].isna()).astype("float64")
+    out["product"] = _category(raw["product"])
+    out["industry"] = _category(raw["industry"])
+    # Tiers arrive as 1, "1", 1.0 or None: normalise to "1".."4" / unknown.
+    tier = _numeric(raw["city_tier"]).round()
+    out["city_tier"] = tier.astype("Int64").astype("string").fillna(UNKNOWN).astype(object)
+    return out[FEATURES]
+
+
+@dataclass
+class FeatureEncoder:
+    """Categorical levels learned at training; turns built features into a fixed float matrix.
+
+    Unseen levels at scoring time fall into the ``<feature>=unknown`` column, so a new
+    product never breaks a model nor silently shifts another column.
+    """
+
+    levels: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, features: pd.DataFrame, *, min_count: int = 1) -> "FeatureEncoder":
+        levels = {}
+        for c in CATEGORICAL_FEATURES:
+            counts = features[c].value_counts()
+            kept = sorted(str(v) for v, n in counts.items() if n >= min_count and v != UNKNOWN)
+            levels[c] = kept
+        return cls(levels=levels)
+
+    @property
+    def columns(self) -> list[str]:
+        cols = list(NUMERIC_FEATURES) + list(MISSING_FLAGS)
+        for c in CATEGORICAL_FEATURES:
+            cols += [f"{c}={v}" for v in self.levels[c]] + [f"{c}={UNKNOWN}"]
+        return cols
+
+    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        parts = [features[NUMERIC_FEATURES + MISSING_FLAGS].astype("float64")]
+        for c in CATEGORICAL_FEATURES:
+            known = self.levels[c]
+            values = features[c].astype(object)
+            codes = pd.Categorical(values.where(values.isin(known), UNKNOWN), categories=[*known, UNKNOWN])
+            onehot = np.zeros((len(values), len(known) + 1), dtype="float64")
+            onehot[np.arange(len(values)), codes.codes] = 1.0
+            parts.append(pd.DataFrame(onehot, index=features.index, columns=[f"{c}={v}" for v in codes.categories]))
+        return pd.concat(parts, axis=1)[self.columns]
+
+
+def raw_frame_from_input(values: dict) -> pd.DataFrame:
+    """One prediction request (a dict of raw inputs, any missing) as a one-row raw frame."""
+    return pd.DataFrame([{c: values.get(c) for c in RAW_COLUMNS}], columns=RAW_COLUMNS)
+
+
+def raw_frame_hash(raw: pd.DataFrame) -> str:
+    """A stable digest of a training snapshot (the rows and values a model saw)."""
+    hashed = pd.util.hash_pandas_object(raw[RAW_COLUMNS].astype(str), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()

@@ -1,0 +1,259 @@
+"""Probability-of-default scorecard: monotonic WoE binning, logistic regression, points.
+
+Pure maths over built features (see ``scoring.features``); no database.
+
+- Numeric features: quantile pre-bins, then adjacent bins are merged until the bad rate is
+  monotonic in the direction of the overall trend and every bin holds enough rows; missing
+  values get their own bin. Categorical features: one bin per level (rare levels pooled
+  with "other"); unseen levels score as the pooled bin.
+- WoE = ln(share of goods / share of bads) per bin (with +0.5 smoothing); features with an
+  information value below ``min_iv`` are dropped.
+- Logistic regression on WoE; any feature whose coefficient comes out with the wrong sign
+  (collinearity) is dropped and the model refitted, so points stay monotonic in every bin.
+- Points: ``factor = pdo / ln 2``, ``offset = base_score - factor * ln(base_odds)``; each
+  bin's points are ``-(coef * woe + intercept / n) * factor + offset / n``; the score is
+  the sum. Higher points = lower risk.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from scoring.features import CATEGORICAL_FEATURES, UNKNOWN
+
+MISSING_BIN = "missing"
+OTHER = "other"
+
+DEFAULT_GRADES = [("A", 640), ("B", 600), ("C", 570), ("D", 540), ("E", None)]
+
+
+@dataclass
+class FeatureBins:
+    """The bins of one feature: numeric (``edges``, right-open) or categorical (``levels``)."""
+
+    name: str
+    kind: str  # "numeric" | "categorical"
+    edges: list[float] = field(default_factory=list)  # inner cut points, ascending
+    levels: list[str] = field(default_factory=list)  # categorical levels kept (others pooled)
+    labels: list[str] = field(default_factory=list)
+    woe: list[float] = field(default_factory=list)  # per label
+    counts: list[int] = field(default_factory=list)
+    bad_rates: list[float] = field(default_factory=list)
+    iv: float = 0.0
+
+    def bin_index(self, values: pd.Series) -> np.ndarray:
+        """Index into ``labels`` for each value."""
+        if self.kind == "numeric":
+            v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            idx = np.searchsorted(np.asarray(self.edges, dtype=float), v, side="right")
+            idx[np.isnan(v)] = len(self.edges) + 1  # the missing bin
+            return idx
+        lookup = {lvl: i for i, lvl in enumerate(self.levels)}
+        other = len(self.levels)
+        return values.astype(object).map(lambda v: lookup.get(v, other)).to_numpy(dtype=int)
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        return np.asarray(self.woe, dtype=float)[self.bin_index(values)]
+
+
+def _woe_table(bin_idx: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    bads = np.bincount(bin_idx, weights=y, minlength=n_bins)
+    counts = np.bincount(bin_idx, minlength=n_bins).astype(float)
+    goods = counts - bads
+    total_bad, total_good = max(y.sum(), 1.0), max(len(y) - y.sum(), 1.0)
+    dist_good = (goods + 0.5) / (total_good + 0.5 * n_bins)
+    dist_bad = (bads + 0.5) / (total_bad + 0.5 * n_bins)
+    woe = np.log(dist_good / dist_bad)
+    # An empty bin (e.g. no missing values at training) is neutral.
+    woe[counts == 0] = 0.0
+    iv = float(np.sum((dist_good - dist_bad) * woe))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(counts > 0, bads / np.maximum(counts, 1), 0.0)
+    return woe, counts, rate, iv
+
+
+def monotonic_edges(x: np.ndarray, y: np.ndarray, *, max_bins: int = 20, min_share: float = 0.05) -> list[float]:
+    """Cut points (ascending) over non-missing ``x`` whose bins have a monotonic bad rate.
+
+    Quantile pre-bins, then pool-adjacent-violators: while two neighbours break the trend
+    (or one is smaller than ``min_share`` of the rows) merge the pair with the closest rates.
+    """
+    ok = ~np.isnan(x)
+    x, y = x[ok], y[ok]
+    if len(x) == 0:
+        return []
+    edges = list(np.unique(np.quantile(x, np.linspace(0, 1, max_bins + 1)[1:-1])))
+    if not edges:
+        return []
+    direction = np.sign(np.corrcoef(x, y)[0, 1]) if np.std(x) > 0 and np.std(y) > 0 else 1.0
+    if direction == 0 or np.isnan(direction):
+        direction = 1.0
+    min_rows = max(1, int(min_share * len(x)))
+    while edges:
+        idx = np.searchsorted(np.asarray(edges), x, side="right")
+        n = len(edges) + 1
+        counts = np.bincount(idx, minlength=n).astype(float)
+        bads = np.bincount(idx, weights=y, minlength=n)
+        rates = bads / np.maximum(counts, 1)
+        # Candidate merges: a trend violation or a too-small bin.
+        diffs = np.diff(rates) * direction
+        bad_pairs = [i for i in range(n - 1) if diffs[i] < 0 or counts[i] < min_rows or counts[i + 1] < min_rows]
+        if not bad_pairs:
+            break
+        gaps = [abs(rates[i + 1] - rates[i]) for i in bad_pairs]
+        merge = bad_pairs[int(np.argmin(gaps))]
+        del edges[merge]  # merging bins merge and merge+1 removes the edge between them
+    return [float(e) for e in edges]
+
+
+def bins_fit_numeric(name: str, values: pd.Series, y: np.ndarray, **kwargs) -> FeatureBins:
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    edges = monotonic_edges(x, y, **kwargs)
+    labels = []
+    bounds = [-np.inf, *edges, np.inf]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        labels.append(f"[{_fmt(lo)}, {_fmt(hi)})")
+    labels.append(MISSING_BIN)
+    fb = FeatureBins(name=name, kind="numeric", edges=edges, labels=labels)
+    idx = fb.bin_index(values)
+    woe, counts, rates, iv = _woe_table(idx, y, len(labels))
+    fb.woe, fb.counts, fb.bad_rates, fb.iv = [float(w) for w in woe], [int(c) for c in counts], list(rates), iv
+    return fb
+
+
+def bins_fit_categorical(name: str, values: pd.Series, y: np.ndarray, *, min_share: float = 0.02) -> FeatureBins:
+    counts = values.value_counts()
+    levels = sorted(str(v) for v, n in counts.items() if n >= min_share * len(values) and v != UNKNOWN)
+    fb = FeatureBins(name=name, kind="categorical", levels=levels, labels=[*levels, OTHER])
+    idx = fb.bin_index(values)
+    woe, cnt, rates, iv = _woe_table(idx, y, len(fb.labels))
+    fb.woe, fb.counts, fb.bad_rates, fb.iv = [float(w) for w in woe], [int(c) for c in cnt], list(rates), iv
+    return fb
+
+
+def _fmt(v: float) -> str:
+    if np.isinf(v):
+        return "-inf" if v < 0 else "inf"
+    return f"{v:.4g}"
+
+
+@dataclass
+class Scorecard:
+    pdo: float = 20.0
+    base_score: float = 600.0
+    base_odds: float = 20.0  # good:bad odds at base_score
+    grades: list = field(default_factory=lambda: list(DEFAULT_GRADES))
+    min_iv: float = 0.02
+    max_bins: int = 20
+    min_bin_share: float = 0.05
+    C: float = 1.0
+    bins: dict[str, FeatureBins] = field(default_factory=dict)
+    selected: list[str] = field(default_factory=list)
+    coef: dict[str, float] = field(default_factory=dict)
+    intercept: float = 0.0
+
+    # -- fitting -----------------------------------------------------------------
+    def fit(self, features: pd.DataFrame, y) -> "Scorecard":
+        y = np.asarray(y, dtype=float)
+        self.bins = {}
+        for name in features.columns:
+            if name in CATEGORICAL_FEATURES:
+                fb = bins_fit_categorical(name, features[name], y)
+            else:
+                fb = bins_fit_numeric(name, features[name], y, max_bins=self.max_bins, min_share=self.min_bin_share)
+            self.bins[name] = fb
+        candidates = [n for n, fb in self.bins.items() if fb.iv >= self.min_iv]
+        if not candidates:
+            candidates = sorted(self.bins, key=lambda n: -self.bins[n].iv)[:1]
+        woe = self.woe_frame(features, names=list(self.bins))
+        while True:
+            model = LogisticRegression(C=self.C, max_iter=1000)
+            model.fit(woe[candidates].to_numpy(), y)
+            coefs = dict(zip(candidates, model.coef_[0], strict=True))
+            # With WoE = ln(good/bad), a feature's coefficient for "bad" must be negative.
+            wrong = [n for n, c in coefs.items() if c >= 0]
+            if not wrong or len(candidates) == 1:
+                break
+            worst = max(wrong, key=lambda n: coefs[n])
+            candidates.remove(worst)
+        self.selected = candidates
+        self.coef = {n: float(c) for n, c in coefs.items()}
+        self.intercept = float(model.intercept_[0])
+        return self
+
+    # -- scaling -----------------------------------------------------------------
+    @property
+    def factor(self) -> float:
+        return self.pdo / np.log(2)
+
+    @property
+    def offset(self) -> float:
+        return self.base_score - self.factor * np.log(self.base_odds)
+
+    def bin_points(self, name: str) -> np.ndarray:
+        """Points of each bin of a selected feature (rounded to whole points)."""
+        n = len(self.selected)
+        woe = np.asarray(self.bins[name].woe, dtype=float)
+        return np.round(-(self.coef[name] * woe + self.intercept / n) * self.factor + self.offset / n)
+
+    def woe_frame(self, features: pd.DataFrame, *, names=None) -> pd.DataFrame:
+        names = names or self.selected
+        return pd.DataFrame({n: self.bins[n].transform(features[n]) for n in names}, index=features.index)
+
+    # -- scoring -----------------------------------------------------------------
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """Probability of default (bad) per row."""
+        logit = np.full(len(features), self.intercept, dtype=float)
+        for name in self.selected:
+            logit += self.coef[name] * self.bins[name].transform(features[name])
+        return 1.0 / (1.0 + np.exp(-logit))
+
+    def points_frame(self, features: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(
+            {n: self.bin_points(n)[self.bins[n].bin_index(features[n])] for n in self.selected},
+            index=features.index,
+        )
+
+    def points(self, features: pd.DataFrame) -> np.ndarray:
+        return self.points_frame(features).sum(axis=1).to_numpy().astype(int)
+
+    def grade(self, points) -> np.ndarray:
+        points = np.asarray(points)
+        out = np.full(points.shape, self.grades[-1][0], dtype=object)
+        # Assign from the lowest band up so the highest matching band wins.
+        for letter, floor in reversed(self.grades[:-1]):
+            out[points >= floor] = letter
+        return out
+
+    def reasons(self, features: pd.DataFrame, *, top: int = 3) -> list[list[tuple[str, int]]]:
+        """Per row: the features that cost the most points against their best bin,
+        ``(feature, points_lost)`` largest first, only those that cost something."""
+        frame = self.points_frame(features)
+        best = np.array([self.bin_points(n).max() for n in self.selected])
+        lost = best[None, :] - frame.to_numpy()
+        order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
+        out = []
+        for row_lost, row_order in zip(lost, order, strict=True):
+            out.append([(self.selected[j], int(row_lost[j])) for j in row_order if row_lost[j] > 0])
+        return out
+
+    def table(self) -> list[dict]:
+        """The scorecard as rows (feature, bin, count, bad rate, WoE, points) for the model page."""
+        rows = []
+        for name in self.selected:
+            fb = self.bins[name]
+            pts = self.bin_points(name)
+            for i, label in enumerate(fb.labels):
+                rows.append(
+                    {
+                        "feature": name,
+                        "bin": label,
+                        "count": fb.counts[i],
+                        "bad_rate": round(float(fb.bad_rates[i]), 4),
+                        "woe": round(fb.woe[i], 4),
+                        "points": int(pts[i]),
+                    }
+                )
+        return rows

@@ -1,0 +1,214 @@
+"""Reads for scoring: the raw feature frame (one SQL statement per chunk), training sets,
+active model versions, drift inputs and run progress.
+
+The raw frame is read with one statement straight from the cursor (no model instances):
+batch scoring reads a million rows this way. Prior applications and their outcomes are
+counted per row over the same customer's earlier applications (``created_at`` before).
+"""
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import QuerySet
+
+from customers.models import Customer
+from loans.models import ApplicationStatus, LoanApplication, LoanProduct
+from scoring.features import RAW_COLUMNS
+from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score, ScoringRun, TrainingRun
+
+APPROVED_STATUSES = (ApplicationStatus.APPROVED, ApplicationStatus.DISBURSED, ApplicationStatus.CANCELLED)
+REJECTED_STATUSES = (ApplicationStatus.REJECTED,)
+
+# Extra columns next to RAW_COLUMNS: identity, product bounds, status, time.
+FRAME_EXTRA = ["customer_id", "product_min_amount", "product_max_amount", "status", "created_at"]
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _in_list(values) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+def _frame_sql(where: str, *, limit: bool) -> str:
+    app, cust, prod = _q(LoanApplication._meta.db_table), _q(Customer._meta.db_table), _q(LoanProduct._meta.db_table)
+    prior = f"SELECT COUNT(*) FROM {app} p WHERE p.customer_id = a.customer_id AND p.created_at < a.created_at"
+    sql = f"""
+        SELECT a.id, a.customer_id, a.amount, a.term_months, pr.code, pr.min_amount, pr.max_amount,
+               c.credit_score, c.years_in_business, c.monthly_revenue, c.monthly_cost, c.monthly_foot_traffic,
+               c.employees, c.area_m2, c.total_assets, c.total_liabilities, c.current_assets,
+               c.current_liabilities, c.net_profit, c.annual_revenue, c.industry, c.city_tier,
+               ({prior}) AS prior_applications,
+               ({prior} AND p.status IN ({_in_list(APPROVED_STATUSES)})) AS prior_approved,
+               ({prior} AND p.status IN ({_in_list(REJECTED_STATUSES)})) AS prior_rejected,
+               a.status, a.created_at
+        FROM {app} a
+        JOIN {cust} c ON c.id = a.customer_id
+        JOIN {prod} pr ON pr.id = a.product_id
+        WHERE {where or "1 = 1"}
+        ORDER BY a.id
+    """
+    return sql + (" LIMIT %s" if limit else "")
+
+
+_SELECT_COLUMNS = [
+    "application_id",
+    "customer_id",
+    "amount",
+    "term_months",
+    "product",
+    "product_min_amount",
+    "product_max_amount",
+    "credit_score",
+    "years_in_business",
+    "monthly_revenue",
+    "monthly_cost",
+    "monthly_foot_traffic",
+    "employees",
+    "area_m2",
+    "total_assets",
+    "total_liabilities",
+    "current_assets",
+    "current_liabilities",
+    "net_profit",
+    "annual_revenue",
+    "industry",
+    "city_tier",
+    "prior_applications",
+    "prior_approved",
+    "prior_rejected",
+    "status",
+    "created_at",
+]
+
+
+def application_frame(*, where: str = "", params=(), limit: int | None = None) -> pd.DataFrame:
+    """Raw inputs of the applications matching ``where`` (SQL over alias ``a``), by id.
+
+    Columns: :data:`scoring.features.RAW_COLUMNS` plus :data:`FRAME_EXTRA`; index
+    ``application_id``. Numbers are floats (NaN where unknown), ready for the pipeline.
+    """
+    sql = _frame_sql(where, limit=limit is not None)
+    args = [*params, limit] if limit is not None else list(params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        rows = cursor.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=_SELECT_COLUMNS)
+    for col in frame.columns:
+        if col not in ("product", "industry", "status", "created_at") and frame[col].dtype == object:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    return frame.set_index("application_id")[[*RAW_COLUMNS, *FRAME_EXTRA]]
+
+
+def application_frame_by_ids(ids) -> pd.DataFrame:
+    ids = [int(i) for i in ids]
+    if not ids:
+        return application_frame(where="1 = 0")
+    marks = ", ".join(["%s"] * len(ids))
+    return application_frame(where=f"a.id IN ({marks})", params=ids)
+
+
+# ---------------------------------------------------------------------------------
+# Batch scoring scopes
+# ---------------------------------------------------------------------------------
+def _scope_where(scope: str) -> str:
+    if scope == ScoringRun.Scope.PENDING:
+        return f"a.status IN ({_in_list(LoanApplication.PENDING)})"
+    return f"a.status <> '{ApplicationStatus.DRAFT}'"
+
+
+def _unscored(version_ids) -> str:
+    """No Score row yet for the first of ``version_ids`` (all are written together per chunk)."""
+    score = _q(Score._meta.db_table)
+    return f"NOT EXISTS (SELECT 1 FROM {score} s WHERE s.application_id = a.id AND s.model_version_id = %s)"
+
+
+def scope_chunk(*, scope: str, version_ids: list[int], after_id: int, limit: int) -> pd.DataFrame:
+    """The next ``limit`` applications of ``scope`` after ``after_id`` not yet scored by the run's versions."""
+    where = f"a.id > %s AND {_scope_where(scope)} AND {_unscored(version_ids)}"
+    return application_frame(where=where, params=[after_id, version_ids[0]], limit=limit)
+
+
+def scope_count(*, scope: str, version_ids: list[int], after_id: int = 0) -> int:
+    app = _q(LoanApplication._meta.db_table)
+    sql = f"SELECT COUNT(*) FROM {app} a WHERE a.id > %s AND {_scope_where(scope)} AND {_unscored(version_ids)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [after_id, version_ids[0]])
+        return int(cursor.fetchone()[0])
+
+
+# ---------------------------------------------------------------------------------
+# Training sets
+# ---------------------------------------------------------------------------------
+def training_set(*, kind: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """``(raw frame, label)`` for ``kind``: approval = officers' decisions (approved 1,
+    rejected 0); pd = observed outcomes of approved loans (default 1); limit = amount of
+    loans that were repaid (approved ones when no outcome is known yet)."""
+    outcome = _q(LoanOutcome._meta.db_table)
+    if kind == ModelKind.APPROVAL:
+        frame = application_frame(where=f"a.status IN ({_in_list(APPROVED_STATUSES + REJECTED_STATUSES)})")
+        return frame, frame["status"].isin([str(s) for s in APPROVED_STATUSES]).to_numpy().astype(int)
+    if kind == ModelKind.PD:
+        frame = application_frame(where=f"a.id IN (SELECT o.application_id FROM {outcome} o)")
+        labels = dict(LoanOutcome.objects.values_list("application_id", "defaulted"))
+        return frame, np.array([int(labels[i]) for i in frame.index], dtype=int)
+    if LoanOutcome.objects.exists():
+        frame = application_frame(
+            where=f"a.id IN (SELECT o.application_id FROM {outcome} o WHERE o.defaulted = %s)", params=[False]
+        )
+    else:
+        frame = application_frame(where=f"a.status IN ({_in_list(APPROVED_STATUSES)})")
+    return frame, frame["amount"].to_numpy(dtype=float)
+
+
+# ---------------------------------------------------------------------------------
+# Registry and runs
+# ---------------------------------------------------------------------------------
+def active_versions() -> dict[str, ModelVersion]:
+    """The active version of each kind (without the artifact bytes)."""
+    qs = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).defer("artifact")
+    return {mv.kind: mv for mv in qs}
+
+
+def model_version_history(*, kind: str) -> QuerySet:
+    return ModelVersion.objects.filter(kind=kind).defer("artifact").order_by("-version")
+
+
+def rollback_target(*, kind: str) -> ModelVersion | None:
+    """The version that was active before the current one: the last retired after activation."""
+    return (
+        ModelVersion.objects.filter(kind=kind, status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
+        .defer("artifact")
+        .order_by("-retired_at", "-version")
+        .first()
+    )
+
+
+def recent_application_frame(*, days: int = 90, limit: int = 20000) -> pd.DataFrame:
+    """Recent submitted applications (newest first, capped) for drift against training."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(days=days)
+    app = _q(LoanApplication._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {app} WHERE created_at >= %s AND status <> %s ORDER BY id DESC LIMIT %s",
+            [since, ApplicationStatus.DRAFT, limit],
+        )
+        ids = [r[0] for r in cursor.fetchall()]
+    return application_frame_by_ids(ids)
+
+
+def training_runs_recent(limit: int = 20) -> QuerySet:
+    return TrainingRun.objects.select_related("model_version", "requested_by")[:limit]
+
+
+def scoring_runs_recent(limit: int = 20) -> QuerySet:
+    return ScoringRun.objects.select_related("requested_by")[:limit]
+
+
+def application_scores(*, application_id: int) -> QuerySet:
+    return Score.objects.filter(application_id=application_id).select_related("model_version").order_by("-id")

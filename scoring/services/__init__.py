@@ -1,0 +1,28 @@
+"""Scoring services (writes): registry, training, scoring."""
+
+from scoring.services.registry import (
+    model_version_activate,
+    model_version_artifact,
+    model_version_retire,
+    model_version_rollback,
+)
+from scoring.services.scoring import (
+    application_score,
+    prediction_make,
+    scoring_run_create,
+    scoring_run_execute,
+)
+from scoring.services.training import model_train, training_run_create
+
+__all__ = [
+    "application_score",
+    "model_train",
+    "model_version_activate",
+    "model_version_artifact",
+    "model_version_retire",
+    "model_version_rollback",
+    "prediction_make",
+    "scoring_run_create",
+    "scoring_run_execute",
+    "training_run_create",
+]

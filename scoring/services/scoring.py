@@ -1,0 +1,239 @@
+"""Scoring applications: batch runs (chunked, idempotent, resumable), one application on
+submit, and the prediction page / API for indicators typed in by hand.
+
+Score rows are inserts keyed by (application, model version): a conflicting insert is
+ignored, so a re-run or a resumed run never duplicates a row. The application's "latest
+score" fields are then copied from the PD model's rows with one UPDATE per chunk.
+"""
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from loans.models import LoanApplication, LoanProduct
+from loansite.errors import Conflict, NotFound, ValidationFailed
+from loansite.money import money
+from scoring.features import features_build, raw_frame_from_input
+from scoring.models import ModelKind, ModelVersion, RunStatus, Score, ScoringRun
+from scoring.reasons import ReasonEncoder, reason_dict
+from scoring.selectors import active_versions, application_frame_by_ids, scope_chunk, scope_count
+from scoring.services.registry import model_version_artifact
+
+logger = logging.getLogger(__name__)
+
+# PD first: "unscored" is checked against the first version of a run.
+KIND_ORDER = [ModelKind.PD, ModelKind.APPROVAL, ModelKind.LIMIT]
+
+
+def _ordered(versions: dict[str, ModelVersion]) -> list[ModelVersion]:
+    return [versions[k] for k in KIND_ORDER if k in versions]
+
+
+def frame_predict(raw: pd.DataFrame, versions: list[ModelVersion], *, reasons: bool = True) -> dict[int, dict]:
+    """Every version's outputs over one raw frame (one pipeline pass shared by all)."""
+    features = features_build(raw)
+    out = {}
+    for mv in versions:
+        artifact = model_version_artifact(version=mv)
+        if mv.kind == ModelKind.PD:
+            out[mv.pk] = artifact.predict(features, raw, reasons=reasons)
+        else:
+            out[mv.pk] = artifact.predict(features, raw)
+    return out
+
+
+def _insert_sql(columns: list[str]) -> str:
+    table = connection.ops.quote_name(Score._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    if connection.vendor == "mysql":
+        return f"INSERT IGNORE INTO {table} ({cols}) VALUES ({marks})"
+    if connection.vendor == "sqlite":
+        return f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})"
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+
+
+_COLUMNS = ["application_id", "model_version_id", "probability", "points", "grade", "value", "reasons", "created_at"]
+
+
+def scores_insert(ids: np.ndarray, versions: list[ModelVersion], outputs: dict[int, dict], *, now) -> int:
+    """Insert one Score row per (application, version); existing pairs are left alone."""
+    encoder = ReasonEncoder()
+    created = connection.ops.adapt_datetimefield_value(now)
+    n = len(ids)
+    id_list = [int(i) for i in ids]
+    rows: list[tuple] = []
+    for mv in versions:
+        out = outputs[mv.pk]
+        prob = out.get("probability")
+        prob = [round(float(p), 6) for p in prob] if prob is not None else [None] * n
+        points = out.get("points")
+        points = [int(p) for p in points] if points is not None else [None] * n
+        grade = [str(g) for g in out["grade"]] if "grade" in out else [""] * n
+        value = out.get("value")
+        value = [f"{float(v):.2f}" for v in value] if value is not None else [None] * n
+        reasons = [encoder.dumps(r) for r in out["reasons"]] if "reasons" in out else ["[]"] * n
+        rows.extend(zip(id_list, [mv.pk] * n, prob, points, grade, value, reasons, [created] * n, strict=True))
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_sql(_COLUMNS), rows)
+        written = cursor.rowcount if cursor.rowcount is not None and cursor.rowcount >= 0 else len(rows)
+    return written
+
+
+def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
+    """Copy the PD version's score rows into the applications' latest-score fields: one UPDATE."""
+    rows = Score.objects.filter(application_id=OuterRef("pk"), model_version_id=pd_version.pk)
+    return LoanApplication.objects.filter(pk__in=[int(i) for i in ids]).update(
+        score_probability=Subquery(rows.values("probability")[:1]),
+        score_points=Subquery(rows.values("points")[:1]),
+        score_grade=Subquery(rows.values("grade")[:1]),
+        score_reasons=Subquery(rows.values("reasons")[:1]),
+        score_model_version=pd_version.label,
+        scored_at=now,
+    )
+
+
+def _score_chunk(raw: pd.DataFrame, versions: list[ModelVersion]) -> int:
+    """Predict and write one chunk in one transaction (all versions, latest fields)."""
+    outputs = frame_predict(raw, versions)
+    now = timezone.now()
+    ids = raw.index.to_numpy()
+    with transaction.atomic():
+        written = scores_insert(ids, versions, outputs, now=now)
+        pd_version = next((mv for mv in versions if mv.kind == ModelKind.PD), None)
+        if pd_version is not None:
+            applications_update_latest(ids=ids, pd_version=pd_version, now=now)
+    return written
+
+
+# ---------------------------------------------------------------------------------
+# One application (on submit)
+# ---------------------------------------------------------------------------------
+def application_score(*, application_id: int) -> str | None:
+    """Score one application with the active models. ``None`` when none is active (or the
+    application is gone); otherwise the label of the version that filled the latest fields."""
+    versions = _ordered(active_versions())
+    if not versions:
+        return None
+    raw = application_frame_by_ids([application_id])
+    if raw.empty:
+        logger.info("scoring: application %s not found", application_id)
+        return None
+    _score_chunk(raw, versions)
+    return versions[0].label
+
+
+# ---------------------------------------------------------------------------------
+# Batch runs
+# ---------------------------------------------------------------------------------
+def scoring_run_create(*, scope: str, actor=None, chunk_size: int = 20000) -> ScoringRun:
+    """A queued run over ``scope`` with the versions active now (fixed for the whole run)."""
+    if scope not in ScoringRun.Scope.values:
+        raise ValidationFailed(_("Unknown scoring scope: %(scope)s") % {"scope": scope})
+    versions = _ordered(active_versions())
+    if not versions:
+        raise Conflict(_("No active model: train and activate a model version first."))
+    with transaction.atomic():
+        run = ScoringRun.objects.create(
+            scope=scope, requested_by=actor, chunk_size=chunk_size, model_version_ids=[mv.pk for mv in versions]
+        )
+        audit_record(
+            action=AuditAction.SCORE,
+            actor=actor,
+            target=run,
+            changes={"scope": scope, "versions": [mv.label for mv in versions], "queued": True},
+        )
+    return run
+
+
+def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], None] | None = None) -> ScoringRun:
+    """Run (or resume) a batch: chunk after chunk from ``run.cursor``; each chunk commits its
+    Score rows, latest fields and the new cursor together, so a kill loses at most the
+    chunk in flight and a re-run continues where the last commit left off."""
+    run = ScoringRun.objects.get(pk=run.pk)
+    if run.status == RunStatus.SUCCEEDED:
+        return run
+    versions = list(ModelVersion.objects.filter(pk__in=run.model_version_ids).defer("artifact"))
+    versions.sort(key=lambda mv: run.model_version_ids.index(mv.pk))
+    if len(versions) != len(run.model_version_ids) or not versions:
+        message = _("A model version of this run no longer exists.")
+        ScoringRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=message)
+        raise NotFound(message)
+    version_ids = [mv.pk for mv in versions]
+    remaining = scope_count(scope=run.scope, version_ids=version_ids, after_id=run.cursor)
+    run.total = run.done + remaining
+    run.status = RunStatus.RUNNING
+    run.started_at = run.started_at or timezone.now()
+    run.error = ""
+    run.save(update_fields=["total", "status", "started_at", "error"])
+    try:
+        while True:
+            raw = scope_chunk(scope=run.scope, version_ids=version_ids, after_id=run.cursor, limit=run.chunk_size)
+            if raw.empty:
+                break
+            with transaction.atomic():
+                written = _score_chunk(raw, versions)
+                run.cursor = int(raw.index.max())
+                run.done += len(raw)
+                run.written += written
+                ScoringRun.objects.filter(pk=run.pk).update(cursor=run.cursor, done=run.done, written=run.written)
+            if on_progress:
+                on_progress(run)
+    except Exception as exc:
+        ScoringRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:4000])
+        raise
+    run.status, run.finished_at, run.total = RunStatus.SUCCEEDED, timezone.now(), run.done
+    with transaction.atomic():
+        run.save(update_fields=["status", "finished_at", "total"])
+        audit_record(
+            action=AuditAction.SCORE,
+            target=run,
+            actor=run.requested_by,
+            changes={"scope": run.scope, "rows": run.done, "written": run.written},
+        )
+    return run
+
+
+# ---------------------------------------------------------------------------------
+# Prediction from typed-in indicators
+# ---------------------------------------------------------------------------------
+def prediction_make(*, inputs: dict) -> dict:
+    """Probability, points, grade and reasons (plus approval probability and recommended
+    limit where those models are active) for one set of indicators. Nothing is stored."""
+    versions = _ordered(active_versions())
+    if not versions:
+        raise Conflict(_("No active model: train and activate a model version first."))
+    values = dict(inputs)
+    product_code = values.get("product")
+    if product_code:
+        product = LoanProduct.objects.filter(code=product_code).values("min_amount", "max_amount").first()
+        if product is None:
+            raise NotFound(_("Unknown loan product: %(code)s") % {"code": product_code})
+        values["product_min_amount"] = float(product["min_amount"])
+        values["product_max_amount"] = float(product["max_amount"])
+    raw = raw_frame_from_input(values)
+    for key in ("product_min_amount", "product_max_amount"):
+        raw[key] = values.get(key, np.nan)
+    outputs = frame_predict(raw, versions)
+    result: dict = {"model_versions": {mv.kind: mv.label for mv in versions}}
+    for mv in versions:
+        out = outputs[mv.pk]
+        if mv.kind == ModelKind.PD:
+            result["probability_of_default"] = Decimal(str(round(float(out["probability"][0]), 4)))
+            result["points"] = int(out["points"][0])
+            result["grade"] = str(out["grade"][0])
+            result["reasons"] = [reason_dict(f, p) for f, p in out["reasons"][0]]
+        elif mv.kind == ModelKind.APPROVAL:
+            result["approval_probability"] = Decimal(str(round(float(out["probability"][0]), 4)))
+        elif mv.kind == ModelKind.LIMIT:
+            result["recommended_limit"] = money(float(out["value"][0]))
+    return result
