@@ -324,7 +324,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         # The audit chain head is logged at every commit so it lives outside the database too.
-        "audit.chain": {"level": "INFO"},
+        "audit.chain": {"level": env.str("AUDIT_CHAIN_LOG_LEVEL", default="INFO" if PRODUCTION else "WARNING")},
     },
 }
 

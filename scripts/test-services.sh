@@ -7,9 +7,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="$PWD/var/services"
 mkdir -p "$dir"
-MYSQL_PORT=${TEST_MYSQL_PORT:-3307}
-REDIS_PORT=${TEST_REDIS_PORT:-6390}
 sock="$dir/mariadb.sock"
+
+# A port that is free now (the wanted one if possible); remembered in var/services/ so that
+# a second `start` finds the same instances.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_port() {
+  local name=$1 want=$2 file="$dir/$1.port"
+  if [ -f "$file" ]; then cat "$file"; return; fi
+  local port=$want
+  while ! port_free "$port"; do port=$((port + 1)); done
+  echo "$port" >"$file"
+  echo "$port"
+}
+MYSQL_PORT=${TEST_MYSQL_PORT:-$(pick_port mariadb 3307)}
+REDIS_PORT=${TEST_REDIS_PORT:-$(pick_port redis 6390)}
 
 mariadb_bin() { command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd 2>/dev/null || true; }
 
@@ -17,6 +29,7 @@ start_mariadb() {
   local bin; bin=$(mariadb_bin)
   [ -n "$bin" ] || { echo "mariadb-server is not installed" >&2; return 1; }
   if [ -S "$sock" ] && mariadb --socket="$sock" -uroot -e "SELECT 1" >/dev/null 2>&1; then return 0; fi
+  if ! port_free "$MYSQL_PORT"; then rm -f "$dir/mariadb.port"; MYSQL_PORT=$(pick_port mariadb 3307); fi
   if [ ! -d "$dir/mariadb/mysql" ]; then
     mariadb-install-db --no-defaults --datadir="$dir/mariadb" --user="$(id -un)" \
       --auth-root-authentication-method=socket >"$dir/mariadb-install.log" 2>&1
@@ -41,7 +54,8 @@ start_mariadb() {
 
 start_redis() {
   command -v redis-server >/dev/null || { echo "redis-server is not installed" >&2; return 1; }
-  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+  if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then return 0; fi
+  if ! port_free "$REDIS_PORT"; then rm -f "$dir/redis.port"; REDIS_PORT=$(pick_port redis 6390); fi
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save "" --appendonly no \
     --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
   for _ in $(seq 1 40); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.25; done
@@ -60,7 +74,8 @@ case "${1:-start}" in
     ;;
   stop)
     [ -f "$dir/mariadb.pid" ] && kill "$(cat "$dir/mariadb.pid")" 2>/dev/null || true
-    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    rm -f "$dir/mariadb.port" "$dir/redis.port"
     ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac
