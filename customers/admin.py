@@ -1,1 +1,515 @@
-# Register your models here.
+"""Customer book admin: thin screens over the services (create/update, import, reassign, matching)."""
+
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportMixin
+from import_export.tmp_storages import TempFolderStorage
+
+from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin
+from customers.forms import (
+    CustomerAdminForm,
+    CustomerImportConfirmForm,
+    CustomerImportForm,
+    MatchingForm,
+    ReassignForm,
+)
+from customers.importing import COLUMNS, read_file
+from customers.models import (
+    Assignment,
+    CreditLine,
+    Customer,
+    Interest,
+    MatchingRun,
+    Need,
+    RelationshipManager,
+    Tag,
+)
+from customers.resources import CustomerChineseResource, CustomerResource
+from customers.selectors import assignment_current
+from customers.services import customer_create, customer_import, customer_reassign, customer_update, matching_run_start
+from loansite.errors import ApplicationError
+
+COMPONENT_LABELS = {
+    "industry": _("Industry expertise"),
+    "city": _("Same city"),
+    "workload": _("Workload headroom"),
+    "value_fit": _("Customer value vs seniority"),
+    "book_quality": _("Manager's book quality"),
+}
+
+
+class RevenueRangeFilter(admin.SimpleListFilter):
+    title = _("monthly revenue")
+    parameter_name = "revenue"
+    RANGES = {
+        "lt50k": (None, Decimal("50000")),
+        "50k-100k": (Decimal("50000"), Decimal("100000")),
+        "100k-300k": (Decimal("100000"), Decimal("300000")),
+        "300k-1m": (Decimal("300000"), Decimal("1000000")),
+        "gte1m": (Decimal("1000000"), None),
+    }
+
+    def lookups(self, request, model_admin):
+        return [
+            ("lt50k", _("under 50,000")),
+            ("50k-100k", _("50,000 - 100,000")),
+            ("100k-300k", _("100,000 - 300,000")),
+            ("300k-1m", _("300,000 - 1,000,000")),
+            ("gte1m", _("1,000,000 and over")),
+        ]
+
+    def queryset(self, request, queryset):
+        bounds = self.RANGES.get(self.value())
+        if bounds is None:
+            return queryset
+        low, high = bounds
+        if low is not None:
+            queryset = queryset.filter(monthly_revenue__gte=low)
+        if high is not None:
+            queryset = queryset.filter(monthly_revenue__lt=high)
+        return queryset
+
+
+class CreditLineInline(admin.TabularInline):
+    model = CreditLine
+    fields = ["limit", "used", "available", "valid_from", "valid_to", "status", "created_by"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    @admin.display(description=_("available"))
+    def available(self, obj):
+        return obj.available
+
+
+class AssignmentInline(admin.TabularInline):
+    model = Assignment
+    fk_name = "customer"
+    verbose_name_plural = _("assignment history")
+    fields = ["created_at", "manager", "previous_manager", "kind", "score", "reason", "assigned_by", "is_current"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("manager__user", "previous_manager__user", "assigned_by")
+
+
+def breakdown_table(components: dict):
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (COMPONENT_LABELS.get(name, name), part["value"], part["weight"], part["points"])
+            for name, part in components.items()
+        ),
+    )
+    return format_html(
+        '<table class="match-breakdown"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        _("Component"),
+        _("Value (0-1)"),
+        _("Weight"),
+        _("Points"),
+        rows,
+    )
+
+
+@admin.register(Customer)
+class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.ModelAdmin):
+    form = CustomerAdminForm
+    resource_classes = [CustomerResource, CustomerChineseResource]
+    change_form_template = "admin/customers/customer/change_form.html"
+    change_list_template = "admin/customers/customer/change_list.html"
+    list_display = [
+        "name",
+        "kind",
+        "industry",
+        "city",
+        "city_tier",
+        "rating",
+        "monthly_revenue",
+        "manager",
+        "tag_list",
+    ]
+    list_filter = [
+        "kind",
+        "industry",
+        "city_tier",
+        "city",
+        "rating",
+        ("tags", admin.RelatedOnlyFieldListFilter),
+        ("manager", admin.RelatedOnlyFieldListFilter),
+        RevenueRangeFilter,
+    ]
+    search_fields = ["name", "=credit_code", "=id_number", "=phone"]
+    list_select_related = ["manager__user"]
+    show_full_result_count = False
+    list_per_page = 50
+    filter_horizontal = ["tags", "needs", "interests"]
+    readonly_fields = ["manager", "debt_ratio", "current_ratio", "net_margin", "match_breakdown", "created_at"]
+    inlines = [CreditLineInline, AssignmentInline]
+    fieldsets = [
+        (None, {"fields": ["kind", "name", "credit_code", "id_number", "phone", "email", "address"]}),
+        (_("Location and business"), {"fields": ["city", "city_tier", "industry", "years_in_business", "employees"]}),
+        (
+            _("Operations"),
+            {"fields": ["area_m2", "monthly_revenue", "monthly_cost", "monthly_foot_traffic", "credit_score"]},
+        ),
+        (
+            _("Financials"),
+            {
+                "fields": [
+                    "total_assets",
+                    "total_liabilities",
+                    "current_assets",
+                    "current_liabilities",
+                    "net_profit",
+                    "annual_revenue",
+                    "debt_ratio",
+                    "current_ratio",
+                    "net_margin",
+                ]
+            },
+        ),
+        (_("Internal rating"), {"fields": ["rating", "rating_date", "rating_source"]}),
+        (_("Profile"), {"fields": ["tags", "needs", "interests", "notes"]}),
+        (_("Relationship manager"), {"fields": ["manager", "match_breakdown"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags")
+
+    @admin.display(description=_("tags"))
+    def tag_list(self, obj):
+        return format_html_join(
+            " ",
+            '<span style="background:{};color:#fff;padding:0 4px;border-radius:3px">{}</span>',
+            ((tag.colour, tag.name) for tag in obj.tags.all()),
+        )
+
+    @admin.display(description=_("debt ratio"))
+    def debt_ratio(self, obj):
+        return obj.debt_ratio if obj.pk else None
+
+    @admin.display(description=_("current ratio"))
+    def current_ratio(self, obj):
+        return obj.current_ratio if obj.pk else None
+
+    @admin.display(description=_("net margin"))
+    def net_margin(self, obj):
+        return obj.net_margin if obj.pk else None
+
+    @admin.display(description=_("match score breakdown"))
+    def match_breakdown(self, obj):
+        current = assignment_current(customer=obj) if obj.pk else None
+        if current is None:
+            return _("Not assigned yet.")
+        return format_html(
+            "<p>{}: <strong>{}</strong> ({})</p>{}",
+            current.manager,
+            current.score,
+            current.get_kind_display(),
+            breakdown_table(current.components or {}),
+        )
+
+    # -- writes go through the services --------------------------------------------------------
+
+    def _service_fields(self, form) -> dict:
+        names = [f for f in form.cleaned_data if f in {f.name for f in Customer._meta.get_fields()}]
+        return {name: form.cleaned_data[name] for name in names if name not in ("manager",)}
+
+    def save_model(self, request, obj, form, change):
+        fields = self._service_fields(form)
+        try:
+            if change:
+                customer_update(actor=request.user, customer=obj, **fields)
+            else:
+                obj.pk = customer_create(actor=request.user, **fields).pk
+        except ApplicationError as exc:
+            raise PermissionDenied(str(exc.message)) from exc
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        # Many-to-many fields were set by the service; only inline formsets remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    # -- custom views --------------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="customers_customer_import"),
+            path("run-matching/", view(self.matching_view), name="customers_customer_matching"),
+            path("<int:pk>/reassign/", view(self.reassign_view), name="customers_customer_reassign"),
+            *super().get_urls(),
+        ]
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("customers.import_customer")
+
+    def has_reassign_permission(self, request):
+        return request.user.has_perm("customers.reassign_customer")
+
+    def has_matching_permission(self, request):
+        return request.user.has_perm("customers.run_matching")
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_import": self.has_import_permission(request),
+            "can_match": self.has_matching_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_reassign": self.has_reassign_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _render(self, request, template, title, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context},
+        )
+
+    def reassign_view(self, request, pk):
+        if not self.has_reassign_permission(request):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=pk)
+        form = ReassignForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                assignment = customer_reassign(
+                    customer=customer,
+                    manager=form.cleaned_data["manager"],
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(customer)s is now with %(manager)s.") % {"customer": customer, "manager": assignment.manager},
+                )
+                return HttpResponseRedirect(reverse("admin:customers_customer_change", args=[customer.pk]))
+        return self._render(
+            request,
+            "admin/customers/customer/reassign.html",
+            _("Reassign %(customer)s") % {"customer": customer},
+            form=form,
+            original=customer,
+            current=assignment_current(customer=customer),
+        )
+
+    def matching_view(self, request):
+        if not self.has_matching_permission(request):
+            raise PermissionDenied
+        form = MatchingForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run = matching_run_start(actor=request.user, scope=form.cleaned_data["scope"])
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Matching run queued; this page shows its progress."))
+                return HttpResponseRedirect(reverse("admin:customers_matchingrun_change", args=[run.pk]))
+        return self._render(
+            request,
+            "admin/customers/customer/matching.html",
+            _("Run manager matching"),
+            form=form,
+            unassigned=Customer.objects.filter(manager__isnull=True).count(),
+            managers=RelationshipManager.objects.filter(active=True).count(),
+        )
+
+    def import_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        context = {"columns": COLUMNS}
+        if request.method == "POST" and "tmp_name" in request.POST:
+            confirm = CustomerImportConfirmForm(request.POST)
+            if confirm.is_valid():
+                cleaned = confirm.cleaned_data
+                storage = TempFolderStorage(name=cleaned["tmp_name"], read_mode="rb")
+                data = storage.read()
+                report = customer_import(
+                    parsed=read_file(data, cleaned["format"]),
+                    actor=request.user,
+                    skip_invalid=cleaned["skip_invalid"],
+                    file_name=cleaned["file_name"],
+                )
+                storage.remove()
+                if report.written:
+                    messages.success(
+                        request,
+                        _("Imported %(new)s new and %(updated)s updated customers.")
+                        % {"new": report.new, "updated": report.updated},
+                    )
+                    return HttpResponseRedirect(reverse("admin:customers_customer_changelist"))
+                messages.error(request, _("Nothing was imported: the file has errors."))
+                context["report"] = report
+            form = CustomerImportForm()
+        else:
+            form = CustomerImportForm(request.POST or None, request.FILES or None)
+            if request.method == "POST" and form.is_valid():
+                upload = form.cleaned_data["import_file"]
+                data = upload.read()
+                report = customer_import(
+                    parsed=read_file(data, form.cleaned_data["format"]), actor=request.user, commit=False
+                )
+                context["report"] = report
+                if not report.file_errors and (report.new or report.updated):
+                    storage = TempFolderStorage(read_mode="rb")
+                    storage.save(data)
+                    base = {"tmp_name": storage.name, "format": form.cleaned_data["format"], "file_name": upload.name}
+                    context["confirm_form"] = CustomerImportConfirmForm(
+                        initial={**base, "skip_invalid": report.has_errors}
+                    )
+        return self._render(
+            request, "admin/customers/customer/import.html", _("Import customers"), form=form, **context
+        )
+
+
+@admin.register(CreditLine)
+class CreditLineAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = ["customer", "limit", "used", "available", "valid_from", "valid_to", "status"]
+    list_filter = ["status"]
+    search_fields = ["customer__name", "=customer__credit_code"]
+    raw_id_fields = ["customer"]
+    readonly_fields = ["used", "created_by"]
+    list_select_related = ["customer"]
+    show_full_result_count = False
+
+    @admin.display(description=_("available"))
+    def available(self, obj):
+        return obj.available
+
+
+@admin.register(Tag)
+class TagAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = ["name", "swatch", "description", "customer_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_customers=Count("customers"))
+
+    @admin.display(description=_("colour"))
+    def swatch(self, obj):
+        return format_html(
+            '<span style="background:{};display:inline-block;width:2em;height:1em"></span> {}', obj.colour, obj.colour
+        )
+
+    @admin.display(description=_("customers"), ordering="n_customers")
+    def customer_count(self, obj):
+        return obj.n_customers
+
+
+@admin.register(Need)
+class NeedAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = ["code", "name"]
+
+
+@admin.register(Interest)
+class InterestAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = ["code", "name"]
+
+
+@admin.register(RelationshipManager)
+class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    """The changelist is the workload view: customers per manager against capacity."""
+
+    list_display = ["__str__", "branch", "city", "seniority", "expertise", "load", "capacity", "utilisation", "active"]
+    list_filter = ["active", "city", "seniority"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "branch", "city"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_customers=Count("customers"))
+
+    @admin.display(description=_("industries"))
+    def expertise(self, obj):
+        return ", ".join(obj.industries or [])
+
+    @admin.display(description=_("customers"), ordering="n_customers")
+    def load(self, obj):
+        return obj.n_customers
+
+    @admin.display(description=_("utilisation"))
+    def utilisation(self, obj):
+        share = min(obj.n_customers / obj.capacity, 1.0) if obj.capacity else 1.0
+        colour = "#c62828" if obj.n_customers >= obj.capacity else "#2e7d32"
+        return format_html(
+            '<div style="width:120px;background:#eee"><div style="width:{}px;background:{};height:10px"></div></div>'
+            "{}%",
+            int(120 * share),
+            colour,
+            int(100 * obj.n_customers / obj.capacity) if obj.capacity else 100,
+        )
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "customer", "manager", "previous_manager", "kind", "score", "is_current"]
+    list_filter = ["kind", "is_current", ("manager", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["customer__name", "=customer__credit_code", "reason"]
+    list_select_related = ["customer", "manager__user", "previous_manager__user"]
+    raw_id_fields = ["customer"]
+    show_full_result_count = False
+    readonly_fields = ["breakdown"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("match score breakdown"))
+    def breakdown(self, obj):
+        return breakdown_table(obj.components or {})
+
+
+@admin.register(MatchingRun)
+class MatchingRunAdmin(admin.ModelAdmin):
+    change_form_template = "admin/customers/matchingrun/change_form.html"
+    list_display = ["pk", "created_at", "scope", "status", "progress", "assigned", "total_score", "greedy_score"]
+    list_filter = ["status", "scope"]
+    readonly_fields = [f.name for f in MatchingRun._meta.fields] + ["progress"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return format_html(
+            '<progress max="100" value="{}"></progress> {}% ({}/{})',
+            obj.percent,
+            obj.percent,
+            obj.processed,
+            obj.customers_total,
+        )

@@ -323,3 +323,22 @@ def parse_rows(headers, rows) -> ParsedFile:
 
 def parse_dataset(dataset) -> ParsedFile:
     return parse_rows(list(dataset.headers or []), dataset)
+
+
+def read_file(data: bytes, file_format: str) -> ParsedFile:
+    """Parse CSV (UTF-8, with or without BOM, or GB18030 as saved by Chinese Excel) or XLSX bytes."""
+    import csv
+    import io
+
+    from import_export.formats.base_formats import XLSX
+
+    if file_format == "xlsx":
+        dataset = XLSX().create_dataset(data)
+        return parse_rows(list(dataset.headers or []), dataset)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030")
+    reader = csv.reader(io.StringIO(text))
+    headers = next(reader, [])
+    return parse_rows(headers, reader)

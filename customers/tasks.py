@@ -14,6 +14,8 @@ def customers_match_managers(self, run_id: int) -> dict:
         return {"run": run.pk, "status": run.status, "assigned": run.assigned}
 
     def progress(done: int, total: int) -> None:
+        if self.request.is_eager:
+            return
         self.update_state(state="PROGRESS", meta={"run": run_id, "processed": done, "total": total})
 
     try:
