@@ -1,1 +1,306 @@
-# Register your models here.
+"""Scoring in the admin: the model registry (model page with metrics and PSI drift,
+activate / retire / rollback), training and batch scoring buttons, run progress, score
+rows, outcomes and the prediction page. Every button calls a service."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from audit.admin_mixins import AuditedModelAdmin
+from loans.models import LoanProduct
+from loansite.errors import ApplicationError
+from scoring.forms import PredictionForm
+from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score, ScoringRun, TrainingRun
+from scoring.reasons import reason_text
+from scoring.selectors import (
+    active_versions,
+    model_version_drift,
+    rollback_target,
+    scoring_runs_recent,
+    training_runs_recent,
+)
+from scoring.services import (
+    batch_score_queue,
+    model_train_queue,
+    model_version_activate,
+    model_version_retire,
+    model_version_rollback,
+    prediction_make,
+)
+
+TRAIN_PERM = "scoring.train_model"
+ACTIVATE_PERM = "scoring.activate_modelversion"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "label_display",
+        "kind",
+        "status",
+        "algorithm",
+        "auc",
+        "ks",
+        "baseline_auc",
+        "training_rows",
+        "trained_at",
+        "activated_at",
+    ]
+    list_filter = ["kind", "status"]
+    ordering = ["kind", "-version"]
+    show_full_result_count = False
+    change_list_template = "admin/scoring/modelversion/change_list.html"
+    change_form_template = "admin/scoring/modelversion/change_form.html"
+    fields = [
+        "kind",
+        "version",
+        "status",
+        "algorithm",
+        "training_rows",
+        "data_hash",
+        "artifact_size",
+        "trained_by",
+        "created_at",
+        "trained_at",
+        "activated_at",
+        "retired_at",
+        "error",
+        "params",
+        "features",
+        "library_versions",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("artifact", "reference").select_related("trained_by")
+
+    @admin.display(description=_("version"), ordering="version")
+    def label_display(self, obj):
+        return obj.label
+
+    @admin.display(description=_("AUC"))
+    def auc(self, obj):
+        return (obj.metrics or {}).get("holdout", {}).get("auc", (obj.metrics or {}).get("holdout", {}).get("r2"))
+
+    @admin.display(description=_("KS"))
+    def ks(self, obj):
+        return (obj.metrics or {}).get("holdout", {}).get("ks")
+
+    @admin.display(description=_("baseline AUC"))
+    def baseline_auc(self, obj):
+        return (obj.metrics or {}).get("baseline", {}).get("auc")
+
+    # -- URLs ---------------------------------------------------------------------
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("train/", wrap(self.train_view), name="scoring_modelversion_train"),
+            path("batch-score/", wrap(self.batch_score_view), name="scoring_modelversion_batch_score"),
+            path("rollback/", wrap(self.rollback_view), name="scoring_modelversion_rollback"),
+            path("predict/", wrap(self.predict_view), name="scoring_modelversion_predict"),
+            path("<int:pk>/activate/", wrap(self.activate_view), name="scoring_modelversion_activate"),
+            path("<int:pk>/retire/", wrap(self.retire_view), name="scoring_modelversion_retire"),
+            *super().get_urls(),
+        ]
+
+    def _changelist(self):
+        return HttpResponseRedirect(reverse("admin:scoring_modelversion_changelist"))
+
+    def _require(self, request, perm):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(perm):
+            raise PermissionDenied
+        return None
+
+    def _run(self, request, call, success):
+        try:
+            result = call()
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+            return None
+        messages.success(request, success(result))
+        return result
+
+    def train_view(self, request):
+        if (refused := self._require(request, TRAIN_PERM)) is not None:
+            return refused
+        kind = request.POST.get("kind", "")
+        self._run(
+            request,
+            lambda: model_train_queue(kind=kind, actor=request.user),
+            lambda run: (
+                _("Training of %(kind)s queued (run #%(id)s).") % {"kind": run.get_kind_display(), "id": run.pk}
+            ),
+        )
+        return self._changelist()
+
+    def batch_score_view(self, request):
+        if (refused := self._require(request, TRAIN_PERM)) is not None:
+            return refused
+        scope = request.POST.get("scope", ScoringRun.Scope.PENDING)
+        self._run(
+            request,
+            lambda: batch_score_queue(scope=scope, actor=request.user),
+            lambda run: (
+                _("Batch scoring of %(scope)s queued (run #%(id)s).") % {"scope": run.get_scope_display(), "id": run.pk}
+            ),
+        )
+        return self._changelist()
+
+    def rollback_view(self, request):
+        if (refused := self._require(request, ACTIVATE_PERM)) is not None:
+            return refused
+        self._run(
+            request,
+            lambda: model_version_rollback(
+                kind=request.POST.get("kind", ""), actor=request.user, reason=request.POST.get("reason", "")
+            ),
+            lambda v: _("Rolled back: %(label)s is active again.") % {"label": v.label},
+        )
+        return self._changelist()
+
+    def _version_action(self, request, pk, service, message):
+        if (refused := self._require(request, ACTIVATE_PERM)) is not None:
+            return refused
+        version = get_object_or_404(ModelVersion.objects.defer("artifact"), pk=pk)
+        self._run(
+            request,
+            lambda: service(version=version, actor=request.user, reason=request.POST.get("reason", "")),
+            lambda v: message % {"label": v.label},
+        )
+        return HttpResponseRedirect(reverse("admin:scoring_modelversion_change", args=[pk]))
+
+    def activate_view(self, request, pk):
+        return self._version_action(request, pk, model_version_activate, _("%(label)s is now active."))
+
+    def retire_view(self, request, pk):
+        return self._version_action(request, pk, model_version_retire, _("%(label)s is retired."))
+
+    # -- pages --------------------------------------------------------------------
+    def changelist_view(self, request, extra_context=None):
+        extra = {
+            "kinds": ModelKind.choices,
+            "scopes": ScoringRun.Scope.choices,
+            "active": active_versions(),
+            "rollback": {k: rollback_target(kind=k) for k, _label in ModelKind.choices},
+            "training_runs": training_runs_recent(5),
+            "scoring_runs": scoring_runs_recent(5),
+            "can_train": request.user.has_perm(TRAIN_PERM),
+            "can_activate": request.user.has_perm(ACTIVATE_PERM),
+        }
+        return super().changelist_view(request, extra_context={**extra, **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = ModelVersion.objects.filter(pk=object_id).defer("artifact").first()
+        extra = {}
+        if version is not None:
+            metrics = version.metrics or {}
+            drift = {"rows": [], "recent": 0}
+            if version.status in (ModelVersion.Status.ACTIVE, ModelVersion.Status.READY, ModelVersion.Status.RETIRED):
+                try:
+                    drift = model_version_drift(version=version)
+                except ApplicationError as exc:
+                    messages.warning(request, str(exc.message))
+            extra = {
+                "version": version,
+                "holdout": metrics.get("holdout", {}),
+                "baseline": metrics.get("baseline", {}),
+                "cv": metrics.get("cv", {}),
+                "candidate": metrics.get("candidate", {}),
+                "scorecard_rows": metrics.get("scorecard", []),
+                "drift": drift,
+                "psi_warning": any(r["warning"] for r in drift["rows"]),
+                "can_activate": request.user.has_perm(ACTIVATE_PERM),
+                "can_move_active": ModelVersion.can_move(version.status, ModelVersion.Status.ACTIVE),
+                "can_move_retired": ModelVersion.can_move(version.status, ModelVersion.Status.RETIRED),
+            }
+        return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
+
+    def predict_view(self, request):
+        if not request.user.has_perm("scoring.view_score"):
+            raise PermissionDenied
+        products = list(LoanProduct.objects.filter(active=True).values_list("code", "name"))
+        form = PredictionForm(request.POST or None, products=products)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = prediction_make(inputs=form.inputs())
+            except ApplicationError as exc:
+                messages.error(request, str(exc.message))
+            else:
+                result["reason_lines"] = [
+                    {"code": r["code"], "text": reason_text(r), "points_lost": r["points_lost"]}
+                    for r in result.get("reasons", [])
+                ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Credit prediction"),
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/scoring/predict.html", context)
+
+
+class _ProgressMixin:
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return f"{obj.percent}%"
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(_ProgressMixin, ReadOnlyAdmin):
+    list_display = ["id", "kind", "status", "progress", "stage", "rows", "model_version", "requested_by", "created_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["model_version", "requested_by"]
+    show_full_result_count = False
+    readonly_fields = ["model_version"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("model_version__artifact", "model_version__reference")
+
+
+@admin.register(ScoringRun)
+class ScoringRunAdmin(_ProgressMixin, ReadOnlyAdmin):
+    list_display = ["id", "scope", "status", "progress", "done", "total", "written", "requested_by", "created_at"]
+    list_filter = ["scope", "status"]
+    list_select_related = ["requested_by"]
+    show_full_result_count = False
+
+
+@admin.register(Score)
+class ScoreAdmin(ReadOnlyAdmin):
+    list_display = ["application", "model_version", "probability", "points", "grade", "value", "created_at"]
+    list_filter = ["model_version__kind", "grade"]
+    list_select_related = ["application", "model_version"]
+    raw_id_fields = ["application"]
+    search_fields = ["application__reference"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("model_version__artifact", "model_version__reference")
+
+
+@admin.register(LoanOutcome)
+class LoanOutcomeAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = ["application", "defaulted", "source", "observed_at"]
+    list_filter = ["defaulted", "source"]
+    list_select_related = ["application"]
+    raw_id_fields = ["application"]
+    search_fields = ["application__reference"]
+    show_full_result_count = False

@@ -115,3 +115,39 @@ def reference_distribution(values, *, bins: int = 10) -> dict:
     """What a model version keeps of its training population for later PSI."""
     edges = psi_edges(values, bins=bins)
     return {"edges": edges, "shares": [float(s) for s in _shares(values, edges)]}
+
+
+def psi_categorical(expected_shares: dict, actual) -> float:
+    """PSI over category shares; categories unseen at training form one extra bucket."""
+    actual = list(actual)
+    total = len(actual) or 1
+    keys = list(expected_shares)
+    counts = dict.fromkeys(keys, 0)
+    unseen = 0
+    for value in actual:
+        if value in counts:
+            counts[value] += 1
+        else:
+            unseen += 1
+    e = np.clip(np.array([expected_shares[k] for k in keys] + [0.0]), 1e-4, None)
+    a = np.clip(np.array([counts[k] / total for k in keys] + [unseen / total]), 1e-4, None)
+    return round(float(np.sum((a - e) * np.log(a / e))), 4)
+
+
+def drift_table(reference: dict, features, score=None) -> list[dict]:
+    """PSI per feature (and of the score) of a recent population against a model's
+    training reference; ``warning`` above :data:`PSI_WARNING`."""
+    rows = []
+    for name, ref in (reference.get("features") or {}).items():
+        if name not in features:
+            continue
+        if "categorical" in ref:
+            value = psi_categorical(ref["categorical"], features[name].astype(str).tolist())
+        else:
+            value = psi_from_shares(ref["shares"], features[name].to_numpy(dtype=float), ref["edges"])
+        rows.append({"feature": name, "psi": value, "warning": value > PSI_WARNING})
+    if score is not None and reference.get("score"):
+        ref = reference["score"]
+        value = psi_from_shares(ref["shares"], np.asarray(score, dtype=float), ref["edges"])
+        rows.insert(0, {"feature": "score", "psi": value, "warning": value > PSI_WARNING})
+    return rows

@@ -212,3 +212,22 @@ def scoring_runs_recent(limit: int = 20) -> QuerySet:
 
 def application_scores(*, application_id: int) -> QuerySet:
     return Score.objects.filter(application_id=application_id).select_related("model_version").order_by("-id")
+
+
+def model_version_drift(*, version: ModelVersion, days: int = 90) -> dict:
+    """PSI per feature and on the score: training population vs recent applications."""
+    from scoring.features import features_build
+    from scoring.metrics import drift_table
+    from scoring.services.registry import model_version_artifact
+
+    raw = recent_application_frame(days=days)
+    if raw.empty or not version.reference:
+        return {"rows": [], "recent": len(raw), "days": days}
+    features = features_build(raw)
+    artifact = model_version_artifact(version=version)
+    if version.kind == ModelKind.PD:
+        score = artifact.predict(features, raw, reasons=False)["points"]
+    else:
+        out = artifact.predict(features, raw)
+        score = out.get("probability", out.get("value"))
+    return {"rows": drift_table(version.reference, features, score), "recent": len(raw), "days": days}

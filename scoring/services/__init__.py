@@ -1,5 +1,6 @@
 """Scoring services (writes): registry, training, scoring."""
 
+from scoring.services.queueing import batch_score_queue, model_train_queue
 from scoring.services.registry import (
     model_version_activate,
     model_version_artifact,
@@ -15,6 +16,8 @@ from scoring.services.scoring import (
 from scoring.services.training import model_train, training_run_create
 
 __all__ = [
+    "batch_score_queue",
+    "model_train_queue",
     "application_score",
     "model_train",
     "model_version_activate",
