@@ -293,7 +293,9 @@ class CreditLine(models.Model):
 
     @property
     def available(self) -> Decimal:
-        return self.limit - self.used
+        if self.limit is None:
+            return Decimal("0.00")
+        return self.limit - (self.used or Decimal("0.00"))
 
 
 class MatchingRun(models.Model):
