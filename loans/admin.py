@@ -1,1 +1,290 @@
-# Register your models here.
+"""The approval workbench: products, authorities and the application queue in the admin.
+
+Admin classes configure lists and forms; every state change is a call to a service in
+``loans.services`` (per-object buttons in ``admin_views``, batch actions below).
+"""
+
+from django.contrib import admin, messages
+from django.urls import path
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportActionMixin, ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+
+from audit.admin_mixins import AuditedExportMixin, AuditedImportMixin, AuditedModelAdmin
+from loans import admin_views
+from loans.admin_filters import AmountRangeFilter, CityFilter, IndustryFilter, QueueStatusFilter, ScoreRangeFilter
+from loans.forms import ApplicationAdminForm
+from loans.models import ApprovalAuthority, ApprovalDecision, Channel, LoanApplication, LoanProduct
+from loans.resources import ApplicationResourceChinese, ApplicationResourceEnglish
+from loans.services import EDITABLE_FIELDS, application_create, application_update
+
+
+@admin.register(LoanProduct)
+class LoanProductAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "purpose",
+        "min_amount",
+        "max_amount",
+        "min_term_months",
+        "max_term_months",
+        "annual_rate_min",
+        "annual_rate_max",
+        "active",
+    )
+    list_filter = ("active", "purpose")
+    search_fields = ("code", "name")
+
+
+@admin.register(ApprovalAuthority)
+class ApprovalAuthorityAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = ("__str__", "user", "group", "limit", "active", "updated_at")
+    list_filter = ("active", "group")
+    list_select_related = ("user", "group")
+    raw_id_fields = ("user",)
+    search_fields = ("user__username", "group__name")
+
+
+class ApprovalDecisionInline(admin.TabularInline):
+    model = ApprovalDecision
+    verbose_name_plural = _("decision history")
+    fields = ("created_at", "decider", "kind", "review_round", "amount", "authority_limit", "final", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("decider")
+
+
+@admin.register(LoanApplication)
+class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionMixin, ImportExportModelAdmin):
+    form = ApplicationAdminForm
+    change_form_template = "admin/loans/loanapplication/change_form.html"
+    show_change_form_export = False
+    resource_classes = [ApplicationResourceEnglish, ApplicationResourceChinese]
+    formats = [CSV, XLSX]
+
+    list_display = (
+        "reference",
+        "submitted_at",
+        "customer_name",
+        "industry",
+        "city",
+        "product_code",
+        "amount",
+        "score_points",
+        "score_grade",
+        "flags",
+        "status",
+        "channel",
+        "reviewer",
+    )
+    list_display_links = ("reference",)
+    list_filter = (
+        QueueStatusFilter,
+        "product",
+        IndustryFilter,
+        CityFilter,
+        "channel",
+        AmountRangeFilter,
+        ScoreRangeFilter,
+        "score_grade",
+        ("submitted_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("=reference", "customer__name", "=customer__credit_code", "=customer__phone")
+    search_help_text = _("Reference number, customer name, credit code or phone.")
+    ordering = ("submitted_at", "id")
+    list_select_related = ("customer", "product", "reviewer")
+    show_full_result_count = False
+    list_per_page = 50
+    raw_id_fields = ("customer",)
+    inlines = [ApprovalDecisionInline]
+    actions = ["batch_review", "batch_approve", "batch_reject", "batch_assign"]
+
+    fieldsets = (
+        (
+            _("Request"),
+            {
+                "fields": (
+                    "customer",
+                    "product",
+                    "amount",
+                    "term_months",
+                    "purpose",
+                    "repayment_method",
+                    "contact_phone",
+                    "notes",
+                )
+            },
+        ),
+        (
+            _("Status"),
+            {
+                "fields": (
+                    "reference",
+                    "status",
+                    "channel",
+                    "created_by",
+                    "submitted_by",
+                    "submitted_at",
+                    "reviewer",
+                    "decided_by",
+                    "decided_at",
+                    "decision_reason",
+                )
+            },
+        ),
+        (
+            _("Score"),
+            {"fields": ("score_probability", "score_points", "score_grade", "score_model_version", "scored_at")},
+        ),
+    )
+    STATUS_FIELDS = (
+        "reference",
+        "status",
+        "channel",
+        "created_by",
+        "submitted_by",
+        "submitted_at",
+        "reviewer",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "score_probability",
+        "score_points",
+        "score_grade",
+        "score_model_version",
+        "scored_at",
+    )
+
+    # --- list columns ------------------------------------------------------------
+    @admin.display(description=_("customer"), ordering="customer__name")
+    def customer_name(self, obj):
+        return obj.customer.name
+
+    @admin.display(description=_("industry"))
+    def industry(self, obj):
+        return obj.customer.get_industry_display()
+
+    @admin.display(description=_("city"))
+    def city(self, obj):
+        return obj.customer.city
+
+    @admin.display(description=_("product"), ordering="product__code")
+    def product_code(self, obj):
+        return obj.product.code
+
+    @admin.display(description=_("risk flags"))
+    def flags(self, obj):
+        if not obj.risk_flags:
+            return ""
+        return format_html_join(" ", '<span class="loan-flag">{}</span>', ((flag,) for flag in obj.risk_flags))
+
+    # --- permissions (roles) -----------------------------------------------------
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if obj is not None and obj.status not in LoanApplication.EDITABLE:
+            return False
+        return allowed
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # applications are withdrawn or cancelled, never deleted
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("loans.review_loanapplication")
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("loans.approve_loanapplication")
+
+    def has_import_permission(self, request):
+        return request.user.has_perms(["loans.import_loanapplication", "loans.add_loanapplication"])
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("loans.export_loanapplication")
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "actor": request.user}
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.STATUS_FIELDS
+        return ("customer", *self.STATUS_FIELDS)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.fieldsets[:1]
+        return self.fieldsets
+
+    # --- writes go through the services ------------------------------------------
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            updates = {name: data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+            saved = application_update(actor=request.user, application=obj, **updates) if updates else obj
+        else:
+            saved = application_create(
+                actor=request.user,
+                customer=data["customer"],
+                product=data["product"],
+                amount=data["amount"],
+                term_months=data["term_months"],
+                purpose=data["purpose"],
+                repayment_method=data["repayment_method"],
+                contact_phone=data.get("contact_phone") or "",
+                notes=data.get("notes") or "",
+                channel=Channel.BRANCH,
+            )
+        obj.pk = saved.pk
+        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+
+    def get_inline_instances(self, request, obj=None):
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    # --- per-object buttons -----------------------------------------------------
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        custom = [
+            path(
+                "<path:object_id>/decide/<str:action>/",
+                self.admin_site.admin_view(self.decide_view),
+                name=f"{info[0]}_{info[1]}_decide",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def decide_view(self, request, object_id, action):
+        return admin_views.application_decide_view(self, request, object_id, action)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), **admin_views.application_page_context(self, request, object_id)}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
+
+    # --- batch actions (confirmation page shaped like delete_selected) -----------
+    @admin.action(description=_("Start review of selected applications"), permissions=["review"])
+    def batch_review(self, request, queryset):
+        return admin_views.application_batch_view(self, request, queryset, "review")
+
+    @admin.action(description=_("Approve selected applications"), permissions=["approve"])
+    def batch_approve(self, request, queryset):
+        return admin_views.application_batch_view(self, request, queryset, "approve")
+
+    @admin.action(description=_("Reject selected applications"), permissions=["approve"])
+    def batch_reject(self, request, queryset):
+        return admin_views.application_batch_view(self, request, queryset, "reject")
+
+    @admin.action(description=_("Assign a reviewer to selected applications"), permissions=["review"])
+    def batch_assign(self, request, queryset):
+        return admin_views.application_batch_view(self, request, queryset, "assign")
+
+    def message_domain_error(self, request, exc):
+        self.message_user(request, str(exc.message), level=messages.ERROR)

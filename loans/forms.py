@@ -162,3 +162,41 @@ class AssignReviewerForm(forms.Form):
             .distinct()
             .order_by("username")
         )
+
+
+class ApplicationAdminForm(forms.ModelForm):
+    """The officer's form; product rules are checked by the service (mirrored here as field errors)."""
+
+    class Meta:
+        from loans.models import LoanApplication
+
+        model = LoanApplication
+        fields = (
+            "customer",
+            "product",
+            "amount",
+            "term_months",
+            "purpose",
+            "repayment_method",
+            "contact_phone",
+            "notes",
+        )
+
+    def clean(self):
+        from loans.services import application_check_product_limits
+        from loansite.errors import ValidationFailed
+
+        data = super().clean()
+        product = data.get("product")
+        if product and data.get("amount") and data.get("term_months"):
+            try:
+                application_check_product_limits(
+                    product=product,
+                    amount=data["amount"],
+                    term_months=data["term_months"],
+                    method=data.get("repayment_method") or "",
+                )
+            except ValidationFailed as exc:
+                for field, message in exc.extra.get("errors", {}).items():
+                    self.add_error(field if field in self.fields else None, message)
+        return data

@@ -1,0 +1,222 @@
+"""Workbench views behind the admin: the decision buttons and the batch confirmation pages.
+
+Thin callers: read the form, call the service, report the result (a domain error is an
+admin message, never a 500).
+"""
+
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit.models import AuditEntry
+from loans import services
+from loans.forms import AssignReviewerForm, ReasonForm
+from loans.models import LoanApplication
+from loans.selectors import application_history, approver_authority_limit, customer_other_applications
+from loans.services.batch import BATCH_OPERATIONS
+from loansite.errors import ApplicationError
+
+SECOND_APPROVAL_NEEDED = gettext_lazy(
+    "Your approval of %(ref)s is recorded; the amount is above your authority, "
+    "so a second approver must approve it too."
+)
+
+# action -> (service, permission, reason required, button label, from-states)
+DECISIONS = {
+    "submit": (
+        services.application_submit,
+        "loans.submit_loanapplication",
+        False,
+        gettext_lazy("Submit"),
+        LoanApplication.EDITABLE,
+    ),
+    "review": (
+        services.application_start_review,
+        "loans.review_loanapplication",
+        False,
+        gettext_lazy("Start review"),
+        (LoanApplication.Status.SUBMITTED,),
+    ),
+    "approve": (
+        services.application_approve,
+        "loans.approve_loanapplication",
+        False,
+        gettext_lazy("Approve"),
+        (LoanApplication.Status.UNDER_REVIEW,),
+    ),
+    "reject": (
+        services.application_reject,
+        "loans.approve_loanapplication",
+        True,
+        gettext_lazy("Reject"),
+        (LoanApplication.Status.UNDER_REVIEW,),
+    ),
+    "return": (
+        services.application_return,
+        "loans.review_loanapplication",
+        True,
+        gettext_lazy("Return for information"),
+        (LoanApplication.Status.UNDER_REVIEW,),
+    ),
+    "withdraw": (
+        services.application_withdraw,
+        "loans.change_loanapplication",
+        False,
+        gettext_lazy("Withdraw"),
+        LoanApplication.PENDING,
+    ),
+    "cancel": (
+        services.application_cancel,
+        "loans.approve_loanapplication",
+        True,
+        gettext_lazy("Cancel approval"),
+        (LoanApplication.Status.APPROVED,),
+    ),
+}
+
+
+def _change_url(model_admin, app) -> str:
+    opts = model_admin.opts
+    return reverse(f"{model_admin.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[app.pk])
+
+
+def application_buttons(request, app: LoanApplication) -> list[dict]:
+    """The decision buttons this user may press on this application now."""
+    buttons = []
+    for action, (_service, perm, _needs_reason, label, states) in DECISIONS.items():
+        if app.status in states and request.user.has_perm(perm):
+            buttons.append({"action": action, "label": label})
+    return buttons
+
+
+def application_page_context(model_admin, request, object_id) -> dict:
+    app = (
+        LoanApplication.objects.select_related("customer", "product", "reviewer", "decided_by")
+        .filter(pk=object_id)
+        .first()
+    )
+    if app is None:
+        return {}
+    from customers.selectors import credit_line_active, credit_line_headroom
+
+    customer = app.customer
+    line = credit_line_active(customer=customer)
+    audit = AuditEntry.objects.filter(target_type="loans.loanapplication", target_id=str(app.pk)).order_by("seq")
+    return {
+        "application": app,
+        "customer": customer,
+        "ratios": customer.ratios,
+        "credit_line": line,
+        "headroom": credit_line_headroom(customer=customer) if line else None,
+        "other_applications": customer_other_applications(application=app),
+        "decisions": application_history(application=app),
+        "audit_entries": audit[:50],
+        "buttons": application_buttons(request, app),
+        "authority_limit": approver_authority_limit(user=request.user)
+        if request.user.has_perm("loans.approve_loanapplication")
+        else None,
+    }
+
+
+def application_decide_view(model_admin, request, object_id, action):
+    if action not in DECISIONS:
+        raise Http404
+    service, perm, needs_reason, label, _states = DECISIONS[action]
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+    app = LoanApplication.objects.select_related("customer", "product").filter(pk=object_id).first()
+    if app is None:
+        raise Http404
+    form = ReasonForm(request.POST or None, reason_required=needs_reason)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = service(actor=request.user, application=app, reason=form.cleaned_data["reason"])
+        except ApplicationError as exc:
+            model_admin.message_user(request, str(exc.message), level=messages.ERROR)
+        else:
+            if action == "approve" and result.status != LoanApplication.Status.APPROVED:
+                text = SECOND_APPROVAL_NEEDED
+            else:
+                text = _("Application %(ref)s: %(status)s.")
+            model_admin.message_user(
+                request, text % {"ref": result.reference, "status": result.get_status_display()}, messages.SUCCESS
+            )
+        return HttpResponseRedirect(_change_url(model_admin, app))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": _("%(action)s application %(ref)s") % {"action": label, "ref": app.reference},
+        "application": app,
+        "form": form,
+        "action": action,
+        "action_label": label,
+        "reason_required": needs_reason,
+        "change_url": _change_url(model_admin, app),
+    }
+    return TemplateResponse(request, "admin/loans/loanapplication/decide.html", context)
+
+
+def application_batch_view(model_admin, request, queryset, operation: str):
+    """Confirmation page (selection and totals), then each item through the service."""
+    applications = list(queryset.select_related("customer", "product").order_by("submitted_at", "id"))
+    form_class = AssignReviewerForm if operation == "assign" else ReasonForm
+    form_kwargs = {} if operation == "assign" else {"reason_required": operation == "reject"}
+    confirmed = request.POST.get("post") == "yes"
+    form = form_class(request.POST if confirmed else None, **form_kwargs)
+    outcome = None
+    if confirmed and form.is_valid():
+        try:
+            outcome = services.application_batch(
+                actor=request.user,
+                applications=applications,
+                operation=operation,
+                reason=form.cleaned_data.get("reason", ""),
+                reviewer=form.cleaned_data.get("reviewer"),
+            )
+        except ApplicationError as exc:
+            model_admin.message_user(request, str(exc.message), level=messages.ERROR)
+            return None
+        if outcome.done:
+            model_admin.message_user(
+                request,
+                _("%(op)s: %(n)s application(s) done.") % {"op": BATCH_OPERATIONS[operation], "n": len(outcome.done)},
+                messages.SUCCESS,
+            )
+        if outcome.failed:
+            model_admin.message_user(
+                request,
+                _("%(n)s application(s) could not be processed; see the list below.") % {"n": len(outcome.failed)},
+                messages.WARNING,
+            )
+    by_status = {}
+    for app in applications:
+        label = str(app.get_status_display())
+        count, amount = by_status.get(label, (0, 0))
+        by_status[label] = (count + 1, amount + app.amount)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": _("%(op)s: confirm") % {"op": BATCH_OPERATIONS[operation]}
+        if outcome is None
+        else _("%(op)s: result") % {"op": BATCH_OPERATIONS[operation]},
+        "operation": operation,
+        "operation_label": BATCH_OPERATIONS[operation],
+        "applications": applications,
+        "count": len(applications),
+        "total_amount": sum((a.amount for a in applications), 0),
+        "by_status": sorted(by_status.items()),
+        "form": form,
+        "outcome": outcome,
+        "action_name": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "changelist_url": reverse(
+            f"{model_admin.admin_site.name}:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist"
+        ),
+        "media": model_admin.media,
+    }
+    return TemplateResponse(request, "admin/loans/loanapplication/batch.html", context)
