@@ -1,7 +1,6 @@
+import random
 from datetime import timedelta
 from decimal import Decimal
-
-import random
 
 import pytest
 from django.urls import reverse
@@ -30,7 +29,7 @@ def make_pending(n, officer, product, **kw):
     return [
         ApplicationFactory(
             product=product,
-            status=kw.pop("status", S.SUBMITTED) if False else S.SUBMITTED,
+            status=S.SUBMITTED,
             submitted_at=now - timedelta(days=i),
             created_by=officer,
             submitted_by=officer,
@@ -253,7 +252,7 @@ def test_batch_approve_confirmation_then_mixed_result(approver_client, approver,
     assert result.status_code == 200
     outcome = result.context["outcome"]
     assert {a.pk for a in outcome.done} == {a.pk for a in good}
-    failed = dict((a.pk, why) for a, why in outcome.failed)
+    failed = {a.pk: why for a, why in outcome.failed}
     assert set(failed) == {own.pk, wrong.pk}
     assert "someone else must decide" in failed[own.pk]
     html = result.content.decode()
