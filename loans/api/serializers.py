@@ -1,0 +1,129 @@
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from customers.models import Customer
+from loans.models import ApprovalDecision, LoanApplication, LoanProduct, LoanPurpose, RepaymentMethod
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoanProduct
+        fields = (
+            "id",
+            "code",
+            "name",
+            "purpose",
+            "min_amount",
+            "max_amount",
+            "min_term_months",
+            "max_term_months",
+            "annual_rate_min",
+            "annual_rate_max",
+            "repayment_methods",
+            "penalty_rate",
+            "active",
+        )
+
+
+class CustomerBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ("id", "name", "credit_code", "industry", "city", "city_tier", "credit_score", "rating")
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    decider = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ApprovalDecision
+        fields = ("kind", "decider", "review_round", "amount", "authority_limit", "final", "reason", "created_at")
+
+
+class ApplicationOutputSerializer(serializers.ModelSerializer):
+    customer = CustomerBriefSerializer(read_only=True)
+    product = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    submitted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    score_grade = serializers.CharField(read_only=True, help_text="A (best) to E, blank until scored")
+
+    class Meta:
+        model = LoanApplication
+        fields = (
+            "id",
+            "reference",
+            "status",
+            "customer",
+            "product",
+            "amount",
+            "term_months",
+            "purpose",
+            "repayment_method",
+            "channel",
+            "contact_phone",
+            "notes",
+            "created_by",
+            "submitted_by",
+            "reviewer",
+            "decided_by",
+            "decision_reason",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+            "review_round",
+            "version",
+            "score_probability",
+            "score_points",
+            "score_grade",
+            "score_reasons",
+            "score_model_version",
+            "scored_at",
+            "risk_flags",
+        )
+
+
+class ApplicationDetailSerializer(ApplicationOutputSerializer):
+    decisions = DecisionSerializer(many=True, read_only=True)
+
+    class Meta(ApplicationOutputSerializer.Meta):
+        fields = (*ApplicationOutputSerializer.Meta.fields, "decisions")
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    product = serializers.SlugRelatedField(slug_field="code", queryset=LoanProduct.objects.all())
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
+    term_months = serializers.IntegerField(min_value=1, max_value=600)
+    purpose = serializers.ChoiceField(choices=LoanPurpose.choices, required=False, allow_blank=True, default="")
+    repayment_method = serializers.ChoiceField(
+        choices=RepaymentMethod.choices, required=False, allow_blank=True, default=""
+    )
+    contact_phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    submit = serializers.BooleanField(required=False, default=False, help_text=_("Submit at once."))
+
+
+class ApplicationUpdateSerializer(serializers.Serializer):
+    product = serializers.SlugRelatedField(slug_field="code", queryset=LoanProduct.objects.all(), required=False)
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0, required=False)
+    term_months = serializers.IntegerField(min_value=1, max_value=600, required=False)
+    purpose = serializers.ChoiceField(choices=LoanPurpose.choices, required=False)
+    repayment_method = serializers.ChoiceField(choices=RepaymentMethod.choices, required=False)
+    contact_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AssignSerializer(serializers.Serializer):
+    reviewer = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True))
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
