@@ -104,7 +104,8 @@ def audit_record(
         actor = None
     target_type, target_id, target_repr = _target_fields(target)
 
-    with transaction.atomic():
+    # No savepoint: a failed append must fail the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
         entry = AuditEntry(
             seq=head.seq + 1,
@@ -131,11 +132,12 @@ def audit_record(
 
 
 def _lock_head() -> AuditHead:
-    # The row is created by a migration; recreate it (without a lock first, so that
-    # concurrent first writers do not deadlock on gap locks) if a flush removed it.
-    if not AuditHead.objects.filter(pk=1).exists():
+    try:
+        return AuditHead.objects.select_for_update().get(pk=1)
+    except AuditHead.DoesNotExist:
+        # A migration creates the row; only a flushed database (tests) gets here.
         AuditHead.objects.get_or_create(pk=1)
-    return AuditHead.objects.select_for_update().get(pk=1)
+        return AuditHead.objects.select_for_update().get(pk=1)
 
 
 def _values(entry: AuditEntry) -> dict:
