@@ -239,7 +239,8 @@ def application_submit(*, actor, application: LoanApplication, reason: str = "")
         review_round=app.review_round + 1,
     )
     app_id = app.pk
-    transaction.on_commit(lambda: _queue_scoring(app_id))
+    # robust: a broker outage must not turn a saved application into an error page.
+    transaction.on_commit(lambda: _queue_scoring(app_id), robust=True)
     return app
 
 
