@@ -107,11 +107,16 @@ def _django(validator, normalise) -> Callable[[str], str]:
 
 
 def _choice(choices, aliases: dict | None = None) -> Callable[[str], str]:
-    lookup = {str(value).lower(): value for value in choices.values}
-    lookup.update({str(label).lower(): value for value, label in choices.choices})
-    lookup.update(aliases or {})
+    lookup: dict = {}
 
     def parse(value: str):
+        if not lookup:  # built on first use, with the English labels (translations are not loaded at import)
+            from django.utils import translation
+
+            with translation.override("en"):
+                lookup.update({str(v).lower(): v for v in choices.values})
+                lookup.update({str(label).lower(): v for v, label in choices.choices})
+            lookup.update(aliases or {})
         found = lookup.get(value.lower(), lookup.get(value))
         if found is None:
             raise CellError(
@@ -123,8 +128,7 @@ def _choice(choices, aliases: dict | None = None) -> Callable[[str], str]:
     return parse
 
 
-def _industry(value: str):
-    return _choice(Industry, INDUSTRY_ALIASES)(value)
+_industry = _choice(Industry, INDUSTRY_ALIASES)
 
 
 def _tier(value: str) -> int:

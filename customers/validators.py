@@ -11,6 +11,7 @@ and return valid values, for demo data and tests.
 """
 
 import datetime
+import operator
 import re
 
 from django.core.exceptions import ValidationError
@@ -77,12 +78,12 @@ def normalize_mobile_phone(value) -> str:
 
 
 def credit_code_check_char(first17: str) -> str:
-    total = sum(_CREDIT_CODE_VALUE[char] * weight for char, weight in zip(first17, CREDIT_CODE_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_CREDIT_CODE_VALUE.__getitem__, first17), CREDIT_CODE_WEIGHTS))
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 
 
 def resident_id_check_char(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), ID_WEIGHTS))
     return ID_CHECK[total % 11]
 
 

@@ -156,7 +156,7 @@ def test_run_matching_returns_task_id_and_status(make_user, django_capture_on_co
 
 def test_tags_crud_is_audited(officer):
     client = client_for(officer)
-    response = client.post("/api/v1/tags/", {"name": "new", "colour": "#00ff00"}, format="json")
+    response = client.post("/api/v1/tags/", {"name": "seasonal", "colour": "#00ff00"}, format="json")
     assert response.status_code == 201
     assert AuditEntry.objects.filter(action=AuditAction.CREATE, target_type="customers.tag").exists()
     assert client.post("/api/v1/tags/", {"name": "bad", "colour": "green"}, format="json").status_code == 400
