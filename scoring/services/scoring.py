@@ -27,6 +27,7 @@ from scoring.models import ModelKind, ModelVersion, RunStatus, Score, ScoringRun
 from scoring.reasons import ReasonEncoder, reason_dict
 from scoring.selectors import active_versions, application_frame_by_ids, scope_chunk, scope_count
 from scoring.services.registry import model_version_artifact
+from scoring.training import openmp_limited
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,13 @@ def frame_predict(raw: pd.DataFrame, versions: list[ModelVersion], *, reasons: b
     """Every version's outputs over one raw frame (one pipeline pass shared by all)."""
     features = features_build(raw)
     out = {}
-    for mv in versions:
-        artifact = model_version_artifact(version=mv)
-        if mv.kind == ModelKind.PD:
-            out[mv.pk] = artifact.predict(features, raw, reasons=reasons)
-        else:
-            out[mv.pk] = artifact.predict(features, raw)
+    with openmp_limited():
+        for mv in versions:
+            artifact = model_version_artifact(version=mv)
+            if mv.kind == ModelKind.PD:
+                out[mv.pk] = artifact.predict(features, raw, reasons=reasons)
+            else:
+                out[mv.pk] = artifact.predict(features, raw)
     return out
 
 

@@ -52,11 +52,12 @@ def _new_version(kind: str, actor) -> ModelVersion:
 
 
 def _train(kind: str, raw, labels, params: dict):
-    if kind == ModelKind.APPROVAL:
-        return training.train_approval(raw, labels, **params)
-    if kind == ModelKind.PD:
-        return training.train_pd(raw, labels, **params)
-    return training.train_limit(raw, labels, **params)
+    with training.openmp_limited():
+        if kind == ModelKind.APPROVAL:
+            return training.train_approval(raw, labels, **params)
+        if kind == ModelKind.PD:
+            return training.train_pd(raw, labels, **params)
+        return training.train_limit(raw, labels, **params)
 
 
 def model_train(
