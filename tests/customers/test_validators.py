@@ -87,3 +87,11 @@ def test_generators_make_valid_values(rng):
         validate_resident_id(make_resident_id(rng))
         validate_mobile_phone(make_mobile_phone(rng))
     assert make_credit_code(rng, city="Shenzhen")[2:8] == "440305"
+
+
+def test_messages_are_translated_to_chinese():
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
+        validate_credit_code("91350100M000100Y44")
+    assert "校验位" in exc.value.messages[0]
