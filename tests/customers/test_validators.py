@@ -92,6 +92,7 @@ def test_generators_make_valid_values(rng):
 def test_messages_are_translated_to_chinese():
     from django.utils import translation
 
-    with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
-        validate_credit_code("91350100M000100Y44")
-    assert "校验位" in exc.value.messages[0]
+    with translation.override("zh-hans"):
+        with pytest.raises(ValidationError) as exc:
+            validate_credit_code("91350100M000100Y44")
+        assert "校验位" in exc.value.messages[0]
