@@ -332,3 +332,13 @@ LOGGING = {
 # Public form and lookup rate limits (per client IP), e.g. "10/m".
 PUBLIC_APPLY_RATE = env.str("PUBLIC_APPLY_RATE", default="10/m")
 PUBLIC_STATUS_RATE = env.str("PUBLIC_STATUS_RATE", default="20/m")
+
+# drf-spectacular: name the choice sets whose field names collide across apps.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ModelKindEnum": "scoring.models.ModelKind",
+        "ModelVersionStatusEnum": "scoring.models.ModelVersion.Status",
+        "RunStatusEnum": "scoring.models.RunStatus",
+        "ScoringScopeEnum": "scoring.models.ScoringRun.Scope",
+    }
+)
