@@ -55,23 +55,23 @@ class ModelVersionDetail(generics.RetrieveAPIView):
 
 class _VersionAction(APIView):
     permission_classes = [require_perms("scoring.activate_modelversion")]
-    action = None
+    service = None
 
     @extend_schema(request=ReasonInputSerializer, responses={200: ModelVersionSerializer})
     def post(self, request, pk: int):
         serializer = ReasonInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = get_object_or_404(ModelVersion.objects.defer("artifact"), pk=pk)
-        version = type(self).action(version=version, actor=request.user, reason=serializer.validated_data["reason"])
+        version = type(self).service(version=version, actor=request.user, reason=serializer.validated_data["reason"])
         return Response(ModelVersionSerializer(version).data)
 
 
 class ModelVersionActivate(_VersionAction):
-    action = staticmethod(model_version_activate)
+    service = staticmethod(model_version_activate)
 
 
 class ModelVersionRetire(_VersionAction):
-    action = staticmethod(model_version_retire)
+    service = staticmethod(model_version_retire)
 
 
 class ModelVersionRollback(APIView):
