@@ -16,6 +16,7 @@ from import_export.tmp_storages import TempFolderStorage
 
 from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin
 from customers.forms import (
+    CreditLineAdminForm,
     CustomerAdminForm,
     CustomerImportConfirmForm,
     CustomerImportForm,
@@ -35,7 +36,15 @@ from customers.models import (
 )
 from customers.resources import CustomerChineseResource, CustomerResource
 from customers.selectors import assignment_current
-from customers.services import customer_create, customer_import, customer_reassign, customer_update, matching_run_start
+from customers.services import (
+    credit_line_change,
+    credit_line_grant,
+    customer_create,
+    customer_import,
+    customer_reassign,
+    customer_update,
+    matching_run_start,
+)
 from loansite.errors import ApplicationError
 
 COMPONENT_LABELS = {
@@ -388,6 +397,9 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
 
 @admin.register(CreditLine)
 class CreditLineAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    """Grants and changes go through the credit-line services (audited, limit never below used)."""
+
+    form = CreditLineAdminForm
     list_display = ["customer", "limit", "used", "available", "valid_from", "valid_to", "status"]
     list_filter = ["status"]
     search_fields = ["customer__name", "=customer__credit_code"]
@@ -396,9 +408,29 @@ class CreditLineAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_select_related = ["customer"]
     show_full_result_count = False
 
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "customer", "valid_from"] if obj else self.readonly_fields
+
     @admin.display(description=_("available"))
     def available(self, obj):
         return obj.available
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                credit_line_change(
+                    credit_line=obj, actor=request.user, limit=data["limit"], valid_to=data["valid_to"],
+                    status=data["status"],
+                )  # fmt: skip
+            else:
+                obj.pk = credit_line_grant(
+                    customer=data["customer"], limit=data["limit"], valid_from=data["valid_from"],
+                    valid_to=data["valid_to"], actor=request.user,
+                ).pk  # fmt: skip
+        except ApplicationError as exc:
+            raise PermissionDenied(str(exc.message)) from exc
+        obj.refresh_from_db()
 
 
 @admin.register(Tag)

@@ -1,8 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, MatchingRun, RelationshipManager
+from customers.models import CreditLine, Customer, MatchingRun, RelationshipManager
 from customers.services.customers import customer_identity_errors
+from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
 
 
 class CustomerAdminForm(forms.ModelForm):
@@ -14,6 +15,16 @@ class CustomerAdminForm(forms.ModelForm):
             "needs",
             "interests",
         ]
+
+    # Normalised before the model's unique checks, so "+86 138..." finds "138...".
+    def clean_credit_code(self):
+        return normalize_credit_code(self.cleaned_data.get("credit_code")) or None
+
+    def clean_id_number(self):
+        return normalize_resident_id(self.cleaned_data.get("id_number")) or None
+
+    def clean_phone(self):
+        return normalize_mobile_phone(self.cleaned_data.get("phone"))
 
     def clean(self):
         cleaned = super().clean()
@@ -52,3 +63,36 @@ class CustomerImportConfirmForm(forms.Form):
     format = forms.CharField(widget=forms.HiddenInput)
     file_name = forms.CharField(widget=forms.HiddenInput)
     skip_invalid = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class CreditLineAdminForm(forms.ModelForm):
+    """Field checks before the services run (which check again, under a row lock)."""
+
+    class Meta:
+        model = CreditLine
+        fields = ["customer", "limit", "valid_from", "valid_to", "status"]
+
+    def clean(self):
+        cleaned = super().clean()
+        line = self.instance
+        limit, status = cleaned.get("limit"), cleaned.get("status")
+        if cleaned.get("valid_from") and cleaned.get("valid_to") and cleaned["valid_to"] < cleaned["valid_from"]:
+            self.add_error("valid_to", _("The line must end on or after the day it starts."))
+        if line.pk:
+            if limit is not None and limit < line.used:
+                self.add_error(
+                    "limit",
+                    _("The new limit %(limit)s is below what is already used (%(used)s).")
+                    % {"limit": limit, "used": line.used},
+                )
+            if status and status != line.status and status not in CreditLine.TRANSITIONS.get(line.status, set()):
+                self.add_error(
+                    "status",
+                    _("A credit line cannot go from %(old)s to %(new)s.") % {"old": line.status, "new": status},
+                )
+        elif (
+            cleaned.get("customer")
+            and CreditLine.objects.filter(customer=cleaned["customer"], status=CreditLine.Status.ACTIVE).exists()
+        ):
+            self.add_error("customer", _("The customer already has an active credit line; change it instead."))
+        return cleaned

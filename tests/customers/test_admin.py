@@ -163,3 +163,65 @@ def test_export_with_chinese_headers(officer_client):
     response = officer_client.post(url, {"format": "0", "resource": "1", "export_items": []})
     assert response.status_code == 200
     assert "名称" in response.content.decode("utf-8-sig") or b"xlsx" in response.get("Content-Disposition", "").encode()
+
+
+def test_credit_line_admin_goes_through_the_services(officer_client):
+    import datetime
+    from decimal import Decimal
+
+    from audit.models import AuditAction, AuditEntry
+    from customers.models import CreditLine
+    from tests.customers.factories import CreditLineFactory
+
+    customer = CustomerFactory()
+    today = datetime.date.today()
+    add = officer_client.post(
+        reverse("admin:customers_creditline_add"),
+        {
+            "customer": customer.pk,
+            "limit": "5000",
+            "valid_from": today.isoformat(),
+            "valid_to": (today + datetime.timedelta(days=90)).isoformat(),
+            "status": "active",
+        },
+    )
+    assert add.status_code == 302
+    line = CreditLine.objects.get(customer=customer)
+    assert line.created_by.username == "officer"
+    assert AuditEntry.objects.filter(action=AuditAction.CREATE, target_type="customers.creditline").exists()
+
+    used = CreditLineFactory(used=Decimal("800.00"))
+    url = reverse("admin:customers_creditline_change", args=[used.pk])
+    data = {"limit": "700", "valid_to": used.valid_to.isoformat(), "status": "active"}
+    response = officer_client.post(url, data)
+    assert response.status_code == 200 and "limit" in response.context["adminform"].form.errors
+    response = officer_client.post(url, {**data, "limit": "900"})
+    assert response.status_code == 302
+    used.refresh_from_db()
+    assert used.limit == Decimal("900.00")
+
+
+def test_admin_add_detects_duplicate_phone_written_differently(officer_client):
+    CustomerFactory(phone="13800138000", credit_code="91310000MA1FL1MMXL")
+    data = {
+        "kind": "enterprise",
+        "name": "Dup Co.",
+        "credit_code": "91350100M000100Y43",
+        "phone": "+86 138-0013-8000",
+        "city": "Hangzhou",
+        "city_tier": 2,
+        "industry": "retail",
+        "years_in_business": 1,
+        "employees": 1,
+        "area_m2": "10",
+        "monthly_revenue": "1000",
+        "monthly_cost": "500",
+        "monthly_foot_traffic": 0,
+        "credit_lines-TOTAL_FORMS": 0,
+        "credit_lines-INITIAL_FORMS": 0,
+        "assignments-TOTAL_FORMS": 0,
+        "assignments-INITIAL_FORMS": 0,
+    }
+    response = officer_client.post(reverse("admin:customers_customer_add"), data)
+    assert response.status_code == 200 and "phone" in response.context["adminform"].form.errors
+    assert Customer.objects.count() == 1
