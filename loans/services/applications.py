@@ -149,12 +149,19 @@ def application_create(
     notes: str = "",
     submit: bool = False,
 ) -> LoanApplication:
-    """A new application in draft (or submitted at once with ``submit``)."""
+    """A new application in draft, or with ``submit`` created already submitted.
+
+    Creating it submitted is one step (one row written, one audit entry recording the
+    status), as the public form and API clients need it; scoring is queued on commit.
+    """
     if actor is not None:
         _require(actor, PERM_ADD)
+        if submit:
+            _require(actor, PERM_SUBMIT)
     amount = money(amount)
     repayment_method = repayment_method or (product.repayment_methods or ["equal_installment"])[0]
     application_check_product_limits(product=product, amount=amount, term_months=term_months, method=repayment_method)
+    now = timezone.now()
     app = LoanApplication.objects.create(
         reference=_unique_reference(),
         customer=customer,
@@ -167,10 +174,20 @@ def application_create(
         contact_phone=contact_phone or customer.phone,
         notes=notes,
         created_by=actor,
+        created_at=now,
+        **(
+            {"status": Status.SUBMITTED, "submitted_at": now, "submitted_by": actor, "review_round": 1}
+            if submit
+            else {}
+        ),
     )
-    audit_record(action=AuditAction.CREATE, actor=actor, target=app, changes={"created": model_snapshot(app)})
+    changes = {"created": model_snapshot(app)}
     if submit:
-        app = application_submit(actor=actor, application=app)
+        changes["status"] = [None, Status.SUBMITTED]
+    audit_record(action=AuditAction.CREATE, actor=actor, target=app, changes=changes)
+    if submit:
+        app_id = app.pk
+        transaction.on_commit(lambda: _queue_scoring(app_id), robust=True)
     return app
 
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from loans.models import Channel, LoanApplication, LoanProduct
-from loans.services.applications import application_create, application_submit
+from loans.services.applications import application_create
 from loansite.errors import ValidationFailed
 
 # Customer fields the applicant may give; anything else stays with the bank's staff.
@@ -70,7 +70,7 @@ def application_submit_public(
             extra={"field": "phone"},
         )
     customer = found[0] if found else customer_create(actor=None, **fields)
-    application = application_create(
+    return application_create(
         actor=None,
         customer=customer,
         product=product,
@@ -80,5 +80,5 @@ def application_submit_public(
         repayment_method=repayment_method,
         channel=Channel.PUBLIC,
         contact_phone=normalize_mobile_phone(fields.get("phone")),
+        submit=True,
     )
-    return application_submit(actor=None, application=application)

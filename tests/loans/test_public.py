@@ -58,7 +58,8 @@ def test_submission_creates_customer_and_submitted_application(client, form_data
     assert app.reference in response.content.decode()
     assert (app.status, app.channel, app.created_by, app.submitted_by) == ("submitted", "public", None, None)
     assert app.customer.credit_code == form_data["credit_code"] and app.customer.city_tier == 2
-    assert AuditEntry.objects.filter(target_type="loans.loanapplication", action="transition").exists()
+    entry = AuditEntry.objects.get(target_type="loans.loanapplication", target_id=str(app.pk))
+    assert entry.action == "create" and entry.changes["status"] == [None, "submitted"]
 
 
 def test_existing_customer_is_matched_not_duplicated(client, form_data):
@@ -113,7 +114,7 @@ def test_failure_after_customer_creation_rolls_back(client, form_data, monkeypat
 
         raise Conflict("reference clash")
 
-    monkeypatch.setattr(public, "application_submit", boom)
+    monkeypatch.setattr(public, "application_create", boom)
     client.post(APPLY, form_data)
     assert not Customer.objects.exists()
     assert not LoanApplication.objects.exists()

@@ -335,3 +335,24 @@ def test_decision_rows_unique_per_round(approver, pending):
         ApprovalDecision.objects.create(
             application=pending, decider=approver, kind="approve", review_round=1, amount=pending.amount
         )
+
+
+def test_create_submitted_in_one_step(officer, customer, product, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        app = services.application_create(
+            actor=officer, customer=customer, product=product, amount="80000", term_months=6, submit=True
+        )
+    assert (app.status, app.review_round, app.submitted_by) == (S.SUBMITTED, 1, officer)
+    assert len(audit_for(app)) == 1
+    assert callbacks
+
+
+def test_create_submitted_needs_submit_permission(make_user, customer, product):
+    from django.contrib.auth.models import Permission
+
+    clerk = make_user("clerk")
+    clerk.user_permissions.add(Permission.objects.get(codename="add_loanapplication"))
+    with pytest.raises(NotAllowed):
+        services.application_create(
+            actor=clerk, customer=customer, product=product, amount="80000", term_months=6, submit=True
+        )
