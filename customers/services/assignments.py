@@ -141,10 +141,10 @@ def assignment_run_matching(
     run.total_score = round(matching.assignment_total(scores, choice), 2)
     run.greedy_score = round(matching.assignment_total(scores, matching.assign_greedy(scores, managers.free)), 2)
 
-    assigned = 0
+    assigned = released = 0
     for start in range(0, len(rows), WRITE_CHUNK):
         stop = min(start + WRITE_CHUNK, len(rows))
-        assigned += _write_chunk(
+        chunk_assigned, chunk_released = _write_chunk(
             run=run,
             actor=actor,
             rows=rows[start:stop],
@@ -153,14 +153,16 @@ def assignment_run_matching(
             managers=managers,
             components=components,
             scores=scores,
+            release_all=release_all,
         )
+        assigned, released = assigned + chunk_assigned, released + chunk_released
         MatchingRun.objects.filter(pk=run.pk).update(processed=stop, assigned=assigned)
         if progress:
             progress(stop, len(rows))
 
     with transaction.atomic():
         run.processed, run.assigned = len(rows), assigned
-        run.unassigned = int((choice < 0).sum())
+        run.unassigned = Customer.objects.filter(manager__isnull=True).count()
         run.status, run.finished_at = MatchingRun.Status.DONE, timezone.now()
         run.save()
         audit_record(
@@ -172,6 +174,7 @@ def assignment_run_matching(
                 "customers": run.customers_total,
                 "assigned": assigned,
                 "unassigned": run.unassigned,
+                "released": released,
                 "total_score": run.total_score,
                 "greedy_score": run.greedy_score,
             },
@@ -181,40 +184,67 @@ def assignment_run_matching(
 
 
 @transaction.atomic
-def _write_chunk(*, run, actor, rows, choice, offset, managers, components, scores) -> int:
+def _write_chunk(*, run, actor, rows, choice, offset, managers, components, scores, release_all) -> tuple[int, int]:
+    """Write one chunk of the plan; returns (assigned, released).
+
+    Customers whose manager changed since the plan was made are skipped. In ``unassigned``
+    scope the managers are locked and their load re-counted, so a manual reassignment made
+    meanwhile can never push a manager past capacity. In ``all`` scope the plan covers the
+    whole book, so a customer the optimum leaves out is released rather than left with a
+    manager whose slots went to others.
+    """
     ids = [row[0] for row in rows]
     expected = {row[0]: row[5] for row in rows}
     current = dict(Customer.objects.select_for_update().filter(pk__in=ids).values_list("pk", "manager_id"))
     now = timezone.now()
-    moves: dict[int, list[int]] = defaultdict(list)
-    new_rows = []
+    planned: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # manager -> [(customer, i, j)]
+    released = []
     for k, (row, j) in enumerate(zip(rows, choice, strict=True)):
         pk = row[0]
-        if j < 0 or pk not in current or current[pk] != expected[pk]:
+        if pk not in current or current[pk] != expected[pk]:
+            continue
+        if j < 0:
+            if release_all and current[pk] is not None:
+                released.append(pk)
             continue
         manager_id = int(managers.ids[j])
-        if current[pk] == manager_id:
-            continue
-        i = offset + k
-        moves[manager_id].append(pk)
-        new_rows.append(
-            Assignment(
-                customer_id=pk,
-                manager_id=manager_id,
-                previous_manager_id=current[pk],
-                kind=Assignment.Kind.MATCHING,
-                score=round(float(scores[i, j]), 2),
-                components=matching.explain(components, i, j),
-                run=run,
-                assigned_by=actor,
-            )
+        if current[pk] != manager_id:
+            planned[manager_id].append((pk, offset + k, int(j)))
+    if not release_all and planned:
+        locked = RelationshipManager.objects.select_for_update().filter(pk__in=list(planned))
+        capacity = dict(locked.values_list("pk", "capacity"))
+        load = dict(
+            Customer.objects.filter(manager_id__in=list(planned))
+            .values_list("manager_id")
+            .annotate(n=Count("pk"))
+            .order_by()
         )
-    moved = [pk for pks in moves.values() for pk in pks]
-    Assignment.objects.filter(customer_id__in=moved, is_current=True).update(is_current=False, ended_at=now)
+        for manager_id in planned:
+            room = max(capacity.get(manager_id, 0) - load.get(manager_id, 0), 0)
+            planned[manager_id] = planned[manager_id][:room]
+    new_rows = [
+        Assignment(
+            customer_id=pk,
+            manager_id=manager_id,
+            previous_manager_id=current[pk],
+            kind=Assignment.Kind.MATCHING,
+            score=round(float(scores[i, j]), 2),
+            components=matching.explain(components, i, j),
+            run=run,
+            assigned_by=actor,
+        )
+        for manager_id, items in planned.items()
+        for pk, i, j in items
+    ]
+    ended = [a.customer_id for a in new_rows] + released
+    Assignment.objects.filter(customer_id__in=ended, is_current=True).update(is_current=False, ended_at=now)
     Assignment.objects.bulk_create(new_rows, batch_size=1000)
-    for manager_id, pks in moves.items():
-        Customer.objects.filter(pk__in=pks).update(manager_id=manager_id, updated_at=now)
-    return len(new_rows)
+    for manager_id, items in planned.items():
+        if items:
+            Customer.objects.filter(pk__in=[pk for pk, _i, _j in items]).update(manager_id=manager_id, updated_at=now)
+    if released:
+        Customer.objects.filter(pk__in=released).update(manager=None, updated_at=now)
+    return len(new_rows), len(released)
 
 
 def assignment_explain(*, customer: Customer, manager: RelationshipManager) -> tuple[float, dict]:

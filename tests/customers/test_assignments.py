@@ -119,3 +119,40 @@ def test_only_one_run_at_a_time(admin_user):
     MatchingRun.objects.create(status=MatchingRun.Status.RUNNING)
     with pytest.raises(Conflict):
         matching_run_start(actor=admin_user)
+
+
+def test_scope_all_with_short_capacity_releases_instead_of_overfilling(admin_user):
+    manager = ManagerFactory(capacity=3)
+    CustomerFactory.create_batch(3)
+    assignment_run_matching(actor=admin_user)
+    assert Customer.objects.filter(manager=manager).count() == 3
+    # Two better-fitting customers arrive; a full rematch may swap them in, never exceed 3.
+    CustomerFactory.create_batch(2, monthly_revenue=Decimal("900000"))
+    manager.seniority = 4
+    manager.save()
+    run = assignment_run_matching(actor=admin_user, scope=MatchingRun.Scope.ALL)
+    assert Customer.objects.filter(manager=manager).count() == 3
+    assert run.unassigned == 2
+    assert Customer.objects.filter(monthly_revenue=Decimal("900000"), manager=manager).count() == 2
+    assert Assignment.objects.filter(is_current=True).count() == 3
+    released = Assignment.objects.filter(is_current=False, ended_at__isnull=False).count()
+    assert released == 2
+
+
+def test_unassigned_scope_rechecks_capacity_when_writing(admin_user, monkeypatch):
+    from customers.services import assignments
+
+    manager = ManagerFactory(capacity=2)
+    CustomerFactory.create_batch(2)
+    original = assignments._managers
+
+    def stale_managers(**kwargs):
+        # The plan is made while the manager looks empty; meanwhile someone fills a slot.
+        result = original(**kwargs)
+        CustomerFactory(manager=manager)
+        return result
+
+    monkeypatch.setattr(assignments, "_managers", stale_managers)
+    run = assignment_run_matching(actor=admin_user)
+    assert Customer.objects.filter(manager=manager).count() == 2
+    assert run.assigned == 1
