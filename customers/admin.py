@@ -12,7 +12,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
-from import_export.tmp_storages import TempFolderStorage
 
 from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin
 from customers.forms import (
@@ -28,6 +27,7 @@ from customers.models import (
     Assignment,
     CreditLine,
     Customer,
+    ImportJob,
     Interest,
     MatchingRun,
     Need,
@@ -37,12 +37,16 @@ from customers.models import (
 from customers.resources import CustomerChineseResource, CustomerResource
 from customers.selectors import assignment_current
 from customers.services import (
+    ASYNC_IMPORT_ROWS,
     credit_line_change,
     credit_line_grant,
     customer_create,
     customer_import,
+    customer_import_start,
     customer_reassign,
     customer_update,
+    import_file_read,
+    import_file_store,
     matching_run_start,
 )
 from loansite.errors import ApplicationError
@@ -348,51 +352,70 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
         )
 
     def import_view(self, request):
+        """Check the file (nothing written), then confirm; big files are imported by a worker."""
         if not self.has_import_permission(request):
             raise PermissionDenied
         context = {"columns": COLUMNS}
+        form = CustomerImportForm()
         if request.method == "POST" and "tmp_name" in request.POST:
             confirm = CustomerImportConfirmForm(request.POST)
             if confirm.is_valid():
-                cleaned = confirm.cleaned_data
-                storage = TempFolderStorage(name=cleaned["tmp_name"], read_mode="rb")
-                data = storage.read()
-                report = customer_import(
-                    parsed=read_file(data, cleaned["format"]),
-                    actor=request.user,
-                    skip_invalid=cleaned["skip_invalid"],
-                    file_name=cleaned["file_name"],
-                )
-                storage.remove()
-                if report.written:
-                    messages.success(
-                        request,
-                        _("Imported %(new)s new and %(updated)s updated customers.")
-                        % {"new": report.new, "updated": report.updated},
-                    )
-                    return HttpResponseRedirect(reverse("admin:customers_customer_changelist"))
-                messages.error(request, _("Nothing was imported: the file has errors."))
-                context["report"] = report
-            form = CustomerImportForm()
-        else:
-            form = CustomerImportForm(request.POST or None, request.FILES or None)
-            if request.method == "POST" and form.is_valid():
-                upload = form.cleaned_data["import_file"]
+                response = self._import_confirmed(request, confirm.cleaned_data, context)
+                if response is not None:
+                    return response
+        elif request.method == "POST":
+            form = CustomerImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload, file_format = form.cleaned_data["import_file"], form.cleaned_data["format"]
                 data = upload.read()
-                report = customer_import(
-                    parsed=read_file(data, form.cleaned_data["format"]), actor=request.user, commit=False
-                )
+                report = customer_import(parsed=read_file(data, file_format), actor=request.user, commit=False)
                 context["report"] = report
                 if not report.file_errors and (report.new or report.updated):
-                    storage = TempFolderStorage(read_mode="rb")
-                    storage.save(data)
-                    base = {"tmp_name": storage.name, "format": form.cleaned_data["format"], "file_name": upload.name}
-                    context["confirm_form"] = CustomerImportConfirmForm(
-                        initial={**base, "skip_invalid": report.has_errors}
-                    )
+                    stored = import_file_store(data=data, file_format=file_format)
+                    initial = {
+                        "tmp_name": stored,
+                        "format": file_format,
+                        "file_name": upload.name,
+                        "skip_invalid": report.has_errors,
+                        "rows": report.rows,
+                    }
+                    context["confirm_form"] = CustomerImportConfirmForm(initial=initial)
         return self._render(
             request, "admin/customers/customer/import.html", _("Import customers"), form=form, **context
         )
+
+    def _import_confirmed(self, request, cleaned, context):
+        try:
+            if cleaned["rows"] > ASYNC_IMPORT_ROWS:
+                job = customer_import_start(
+                    actor=request.user,
+                    stored_name=cleaned["tmp_name"],
+                    file_format=cleaned["format"],
+                    file_name=cleaned["file_name"],
+                    skip_invalid=cleaned["skip_invalid"],
+                )
+                messages.success(request, _("The import runs in the background; this page shows when it is done."))
+                return HttpResponseRedirect(reverse("admin:customers_importjob_change", args=[job.pk]))
+            data = import_file_read(stored_name=cleaned["tmp_name"])
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return None
+        report = customer_import(
+            parsed=read_file(data, cleaned["format"]),
+            actor=request.user,
+            skip_invalid=cleaned["skip_invalid"],
+            file_name=cleaned["file_name"],
+        )
+        if report.written:
+            messages.success(
+                request,
+                _("Imported %(new)s new and %(updated)s updated customers.")
+                % {"new": report.new, "updated": report.updated},
+            )
+            return HttpResponseRedirect(reverse("admin:customers_customer_changelist"))
+        messages.error(request, _("Nothing was imported: the file has errors."))
+        context["report"] = report
+        return None
 
 
 @admin.register(CreditLine)
@@ -544,4 +567,53 @@ class MatchingRunAdmin(admin.ModelAdmin):
             obj.percent,
             obj.processed,
             obj.customers_total,
+        )
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    change_form_template = "admin/customers/importjob/change_form.html"
+    list_display = ["created_at", "file_name", "status", "new", "updated", "invalid_rows", "created_by"]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+    readonly_fields = [
+        "file_name",
+        "status",
+        "new",
+        "updated",
+        "invalid_rows",
+        "skip_invalid",
+        "created_by",
+        "created_at",
+        "finished_at",
+        "error_table",
+    ]
+    exclude = ["report", "tmp_name", "file_format", "task_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("errors"))
+    def error_table(self, obj):
+        report = obj.report or {}
+        if report.get("error"):
+            return report["error"]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e["row"], e["column"], e["value"], e["message"]) for e in report.get("errors", [])),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("Row"),
+            _("Column"),
+            _("Value"),
+            _("Error"),
+            rows,
         )

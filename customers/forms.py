@@ -63,6 +63,7 @@ class CustomerImportConfirmForm(forms.Form):
     format = forms.CharField(widget=forms.HiddenInput)
     file_name = forms.CharField(widget=forms.HiddenInput)
     skip_invalid = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    rows = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
 
 
 class CreditLineAdminForm(forms.ModelForm):

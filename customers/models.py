@@ -397,3 +397,38 @@ class Assignment(models.Model):
 
     def __str__(self):
         return f"{self.customer} -> {self.manager}"
+
+
+class ImportJob(models.Model):
+    """A customer file import run by a worker (large files), with its report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    file_name = models.CharField(_("file"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=8)
+    tmp_name = models.CharField(_("stored upload"), max_length=255)
+    skip_invalid = models.BooleanField(_("import valid rows only"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    new = models.PositiveIntegerField(_("new"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    invalid_rows = models.PositiveIntegerField(_("rows with errors"), default=0)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer import")
+        verbose_name_plural = _("customer imports")
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"

@@ -24,3 +24,12 @@ def customers_match_managers(self, run_id: int) -> dict:
         MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.FAILED, error=str(exc)[:2000])
         raise
     return {"run": run.pk, "status": run.status, "assigned": run.assigned, "total_score": run.total_score}
+
+
+@shared_task(acks_late=True, max_retries=0)
+def customers_import_file(job_id: int) -> dict:
+    from customers.models import ImportJob
+    from customers.services import customer_import_job_run
+
+    job = customer_import_job_run(job=ImportJob.objects.get(pk=job_id))
+    return {"job": job.pk, "status": job.status, "new": job.new, "updated": job.updated}

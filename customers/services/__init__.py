@@ -17,7 +17,15 @@ from customers.services.customers import (
     customer_update,
     customer_upsert,
 )
-from customers.services.imports import ImportReport, customer_import
+from customers.services.imports import (
+    ASYNC_IMPORT_ROWS,
+    ImportReport,
+    customer_import,
+    customer_import_job_run,
+    customer_import_start,
+    import_file_read,
+    import_file_store,
+)
 
 __all__ = [
     "assignment_run_matching",
@@ -25,12 +33,17 @@ __all__ = [
     "credit_line_grant",
     "credit_line_release",
     "credit_line_use",
+    "ASYNC_IMPORT_ROWS",
     "ImportReport",
     "customer_create",
     "customer_import",
+    "customer_import_job_run",
+    "customer_import_start",
     "customer_reassign",
     "customer_set_rating",
     "customer_update",
+    "import_file_read",
+    "import_file_store",
     "customer_upsert",
     "matching_run_start",
 ]

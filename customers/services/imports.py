@@ -5,8 +5,12 @@ are bulk-inserted and matched ones bulk-updated, in one transaction with one aud
 A file with bad rows imports nothing unless the caller asks to import the valid rows only.
 """
 
+import re
+import uuid
 from dataclasses import dataclass, field
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,8 +18,9 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from customers.importing import ParsedFile, RowError
-from customers.models import Customer, Tag
+from customers.models import Customer, ImportJob, Tag
 from loansite.demo_profiles import CITIES
+from loansite.errors import NotFound, ValidationFailed
 
 KEY_FIELDS = ("credit_code", "id_number", "phone")
 CHUNK = 2000
@@ -220,3 +225,75 @@ def _write_tags(tag_rows: dict[int, list[str]], replace: list[int]) -> None:
         [through(customer_id=pk, tag_id=tags[name]) for pk, names in tag_rows.items() for name in set(names)],
         batch_size=2000,
     )
+
+
+# -- uploads and background imports -----------------------------------------------------------
+
+UPLOAD_DIR = "customer-imports"
+_STORED_NAME = re.compile(rf"^{UPLOAD_DIR}/[0-9a-f]{{32}}\.(csv|xlsx)$")
+# Files with more rows than this are imported by a worker (the admin shows the job's progress).
+ASYNC_IMPORT_ROWS = 2000
+
+
+def import_file_store(*, data: bytes, file_format: str) -> str:
+    """Keep an uploaded file between the check and the confirmation (shared storage: any worker can read it)."""
+    if file_format not in ("csv", "xlsx"):
+        raise ValidationFailed(_("Unsupported file format."))
+    return default_storage.save(f"{UPLOAD_DIR}/{uuid.uuid4().hex}.{file_format}", ContentFile(data))
+
+
+def import_file_read(*, stored_name: str) -> bytes:
+    if not _STORED_NAME.match(stored_name or "") or not default_storage.exists(stored_name):
+        raise NotFound(_("The uploaded file is no longer available; upload it again."))
+    with default_storage.open(stored_name, "rb") as handle:
+        return handle.read()
+
+
+def customer_import_start(
+    *, actor, stored_name: str, file_format: str, file_name: str, skip_invalid: bool
+) -> ImportJob:
+    """Queue the import of a stored file; the worker writes the same all-or-nothing import."""
+    import_file_read(stored_name=stored_name)  # fail now, not in the worker, if it is gone
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            file_name=file_name[:255],
+            file_format=file_format,
+            tmp_name=stored_name,
+            skip_invalid=skip_invalid,
+            created_by=actor,
+            task_id=str(uuid.uuid4()),
+        )
+        from customers.tasks import customers_import_file
+
+        job_id, task_id = job.pk, job.task_id
+        transaction.on_commit(lambda: customers_import_file.apply_async(args=[job_id], task_id=task_id))
+    return job
+
+
+def customer_import_job_run(*, job: ImportJob) -> ImportJob:
+    """Run a queued job once (a redelivered task finds it running or done and does nothing)."""
+    from customers.importing import read_file
+
+    if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(status=ImportJob.Status.RUNNING) != 1:
+        return ImportJob.objects.get(pk=job.pk)
+    job.refresh_from_db()
+    try:
+        report = customer_import(
+            parsed=read_file(import_file_read(stored_name=job.tmp_name), job.file_format),
+            actor=job.created_by,
+            skip_invalid=job.skip_invalid,
+            file_name=job.file_name,
+        )
+    except Exception as exc:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, finished_at=timezone.now(), report={"error": str(exc)[:2000]}
+        )
+        raise
+    body = report.as_dict()
+    body["errors"] = body["errors"][:1000]
+    job.new, job.updated, job.invalid_rows, job.report = report.new, report.updated, report.invalid_rows, body
+    job.status = ImportJob.Status.DONE if report.written else ImportJob.Status.FAILED
+    job.finished_at = timezone.now()
+    job.save()
+    default_storage.delete(job.tmp_name)
+    return job

@@ -225,3 +225,30 @@ def test_admin_add_detects_duplicate_phone_written_differently(officer_client):
     response = officer_client.post(reverse("admin:customers_customer_add"), data)
     assert response.status_code == 200 and "phone" in response.context["adminform"].form.errors
     assert Customer.objects.count() == 1
+
+
+def test_big_import_runs_in_the_worker_and_reports(officer_client, monkeypatch, django_capture_on_commit_callbacks):
+    from customers import admin as customers_admin
+    from customers.models import ImportJob
+
+    monkeypatch.setattr(customers_admin, "ASYNC_IMPORT_ROWS", 0)
+    url = reverse("admin:customers_customer_import")
+    upload = SimpleUploadedFile("big.csv", CSV_ZH.encode("utf-8"), content_type="text/csv")
+    response = officer_client.post(url, {"import_file": upload, "format": "csv"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_client.post(url, response.context["confirm_form"].initial)
+    job = ImportJob.objects.get()
+    assert response.url == reverse("admin:customers_importjob_change", args=[job.pk])
+    assert job.status == ImportJob.Status.DONE and job.new == 1 and job.invalid_rows == 1
+    assert job.report["errors"][0]["column"] == "统一社会信用代码"
+    page = officer_client.get(response.url)
+    assert page.status_code == 200 and "统一社会信用代码" in page.content.decode()
+    assert Customer.objects.count() == 1
+
+
+def test_confirm_refuses_a_forged_file_name(officer_client):
+    url = reverse("admin:customers_customer_import")
+    forged = {"tmp_name": "../../settings.py", "format": "csv", "file_name": "x.csv", "rows": 1}
+    response = officer_client.post(url, forged)
+    assert response.status_code == 200
+    assert "no longer available" in str(list(response.context["messages"])[0])
