@@ -65,6 +65,23 @@ IMPORT_KEYS = [
     "repayment_method",
 ]
 REQUIRED_KEYS = ["customer_name", "phone", "industry", "city", "product", "amount", "term_months"]
+# Common Chinese names of the industries (besides their translated labels).
+INDUSTRY_ALIASES = {
+    "零售": "retail",
+    "零售业": "retail",
+    "餐饮": "catering",
+    "餐饮业": "catering",
+    "批发": "wholesale",
+    "批发业": "wholesale",
+    "制造": "manufacturing",
+    "制造业": "manufacturing",
+    "服务": "services",
+    "服务业": "services",
+    "科技": "technology",
+    "农业": "agriculture",
+    "运输": "transport",
+    "交通运输": "transport",
+}
 # Extra header spellings accepted on import.
 ALIASES = {"金额": "amount", "名称": "customer_name", "商户": "customer_name", "电话": "phone", "申请日期": "date"}
 
@@ -171,7 +188,7 @@ class _ApplicationResource(resources.ModelResource):
         self._products = {p.code.lower(): p for p in LoanProduct.objects.all()}
         self._products.update({p.name.lower(): p for p in LoanProduct.objects.all()})
         self._status = _choice_lookup(LoanApplication.Status.choices)
-        self._industry = _choice_lookup(Industry.choices)
+        self._industry = {**INDUSTRY_ALIASES, **_choice_lookup(Industry.choices)}
         self._purpose = _choice_lookup(LoanPurpose.choices)
         self._method = _choice_lookup(RepaymentMethod.choices)
         self._cities = {name.lower(): (name, tier) for name, tier in CITIES}

@@ -337,3 +337,38 @@ def test_import_valid_file_with_chinese_headers(client, make_user, product):
     assert {a.channel for a in apps} == {"import"}
     entry = AuditEntry.objects.filter(action="import", target_id="").get()
     assert entry.changes["rows"] == 2
+
+
+def test_import_accepts_chinese_labels(make_user, product):
+    import tablib
+
+    from loans.resources import ApplicationResourceEnglish
+
+    officer = make_user("imp", role="Loan officer")
+    data = tablib.Dataset(
+        headers=[
+            "商户名称",
+            "统一社会信用代码",
+            "手机号",
+            "行业",
+            "城市",
+            "产品",
+            "申请金额",
+            "期限（月）",
+            "日期",
+            "状态",
+        ]
+    )
+    data.append(["甲商店", CODE, "13812345678", "零售", "杭州", "WC", "200000", "12", "2026/03/01", "已批准"])
+    result = ApplicationResourceEnglish(actor=officer).import_data(data, dry_run=False, use_transactions=True)
+    assert not result.has_validation_errors() and not result.has_errors()
+    app = LoanApplication.objects.get()
+    assert (app.status, app.customer.industry, app.customer.city) == ("approved", "retail", "Hangzhou")
+    assert timezone.localtime(app.submitted_at).date().isoformat() == "2026-03-01"
+
+
+def test_workbench_in_chinese(approver_client, pending):
+    response = approver_client.get(change_url(pending), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = response.content.decode()
+    assert "开始审查" in html or "批准" in html
+    assert "授信可用额度" in html
