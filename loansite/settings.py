@@ -342,3 +342,14 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "ScoringScopeEnum": "scoring.models.ScoringRun.Scope",
     }
 )
+# ... and the customer book's.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "CustomerKindEnum": "customers.models.Customer.Kind",
+        "CreditLineStatusEnum": "customers.models.CreditLine.Status",
+        "MatchingRunScopeEnum": "customers.models.MatchingRun.Scope",
+        "MatchingRunStatusEnum": "customers.models.MatchingRun.Status",
+        # With the credit line's status named, the application status needs a name too.
+        "ApplicationStatusEnum": "loans.models.ApplicationStatus",
+    }
+)
