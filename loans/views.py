@@ -1,7 +1,6 @@
 """Public pages: the application form and the status lookup. Thin callers of the services."""
 
 from django.conf import settings
-from django.db import transaction
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -68,7 +67,6 @@ def apply(request):
 
 @never_cache
 @csrf_protect
-@transaction.non_atomic_requests
 def status(request):
     result, searched = None, False
     if request.method == "POST":
