@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from customers.models import Assignment, Customer, Interest, MatchingRun, Need, RelationshipManager, Tag
+from customers.models import Assignment, CreditLine, Customer, Interest, MatchingRun, Need, RelationshipManager, Tag
+from customers.selectors import assignment_current, credit_line_active, credit_line_headroom
 
 IDENTITY_FIELDS = ("credit_code", "id_number", "phone")
 
@@ -68,6 +70,48 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
 
     def get_manager_name(self, obj) -> str:
         return str(obj.manager) if obj.manager_id else ""
+
+
+class CreditLineSerializer(serializers.ModelSerializer):
+    available = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = CreditLine
+        fields = ["id", "limit", "used", "available", "valid_from", "valid_to", "status"]
+        read_only_fields = fields
+
+
+class CurrentAssignmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Assignment
+        fields = ["id", "manager", "kind", "score", "components", "created_at"]
+        read_only_fields = fields
+
+
+class CustomerDetailSerializer(CustomerOutputSerializer):
+    """The list fields plus the active credit line, today's headroom and the current match breakdown."""
+
+    credit_line = serializers.SerializerMethodField()
+    credit_line_headroom = serializers.SerializerMethodField()
+    assignment = serializers.SerializerMethodField()
+
+    class Meta(CustomerOutputSerializer.Meta):
+        fields = [*CustomerOutputSerializer.Meta.fields, "credit_line", "credit_line_headroom", "assignment"]
+        read_only_fields = fields
+
+    @extend_schema_field(CreditLineSerializer(allow_null=True))
+    def get_credit_line(self, obj):
+        line = credit_line_active(customer=obj)
+        return CreditLineSerializer(line).data if line else None
+
+    @extend_schema_field(serializers.DecimalField(max_digits=16, decimal_places=2))
+    def get_credit_line_headroom(self, obj) -> str:
+        return str(credit_line_headroom(customer=obj))
+
+    @extend_schema_field(CurrentAssignmentSerializer(allow_null=True))
+    def get_assignment(self, obj):
+        current = assignment_current(customer=obj)
+        return CurrentAssignmentSerializer(current).data if current else None
 
 
 class CustomerInputSerializer(serializers.ModelSerializer):

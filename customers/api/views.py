@@ -33,23 +33,25 @@ class CustomerViewSet(
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
             return s.CustomerInputSerializer
+        if self.action == "retrieve":
+            return s.CustomerDetailSerializer
         return s.CustomerOutputSerializer
 
-    @extend_schema(request=s.CustomerInputSerializer, responses={201: s.CustomerOutputSerializer})
+    @extend_schema(request=s.CustomerInputSerializer, responses={201: s.CustomerDetailSerializer})
     def create(self, request, *args, **kwargs):
         serializer = s.CustomerInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer = customer_create(actor=request.user, **serializer.validated_data)
-        return Response(s.CustomerOutputSerializer(customer).data, status=status.HTTP_201_CREATED)
+        return Response(s.CustomerDetailSerializer(customer).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.CustomerInputSerializer, responses=s.CustomerOutputSerializer)
+    @extend_schema(request=s.CustomerInputSerializer, responses=s.CustomerDetailSerializer)
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         customer = self.get_object()
         serializer = s.CustomerInputSerializer(customer, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         customer = customer_update(actor=request.user, customer=customer, **serializer.validated_data)
-        return Response(s.CustomerOutputSerializer(self.get_queryset().get(pk=customer.pk)).data)
+        return Response(s.CustomerDetailSerializer(self.get_queryset().get(pk=customer.pk)).data)
 
 
 class TagViewSet(viewsets.ModelViewSet):

@@ -85,18 +85,15 @@ def _check_duplicates(customer: Customer) -> None:
 
 
 def _resolve(model, values) -> list:
-    """Instances, primary keys or names/codes -> instances (unknown names raise ValidationFailed)."""
+    """Instances, primary keys, or names (tags) / codes or names (needs, interests) -> instances."""
+    keys = ["name"] if model is Tag else ["code", "name"]
     items, missing = [], []
     for value in values or []:
         if isinstance(value, model):
             items.append(value)
             continue
-        lookup = {"pk": value} if isinstance(value, int) else {"name": value}
-        if model is not Tag and not isinstance(value, int):
-            lookup = {"code": value}
-        found = model.objects.filter(**lookup).first()
-        if found is None and model is not Tag and not isinstance(value, int):
-            found = model.objects.filter(name=value).first()
+        lookups = [{"pk": value}] if isinstance(value, int) else [{key: value} for key in keys]
+        found = next((hit for lookup in lookups if (hit := model.objects.filter(**lookup).first())), None)
         if found is None:
             missing.append(str(value))
         else:

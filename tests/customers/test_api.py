@@ -160,3 +160,17 @@ def test_tags_crud_is_audited(officer):
     assert response.status_code == 201
     assert AuditEntry.objects.filter(action=AuditAction.CREATE, target_type="customers.tag").exists()
     assert client.post("/api/v1/tags/", {"name": "bad", "colour": "green"}, format="json").status_code == 400
+
+
+def test_detail_shows_credit_line_headroom_and_match_breakdown(make_user):
+    from customers.services import assignment_run_matching
+    from tests.customers.factories import CreditLineFactory
+
+    officer = make_user("officer", role="Loan officer")
+    ManagerFactory()
+    line = CreditLineFactory(limit=Decimal("5000.00"), used=Decimal("1200.00"))
+    assignment_run_matching(actor=officer)
+    body = client_for(officer).get(f"/api/v1/customers/{line.customer_id}/").json()
+    assert body["credit_line"]["available"] == "3800.00"
+    assert body["credit_line_headroom"] == "3800.00"
+    assert body["assignment"]["components"]["industry"]["value"] == 1.0

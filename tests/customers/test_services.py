@@ -193,3 +193,16 @@ def test_database_constraint_backs_the_limit():
     line = CreditLineFactory(limit=Decimal("10.00"))
     with pytest.raises(IntegrityError):
         CreditLine.objects.filter(pk=line.pk).update(used=Decimal("10.01"))
+
+
+def test_profile_labels_by_name_code_or_instance(officer):
+    from customers.models import Interest, Need
+
+    need = Need.objects.get(code="working_capital")
+    customer = customer_create(
+        actor=officer, needs=["working_capital", "Equipment"], interests=[Interest.objects.first().pk], **_fields()
+    )
+    assert need in customer.needs.all() and customer.needs.count() == 2
+    assert customer.interests.count() == 1
+    with pytest.raises(ValidationFailed):
+        customer_update(actor=officer, customer=customer, tags=["no-such-tag"])
