@@ -13,7 +13,14 @@ from import_export.formats.base_formats import CSV, XLSX
 
 from audit.admin_mixins import AuditedExportMixin, AuditedImportMixin, AuditedModelAdmin
 from loans import admin_views
-from loans.admin_filters import AmountRangeFilter, CityFilter, IndustryFilter, QueueStatusFilter, ScoreRangeFilter
+from loans.admin_filters import (
+    AmountRangeFilter,
+    CappedCountPaginator,
+    CityFilter,
+    IndustryFilter,
+    QueueStatusFilter,
+    ScoreRangeFilter,
+)
 from loans.forms import ApplicationAdminForm
 from loans.models import ApprovalAuthority, ApprovalDecision, Channel, LoanApplication, LoanProduct
 from loans.resources import ApplicationResourceChinese, ApplicationResourceEnglish
@@ -106,6 +113,7 @@ class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionM
     ordering = ("submitted_at", "id")
     list_select_related = ("customer", "product", "reviewer")
     show_full_result_count = False
+    paginator = CappedCountPaginator
     list_per_page = 50
     raw_id_fields = ("customer",)
     inlines = [ApprovalDecisionInline]

@@ -136,12 +136,18 @@ def _insert_applications(n: int, *, customer_ids, product, pending_share: float,
     start = LoanApplication.objects.count()
     chunk = 50_000
     with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # A bigger page cache for the load: seven indexes over 1M rows thrash the 2 MB default.
+            cursor.execute("PRAGMA cache_size = -262144")
         for offset in range(0, n, chunk):
             size = min(chunk, n - offset)
-            days = rng.uniform(0, 365, size)
+            # Oldest first, as rows arrive in life: the date indexes grow at their end.
+            days = 365 * (1 - (offset + np.arange(size) + rng.random(size)) / n)
             amounts = np.round(rng.lognormal(np.log(200_000), 0.7, size), -3).clip(10_000, 3_000_000)
             points = rng.integers(450, 850, size)
-            pending = rng.random(size) < pending_share
+            # Pending applications are the recent ones (decisions take days, not months).
+            recent = (offset + np.arange(size)) >= n * (1 - 2 * pending_share)
+            pending = recent & (rng.random(size) < 0.5) if pending_share < 1 else np.ones(size, dtype=bool)
             who = rng.integers(0, len(customer_ids), size)
             rows = []
             with transaction.atomic():

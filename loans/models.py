@@ -206,6 +206,13 @@ class LoanApplication(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "submitted_at"], name="loan_app_queue_idx"),
+            # The reviewers' queue in submission order, without sorting (SQLite, PostgreSQL;
+            # MariaDB has no partial indexes and uses loan_app_queue_idx).
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=Q(status__in=["submitted", "under_review"]),
+                name="loan_app_pending_idx",
+            ),
             models.Index(fields=["status", "product", "submitted_at"], name="loan_app_status_product_idx"),
             models.Index(fields=["status", "channel", "submitted_at"], name="loan_app_status_channel_idx"),
             models.Index(fields=["status", "score_grade", "submitted_at"], name="loan_app_status_grade_idx"),
