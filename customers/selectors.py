@@ -76,3 +76,37 @@ def manager_workload() -> QuerySet[RelationshipManager]:
 
 def manager_load(*, manager) -> int:
     return Customer.objects.filter(manager=manager).count()
+
+
+def matching_effect() -> dict:
+    """For the dashboard: the latest finished run (optimal vs greedy) and each manager's book and mean score."""
+    from django.db.models import Avg
+
+    from customers.models import MatchingRun
+
+    latest = MatchingRun.objects.filter(status=MatchingRun.Status.DONE).order_by("-finished_at").first()
+    scores = dict(
+        Assignment.objects.filter(is_current=True)
+        .values_list("manager_id")
+        .annotate(mean=Avg("score"))
+        .order_by()
+        .values_list("manager_id", "mean")
+    )
+    managers = [
+        {
+            "manager": str(m),
+            "load": m.load,
+            "capacity": m.capacity,
+            "mean_score": round(scores[m.pk], 2) if scores.get(m.pk) is not None else None,
+        }
+        for m in manager_workload().filter(active=True)
+    ]
+    run = None
+    if latest is not None:
+        run = {
+            "finished_at": latest.finished_at,
+            "assigned": latest.assigned,
+            "total_score": latest.total_score,
+            "greedy_score": latest.greedy_score,
+        }
+    return {"latest_run": run, "managers": managers, "unassigned": Customer.objects.filter(manager=None).count()}

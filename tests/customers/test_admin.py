@@ -252,3 +252,10 @@ def test_confirm_refuses_a_forged_file_name(officer_client):
     response = officer_client.post(url, forged)
     assert response.status_code == 200
     assert "no longer available" in str(list(response.context["messages"])[0])
+
+
+def test_pages_speak_chinese(officer_client):
+    officer_client.cookies["django_language"] = "zh-hans"
+    page = officer_client.get(reverse("admin:customers_customer_import"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    content = page.content.decode()
+    assert "上传文件" in content and "检查文件" in content

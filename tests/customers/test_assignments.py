@@ -156,3 +156,16 @@ def test_unassigned_scope_rechecks_capacity_when_writing(admin_user, monkeypatch
     run = assignment_run_matching(actor=admin_user)
     assert Customer.objects.filter(manager=manager).count() == 2
     assert run.assigned == 1
+
+
+def test_matching_effect_for_the_dashboard(admin_user):
+    from customers.selectors import matching_effect
+
+    manager = ManagerFactory(capacity=5)
+    CustomerFactory.create_batch(2)
+    assert matching_effect()["latest_run"] is None
+    assignment_run_matching(actor=admin_user)
+    effect = matching_effect()
+    assert effect["latest_run"]["assigned"] == 2 and effect["unassigned"] == 0
+    row = effect["managers"][0]
+    assert row["manager"] == str(manager) and row["load"] == 2 and row["mean_score"] > 0
