@@ -82,25 +82,46 @@ BASELINE_FEATURES = [
 UNKNOWN = "unknown"
 
 
-def _numeric(series: pd.Series) -> pd.Series:
-    """Numbers as float64; anything unparsable (None, "", "abc", Decimal) handled, bad -> NaN."""
-    return pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").astype("float64")
-
-
-def ratio(numerator: pd.Series, denominator: pd.Series, *, positive: bool = False) -> pd.Series:
-    """``numerator / denominator``; NaN when either is unknown or the denominator is zero
-    (``customers.financials``' rule), or not positive with ``positive``. Never inf."""
-    num = numerator.astype("float64")
-    den = denominator.astype("float64")
-    ok = (den.gt(0) if positive else den.ne(0) & den.notna()) & num.notna()
-    out = pd.Series(np.nan, index=num.index, dtype="float64")
-    out[ok] = num[ok] / den[ok]
+def _numeric(series: pd.Series) -> np.ndarray:
+    """Numbers as float64; None, "", "abc", Decimal handled: anything unparsable is NaN."""
+    if series.dtype.kind in "fiub":
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+    values = series.to_numpy(dtype=object)
+    out = np.empty(len(values), dtype="float64")
+    for i, v in enumerate(values):
+        try:
+            out[i] = float(v) if v is not None and v != "" else np.nan
+        except (TypeError, ValueError):
+            out[i] = np.nan
+    out[~np.isfinite(out)] = np.nan
     return out
 
 
-def _category(series: pd.Series) -> pd.Series:
-    text = series.astype("string").str.strip().str.lower()
-    return text.mask(text.isna() | text.eq(""), UNKNOWN).astype(object)
+def ratio(numerator: np.ndarray, denominator: np.ndarray, *, positive: bool = False) -> np.ndarray:
+    """``numerator / denominator``; NaN when either is unknown or the denominator is zero
+    (``customers.financials``' rule), or not positive with ``positive``. Never inf."""
+    num = np.asarray(numerator, dtype="float64")
+    den = np.asarray(denominator, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        ok = (den > 0 if positive else (den != 0) & ~np.isnan(den)) & ~np.isnan(num)
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=ok)
+    return out
+
+
+def _category(series: pd.Series) -> np.ndarray:
+    def norm(v) -> str:
+        if v is None or v != v:  # None or NaN
+            return UNKNOWN
+        text = str(v).strip().lower()
+        return text or UNKNOWN
+
+    return np.array([norm(v) for v in series.to_numpy(dtype=object)], dtype=object)
+
+
+def _tier(values: np.ndarray) -> np.ndarray:
+    """Tiers arrive as 1, "1", 1.0 or None: normalise to "1".."4" / unknown."""
+    return np.array([UNKNOWN if np.isnan(v) else str(int(round(v))) for v in values], dtype=object)
 
 
 def features_build(raw: pd.DataFrame) -> pd.DataFrame:
@@ -115,19 +136,20 @@ def features_build(raw: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise KeyError(f"Raw feature frame lacks columns: {missing}")
     num = {c: _numeric(raw[c]) for c in NUMERIC_INPUTS}
-    out = pd.DataFrame(index=raw.index)
-    for c in (
-        "amount",
-        "term_months",
-        "credit_score",
-        "years_in_business",
-        "monthly_revenue",
-        "monthly_cost",
-        "monthly_foot_traffic",
-        "employees",
-        "area_m2",
-    ):
-        out[c] = num[c]
+    out = {
+        c: num[c]
+        for c in (
+            "amount",
+            "term_months",
+            "credit_score",
+            "years_in_business",
+            "monthly_revenue",
+            "monthly_cost",
+            "monthly_foot_traffic",
+            "employees",
+            "area_m2",
+        )
+    }
     out["debt_ratio"] = ratio(num["total_liabilities"], num["total_assets"])
     out["current_ratio"] = ratio(num["current_assets"], num["current_liabilities"])
     out["net_margin"] = ratio(num["net_profit"], num["annual_revenue"])
@@ -135,15 +157,13 @@ def features_build(raw: pd.DataFrame) -> pd.DataFrame:
     out["amount_to_revenue"] = ratio(num["amount"], num["monthly_revenue"] * 12, positive=True)
     for c in ("prior_applications", "prior_approved", "prior_rejected"):
         # No history is a fact (zero), not an unknown.
-        out[c] = num[c].fillna(0.0)
-    out["credit_score_missing"] = num["credit_score"].isna().astype("float64")
-    out["financials_missing"] = (num["total_assets"].isna() | num["total_liabilities"].isna()).astype("float64")
+        out[c] = np.nan_to_num(num[c], nan=0.0)
+    out["credit_score_missing"] = np.isnan(num["credit_score"]).astype("float64")
+    out["financials_missing"] = (np.isnan(num["total_assets"]) | np.isnan(num["total_liabilities"])).astype("float64")
     out["product"] = _category(raw["product"])
     out["industry"] = _category(raw["industry"])
-    # Tiers arrive as 1, "1", 1.0 or None: normalise to "1".."4" / unknown.
-    tier = _numeric(raw["city_tier"]).round()
-    out["city_tier"] = tier.astype("Int64").astype("string").fillna(UNKNOWN).astype(object)
-    return out[FEATURES]
+    out["city_tier"] = _tier(_numeric(raw["city_tier"]))
+    return pd.DataFrame(out, index=raw.index, columns=FEATURES)
 
 
 @dataclass
@@ -173,15 +193,15 @@ class FeatureEncoder:
         return cols
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
-        parts = [features[NUMERIC_FEATURES + MISSING_FLAGS].astype("float64")]
+        parts = [features[NUMERIC_FEATURES + MISSING_FLAGS].to_numpy(dtype="float64")]
         for c in CATEGORICAL_FEATURES:
             known = self.levels[c]
-            values = features[c].astype(object)
-            codes = pd.Categorical(values.where(values.isin(known), UNKNOWN), categories=[*known, UNKNOWN])
-            onehot = np.zeros((len(values), len(known) + 1), dtype="float64")
-            onehot[np.arange(len(values)), codes.codes] = 1.0
-            parts.append(pd.DataFrame(onehot, index=features.index, columns=[f"{c}={v}" for v in codes.categories]))
-        return pd.concat(parts, axis=1)[self.columns]
+            lookup = {v: i for i, v in enumerate(known)}
+            codes = np.array([lookup.get(v, len(known)) for v in features[c].to_numpy(dtype=object)], dtype=int)
+            onehot = np.zeros((len(codes), len(known) + 1), dtype="float64")
+            onehot[np.arange(len(codes)), codes] = 1.0
+            parts.append(onehot)
+        return pd.DataFrame(np.hstack(parts), index=features.index, columns=self.columns)
 
 
 def raw_frame_from_input(values: dict) -> pd.DataFrame:

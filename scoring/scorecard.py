@@ -46,13 +46,16 @@ class FeatureBins:
     def bin_index(self, values: pd.Series) -> np.ndarray:
         """Index into ``labels`` for each value."""
         if self.kind == "numeric":
-            v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            if values.dtype.kind in "fiub":
+                v = values.to_numpy(dtype=float)
+            else:
+                v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
             idx = np.searchsorted(np.asarray(self.edges, dtype=float), v, side="right")
             idx[np.isnan(v)] = len(self.edges) + 1  # the missing bin
             return idx
         lookup = {lvl: i for i, lvl in enumerate(self.levels)}
         other = len(self.levels)
-        return values.astype(object).map(lambda v: lookup.get(v, other)).to_numpy(dtype=int)
+        return np.array([lookup.get(v, other) for v in values.to_numpy(dtype=object)], dtype=int)
 
     def transform(self, values: pd.Series) -> np.ndarray:
         return np.asarray(self.woe, dtype=float)[self.bin_index(values)]
@@ -218,6 +221,32 @@ class Scorecard:
 
     def points(self, features: pd.DataFrame) -> np.ndarray:
         return self.points_frame(features).sum(axis=1).to_numpy().astype(int)
+
+    def score(self, features: pd.DataFrame, *, reasons: bool = True, top: int = 3) -> dict:
+        """Probability, points, grade and (optionally) reasons in one pass over the bins."""
+        n = len(features)
+        logit = np.full(n, self.intercept, dtype=float)
+        pts = np.empty((n, len(self.selected)), dtype=float)
+        best = np.empty(len(self.selected), dtype=float)
+        for j, name in enumerate(self.selected):
+            fb = self.bins[name]
+            idx = fb.bin_index(features[name])
+            logit += self.coef[name] * np.asarray(fb.woe, dtype=float)[idx]
+            bin_pts = self.bin_points(name)
+            pts[:, j] = bin_pts[idx]
+            best[j] = bin_pts.max()
+        points = pts.sum(axis=1).astype(int)
+        out = {"probability": 1.0 / (1.0 + np.exp(-logit)), "points": points, "grade": self.grade(points)}
+        if reasons:
+            lost = best[None, :] - pts
+            order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
+            top_lost = np.take_along_axis(lost, order, axis=1).astype(int)
+            names = self.selected
+            out["reasons"] = [
+                [(names[j], int(v)) for j, v in zip(row_order, row_lost, strict=True) if v > 0]
+                for row_order, row_lost in zip(order.tolist(), top_lost.tolist(), strict=True)
+            ]
+        return out
 
     def grade(self, points) -> np.ndarray:
         points = np.asarray(points)

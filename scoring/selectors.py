@@ -32,21 +32,25 @@ def _in_list(values) -> str:
 
 
 def _frame_sql(where: str, *, limit: bool) -> str:
+    """One statement: the applications, their customer and product, and one join over the
+    customer's earlier applications counted per row (all, approved, rejected)."""
     app, cust, prod = _q(LoanApplication._meta.db_table), _q(Customer._meta.db_table), _q(LoanProduct._meta.db_table)
-    prior = f"SELECT COUNT(*) FROM {app} p WHERE p.customer_id = a.customer_id AND p.created_at < a.created_at"
+    approved, rejected = _in_list(APPROVED_STATUSES), _in_list(REJECTED_STATUSES)
     sql = f"""
         SELECT a.id, a.customer_id, a.amount, a.term_months, pr.code, pr.min_amount, pr.max_amount,
                c.credit_score, c.years_in_business, c.monthly_revenue, c.monthly_cost, c.monthly_foot_traffic,
                c.employees, c.area_m2, c.total_assets, c.total_liabilities, c.current_assets,
                c.current_liabilities, c.net_profit, c.annual_revenue, c.industry, c.city_tier,
-               ({prior}) AS prior_applications,
-               ({prior} AND p.status IN ({_in_list(APPROVED_STATUSES)})) AS prior_approved,
-               ({prior} AND p.status IN ({_in_list(REJECTED_STATUSES)})) AS prior_rejected,
+               COUNT(p.id) AS prior_applications,
+               COALESCE(SUM(CASE WHEN p.status IN ({approved}) THEN 1 ELSE 0 END), 0) AS prior_approved,
+               COALESCE(SUM(CASE WHEN p.status IN ({rejected}) THEN 1 ELSE 0 END), 0) AS prior_rejected,
                a.status, a.created_at
         FROM {app} a
         JOIN {cust} c ON c.id = a.customer_id
         JOIN {prod} pr ON pr.id = a.product_id
+        LEFT JOIN {app} p ON p.customer_id = a.customer_id AND p.created_at < a.created_at
         WHERE {where or "1 = 1"}
+        GROUP BY a.id
         ORDER BY a.id
     """
     return sql + (" LIMIT %s" if limit else "")
@@ -167,7 +171,7 @@ def training_set(*, kind: str) -> tuple[pd.DataFrame, np.ndarray]:
 # ---------------------------------------------------------------------------------
 def active_versions() -> dict[str, ModelVersion]:
     """The active version of each kind (without the artifact bytes)."""
-    qs = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).defer("artifact")
+    qs = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).only("id", "kind", "version", "status")
     return {mv.kind: mv for mv in qs}
 
 

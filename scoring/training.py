@@ -23,7 +23,7 @@ from sklearn.ensemble import (
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from scoring.features import BASELINE_FEATURES, CATEGORICAL_FEATURES, FEATURES, FeatureEncoder, features_build
 from scoring.metrics import classification_metrics, ks_statistic, reference_distribution, regression_metrics
@@ -33,10 +33,16 @@ from scoring.scorecard import DEFAULT_GRADES, Scorecard
 LIMIT_EXCLUDED = ["amount", "amount_to_revenue"]
 
 
+_CONTROLLER = None
+
+
 def openmp_limited():
     """A context limiting OpenMP to one thread. On a shared 2-core machine gradient boosting
     with one thread per core spin-waits under load: 4 s single-threaded became 65 s."""
-    return threadpool_limits(limits=1, user_api="openmp")
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()  # scanning the loaded libraries costs ms: once
+    return _CONTROLLER.limit(limits=1, user_api="openmp")
 
 
 def library_versions() -> dict:
@@ -105,12 +111,7 @@ class PDModel:
     cutoff: float = 0.2
 
     def predict(self, features: pd.DataFrame, raw: pd.DataFrame | None = None, *, reasons: bool = True) -> dict:
-        sc = self.scorecard
-        points = sc.points(features)
-        out = {"probability": sc.predict_proba(features), "points": points, "grade": sc.grade(points)}
-        if reasons:
-            out["reasons"] = sc.reasons(features)
-        return out
+        return self.scorecard.score(features, reasons=reasons)
 
 
 @dataclass
@@ -200,7 +201,14 @@ def train_approval(
     tr, te = _split(len(features), y, seed=seed)
     encoder = FeatureEncoder.fit(features.iloc[tr])
 
-    gb_params = {"max_iter": 200, "learning_rate": 0.06, "max_leaf_nodes": 31, "l2_regularization": 1.0}
+    gb_params = {
+        "max_iter": 300,
+        "learning_rate": 0.08,
+        "max_leaf_nodes": 31,
+        "l2_regularization": 1.0,
+        "early_stopping": True,
+        "n_iter_no_change": 15,
+    }
     gb = HistGradientBoostingClassifier(random_state=seed, **gb_params)
     gb.fit(encoder.transform(features.iloc[tr]).to_numpy(), y[tr])
     candidate = ApprovalModel(algorithm="hist_gradient_boosting", estimator=gb, encoder=encoder)
@@ -312,7 +320,14 @@ def train_limit(raw: pd.DataFrame, target, *, seed: int = 42, baseline_trees: in
     tr, te = _split(len(features), target, seed=seed, stratify=False)
     encoder = FeatureEncoder.fit(features.iloc[tr])
     columns = [c for c in encoder.columns if c not in LIMIT_EXCLUDED]
-    params = {"max_iter": 200, "learning_rate": 0.06, "max_leaf_nodes": 31, "l2_regularization": 1.0}
+    params = {
+        "max_iter": 300,
+        "learning_rate": 0.08,
+        "max_leaf_nodes": 31,
+        "l2_regularization": 1.0,
+        "early_stopping": True,
+        "n_iter_no_change": 15,
+    }
     gb = HistGradientBoostingRegressor(random_state=seed, **params)
     gb.fit(encoder.transform(features.iloc[tr])[columns].to_numpy(), np.log1p(target[tr]))
     model = LimitModel(algorithm="hist_gradient_boosting_regressor", estimator=gb, encoder=encoder, columns=columns)

@@ -7,6 +7,7 @@ score" fields are then copied from the PD model's rows with one UPDATE per chunk
 """
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -92,7 +93,38 @@ def scores_insert(ids: np.ndarray, versions: list[ModelVersion], outputs: dict[i
 
 
 def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
-    """Copy the PD version's score rows into the applications' latest-score fields: one UPDATE."""
+    """Copy the PD version's score rows into the applications' latest-score fields with one
+    set-wise UPDATE over the chunk's id range (a join, never a per-row save)."""
+    ids = np.asarray(ids)
+    if len(ids) == 0:
+        return 0
+    lo, hi = int(ids.min()), int(ids.max())
+    q = connection.ops.quote_name
+    app, score = q(LoanApplication._meta.db_table), q(Score._meta.db_table)
+    columns = (
+        "score_probability = ROUND(s.probability, 4), score_points = s.points, score_grade = s.grade, "
+        "score_reasons = s.reasons, score_model_version = %s, scored_at = %s"
+    )
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    if connection.vendor == "mysql":
+        sql = (
+            f"UPDATE {app} a JOIN {score} s ON s.application_id = a.id "
+            f"SET {columns.replace('score_', 'a.score_').replace('scored_at', 'a.scored_at')} "
+            f"WHERE s.model_version_id = %s AND a.id BETWEEN %s AND %s"
+        )
+    elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
+        return _update_latest_subqueries(ids=ids, pd_version=pd_version, now=now)
+    else:
+        sql = (
+            f"UPDATE {app} SET {columns} FROM {score} s "
+            f"WHERE s.application_id = {app}.id AND s.model_version_id = %s AND {app}.id BETWEEN %s AND %s"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pd_version.label, stamp, pd_version.pk, lo, hi])
+        return cursor.rowcount
+
+
+def _update_latest_subqueries(*, ids, pd_version: ModelVersion, now) -> int:
     rows = Score.objects.filter(application_id=OuterRef("pk"), model_version_id=pd_version.pk)
     return LoanApplication.objects.filter(pk__in=[int(i) for i in ids]).update(
         score_probability=Subquery(rows.values("probability")[:1]),

@@ -91,3 +91,13 @@ def test_reason_codes_on_a_crafted_case():
 def test_grade_bands():
     sc = Scorecard(grades=[("A", 640), ("B", 600), ("C", 570), ("D", 540), ("E", None)])
     assert list(sc.grade(np.array([700, 640, 639, 600, 570, 540, 539, 100]))) == list("AABBCDEE")
+
+
+def test_one_pass_scoring_agrees_with_the_parts(demo_features):
+    features, y = demo_features
+    sc = Scorecard().fit(features, y)
+    sample = features.iloc[:500]
+    out = sc.score(sample)
+    np.testing.assert_allclose(out["probability"], sc.predict_proba(sample))
+    np.testing.assert_array_equal(out["points"], sc.points(sample))
+    assert out["reasons"] == sc.reasons(sample)
