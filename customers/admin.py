@@ -21,6 +21,7 @@ from customers.forms import (
     CustomerImportForm,
     MatchingForm,
     ReassignForm,
+    RelationshipManagerAdminForm,
 )
 from customers.importing import COLUMNS, read_file
 from customers.models import (
@@ -488,6 +489,8 @@ class InterestAdmin(AuditedModelAdmin, admin.ModelAdmin):
 @admin.register(RelationshipManager)
 class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """The changelist is the workload view: customers per manager against capacity."""
+
+    form = RelationshipManagerAdminForm
 
     list_display = ["__str__", "branch", "city", "seniority", "expertise", "load", "capacity", "utilisation", "active"]
     list_filter = ["active", "city", "seniority"]

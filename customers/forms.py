@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import CreditLine, Customer, MatchingRun, RelationshipManager
+from customers.models import CreditLine, Customer, Industry, MatchingRun, RelationshipManager
 from customers.services.customers import customer_identity_errors
 from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
 
@@ -97,3 +97,22 @@ class CreditLineAdminForm(forms.ModelForm):
         ):
             self.add_error("customer", _("The customer already has an active credit line; change it instead."))
         return cleaned
+
+
+class RelationshipManagerAdminForm(forms.ModelForm):
+    industries = forms.MultipleChoiceField(
+        label=_("industries of expertise"),
+        choices=Industry.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = RelationshipManager
+        fields = ["user", "branch", "city", "industries", "seniority", "capacity", "active"]
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        if not user.is_staff or not user.is_active:
+            raise forms.ValidationError(_("A relationship manager must be an active staff user."))
+        return user

@@ -260,6 +260,13 @@ def map_headers(headers) -> tuple[dict[int, str], list[str]]:
     return mapping, unknown
 
 
+def infer_kind(credit_code: str | None, id_number: str | None) -> str:
+    """Without a kind column: "92..." codes (and owners' ID numbers alone) are individual businesses."""
+    if (credit_code and credit_code.startswith("92")) or (id_number and not credit_code):
+        return Customer.Kind.INDIVIDUAL
+    return Customer.Kind.ENTERPRISE
+
+
 def parse_rows(headers, rows) -> ParsedFile:
     mapping, unknown = map_headers(headers)
     fields = list(mapping.values())
@@ -298,8 +305,10 @@ def parse_rows(headers, rows) -> ParsedFile:
             except CellError as exc:
                 parsed.errors.append(RowError(number, written[field_name], text, str(exc)))
                 ok = False
+        if ok and "kind" not in clean:
+            clean["kind"] = infer_kind(clean.get("credit_code"), clean.get("id_number"))
         if ok:
-            kind = clean.get("kind", Customer.Kind.ENTERPRISE)
+            kind = clean["kind"]
             if kind == Customer.Kind.ENTERPRISE and not clean.get("credit_code"):
                 parsed.errors.append(
                     RowError(

@@ -176,7 +176,9 @@ def customer_upsert(*, actor, **fields) -> tuple[Customer, bool]:
             % {"names": ", ".join(c.name for c in found)}
         )
     if found:
-        return customer_update(actor=actor, customer=found[0], **fields), False
+        # A key the caller does not know (None / blank) never erases one on record.
+        known = {k: v for k, v in fields.items() if k not in ("credit_code", "id_number") or v}
+        return customer_update(actor=actor, customer=found[0], **known), False
     return customer_create(actor=actor, **fields), True
 
 

@@ -259,3 +259,19 @@ def test_pages_speak_chinese(officer_client):
     page = officer_client.get(reverse("admin:customers_customer_import"), HTTP_ACCEPT_LANGUAGE="zh-hans")
     content = page.content.decode()
     assert "上传文件" in content and "检查文件" in content
+
+
+def test_manager_admin_picks_industries_and_refuses_non_staff(admin_client_, make_user):
+    from django.contrib.auth.models import User
+
+    from customers.models import RelationshipManager
+
+    staff = make_user("rm1")
+    outsider = User.objects.create_user("outsider")
+    url = reverse("admin:customers_relationshipmanager_add")
+    data = {"user": staff.pk, "city": "Hangzhou", "industries": ["retail", "catering"], "seniority": 2}
+    response = admin_client_.post(url, {**data, "capacity": 30, "active": "on"})
+    assert response.status_code == 302
+    assert RelationshipManager.objects.get().industries == ["retail", "catering"]
+    response = admin_client_.post(url, {**data, "user": outsider.pk, "capacity": 30})
+    assert response.status_code == 200 and "user" in response.context["adminform"].form.errors

@@ -112,3 +112,32 @@ def test_reimport_replaces_tags(make_user):
     customer = Customer.objects.get()
     assert list(customer.tags.values_list("name", flat=True)) == ["风险关注"]
     assert Tag.objects.filter(name__in=["VIP", "新客户", "风险关注"]).count() == 3
+
+
+def test_kind_is_inferred_without_a_kind_column(make_user):
+    headers = ["名称", "统一社会信用代码", "身份证号", "手机号", "城市", "行业"]
+    rows = [
+        ["个体店", "", "11010519491231002X", "13800138000", "Beijing", "零售"],
+        ["企业", "91350100M000100Y43", "", "13800138001", "Beijing", "零售"],
+    ]
+    report = customer_import(parsed=parse_dataset(_dataset(headers, rows)), actor=make_user("u"))
+    assert report.written, report.as_dict()
+    kinds = dict(Customer.objects.values_list("name", "kind"))
+    assert kinds == {"个体店": "individual", "企业": "enterprise"}
+
+
+def test_upsert_never_erases_a_known_identity(make_user):
+    from customers.services import customer_upsert
+
+    existing = CustomerFactory(kind="individual", credit_code=None, id_number="11010519491231002X")
+    customer, created = customer_upsert(
+        actor=make_user("u"),
+        kind="individual",
+        name="Renamed",
+        phone=existing.phone,
+        id_number=None,
+        credit_code="",
+        city="Beijing",
+        industry="retail",
+    )
+    assert not created and customer.id_number == "11010519491231002X" and customer.name == "Renamed"
