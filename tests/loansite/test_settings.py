@@ -16,7 +16,8 @@ PROD_ENV = {
 
 
 def _manage(*args, **env):
-    full = {k: v for k, v in os.environ.items() if k not in PROD_ENV and k != "DJANGO_SETTINGS_MODULE"}
+    dropped = {*PROD_ENV, "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "REDIS_URL"}
+    full = {k: v for k, v in os.environ.items() if k not in dropped}
     full.update(env)
     full["DJANGO_SETTINGS_MODULE"] = "loansite.settings"
     full["LOANSITE_VAR_DIR"] = env.get("LOANSITE_VAR_DIR", "/tmp/loansite-settings-test")
