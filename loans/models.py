@@ -205,14 +205,9 @@ class LoanApplication(models.Model):
             models.CheckConstraint(condition=Q(term_months__gte=1), name="loan_application_term_positive"),
         ]
         indexes = [
+            # Plus, where the database has partial indexes, loan_app_pending_idx on
+            # (submitted_at, id) WHERE status is pending (migration 0002).
             models.Index(fields=["status", "submitted_at"], name="loan_app_queue_idx"),
-            # The reviewers' queue in submission order, without sorting (SQLite, PostgreSQL;
-            # MariaDB has no partial indexes and uses loan_app_queue_idx).
-            models.Index(
-                fields=["submitted_at", "id"],
-                condition=Q(status__in=["submitted", "under_review"]),
-                name="loan_app_pending_idx",
-            ),
             models.Index(fields=["status", "product", "submitted_at"], name="loan_app_status_product_idx"),
             models.Index(fields=["status", "channel", "submitted_at"], name="loan_app_status_channel_idx"),
             models.Index(fields=["status", "score_grade", "submitted_at"], name="loan_app_status_grade_idx"),
