@@ -96,3 +96,17 @@ def test_missing_raw_column_is_an_error():
     with pytest.raises(KeyError):
         features_build(_raw().drop(columns=["amount"]))
     assert set(RAW_COLUMNS) <= set(_raw().columns)
+
+
+def test_reason_text_follows_the_active_language():
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from scoring.reasons import reason_dict
+
+    reason = reason_dict("credit_score", 12)
+    tpl = Template("{% load scoring_tags %}{{ r|reason_text }}")
+    with translation.override("en"):
+        assert tpl.render(Context({"r": reason})) == "Low credit bureau score"
+    with translation.override("zh-hans"):
+        assert tpl.render(Context({"r": reason})) == "征信评分偏低"
