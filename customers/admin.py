@@ -46,6 +46,7 @@ from customers.services import (
     customer_import_start,
     customer_reassign,
     customer_update,
+    import_file_discard,
     import_file_read,
     import_file_store,
     matching_run_start,
@@ -408,6 +409,7 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
             file_name=cleaned["file_name"],
         )
         if report.written:
+            import_file_discard(stored_name=cleaned["tmp_name"])
             messages.success(
                 request,
                 _("Imported %(new)s new and %(updated)s updated customers.")

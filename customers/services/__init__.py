@@ -23,6 +23,7 @@ from customers.services.imports import (
     customer_import,
     customer_import_job_run,
     customer_import_start,
+    import_file_discard,
     import_file_read,
     import_file_store,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "customer_reassign",
     "customer_set_rating",
     "customer_update",
+    "import_file_discard",
     "import_file_read",
     "import_file_store",
     "customer_upsert",

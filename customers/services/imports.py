@@ -9,8 +9,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -231,22 +230,31 @@ def _write_tags(tag_rows: dict[int, list[str]], replace: list[int]) -> None:
 
 UPLOAD_DIR = "customer-imports"
 _STORED_NAME = re.compile(rf"^{UPLOAD_DIR}/[0-9a-f]{{32}}\.(csv|xlsx)$")
+UPLOAD_TTL = 2 * 3600
 # Files with more rows than this are imported by a worker (the admin shows the job's progress).
 ASYNC_IMPORT_ROWS = 2000
 
 
 def import_file_store(*, data: bytes, file_format: str) -> str:
-    """Keep an uploaded file between the check and the confirmation (shared storage: any worker can read it)."""
+    """Keep an uploaded file between the check and the confirmation, in the shared cache (Redis in
+    production, so any web process or worker can read it; a file cache under var/ on one machine)."""
     if file_format not in ("csv", "xlsx"):
         raise ValidationFailed(_("Unsupported file format."))
-    return default_storage.save(f"{UPLOAD_DIR}/{uuid.uuid4().hex}.{file_format}", ContentFile(data))
+    name = f"{UPLOAD_DIR}/{uuid.uuid4().hex}.{file_format}"
+    cache.set(name, data, UPLOAD_TTL)
+    return name
 
 
 def import_file_read(*, stored_name: str) -> bytes:
-    if not _STORED_NAME.match(stored_name or "") or not default_storage.exists(stored_name):
+    data = cache.get(stored_name) if _STORED_NAME.match(stored_name or "") else None
+    if data is None:
         raise NotFound(_("The uploaded file is no longer available; upload it again."))
-    with default_storage.open(stored_name, "rb") as handle:
-        return handle.read()
+    return data
+
+
+def import_file_discard(*, stored_name: str) -> None:
+    if _STORED_NAME.match(stored_name or ""):
+        cache.delete(stored_name)
 
 
 def customer_import_start(
@@ -295,5 +303,5 @@ def customer_import_job_run(*, job: ImportJob) -> ImportJob:
     job.status = ImportJob.Status.DONE if report.written else ImportJob.Status.FAILED
     job.finished_at = timezone.now()
     job.save()
-    default_storage.delete(job.tmp_name)
+    import_file_discard(stored_name=job.tmp_name)
     return job

@@ -92,3 +92,53 @@ def test_import_writes_on_mariadb(make_user):
     tea = Customer.objects.get(phone="13800138000")
     assert tea.monthly_revenue == Decimal("80000.50") and tea.created_at is not None
     assert list(tea.tags.values_list("name", flat=True)) == ["VIP"]
+
+
+def _wait(check, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    return check()
+
+
+def test_api_run_matching_and_task_status_with_the_worker(celery_worker, make_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(make_user("boss", role="Administrator"))
+    ManagerFactory(capacity=10)
+    CustomerFactory.create_batch(3)
+    response = client.post("/api/v1/matching/run/", {"scope": "unassigned"}, format="json")
+    assert response.status_code == 202
+    task_id = response.json()["task_id"]
+
+    def finished():
+        body = client.get(f"/api/v1/matching/tasks/{task_id}/").json()
+        return body if body["state"] in ("SUCCESS", "FAILURE") else None
+
+    body = _wait(finished)
+    assert body["state"] == "SUCCESS" and body["run"]["assigned"] == 3
+
+
+def test_background_import_job_in_the_worker(celery_worker, make_user):
+    from customers.models import ImportJob
+    from customers.services import customer_import_start, import_file_store
+
+    data = (
+        "名称,统一社会信用代码,手机号,城市,行业,月均营收\n"
+        "杭州茶馆有限公司,91350100M000100Y43,13800138000,Hangzhou,餐饮,80000\n"
+    ).encode()
+    stored = import_file_store(data=data, file_format="csv")
+    job = customer_import_start(
+        actor=make_user("officer", role="Loan officer"),
+        stored_name=stored,
+        file_format="csv",
+        file_name="c.csv",
+        skip_invalid=False,
+    )
+    job = _wait(lambda: ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DONE).first())
+    assert job is not None and job.new == 1
+    assert Customer.objects.filter(phone="13800138000").exists()
