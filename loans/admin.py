@@ -5,6 +5,7 @@ Admin classes configure lists and forms; every state change is a call to a servi
 """
 
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -111,7 +112,9 @@ class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionM
     search_fields = ("=reference", "customer__name", "=customer__credit_code", "=customer__phone")
     search_help_text = _("Reference number, customer name, credit code or phone.")
     ordering = ("submitted_at", "id")
-    list_select_related = ("customer", "product", "reviewer")
+    # Related rows come by prefetch (three small queries per page): a join lets the
+    # database start from the customers and sort a million rows for one page.
+    list_select_related = ()
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
@@ -197,6 +200,21 @@ class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionM
         if not obj.risk_flags:
             return ""
         return format_html_join(" ", '<span class="loan-flag">{}</span>', ((flag,) for flag in obj.risk_flags))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("customer", "product", "reviewer")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Reference, or the customer's name / credit code / phone (through a subquery, not a join)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        from customers.models import Customer
+
+        customers = Customer.objects.filter(
+            Q(name__icontains=term) | Q(credit_code=term.upper()) | Q(phone=term)
+        ).values("pk")
+        return queryset.filter(Q(reference=term.upper()) | Q(customer_id__in=customers)), False
 
     # --- permissions (roles) -----------------------------------------------------
     def has_change_permission(self, request, obj=None):

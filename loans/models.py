@@ -213,7 +213,6 @@ class LoanApplication(models.Model):
             models.Index(fields=["status", "score_grade", "submitted_at"], name="loan_app_status_grade_idx"),
             models.Index(fields=["customer", "status"], name="loan_app_customer_idx"),
             models.Index(fields=["submitted_at"], name="loan_app_submitted_idx"),
-            models.Index(fields=["amount"], name="loan_app_amount_idx"),
         ]
         permissions = [
             ("submit_loanapplication", _("Can submit loan applications")),
