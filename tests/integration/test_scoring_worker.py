@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.django_db(transaction=True)
 def test_train_and_batch_score_round_trip_through_the_worker(celery_worker):
-    world = world_build(seed=21, customers=200, applications=900, pending_share=0.1)
+    world = world_build(seed=11, customers=300, applications=1200)
 
     run = training_run_create(kind=ModelKind.PD)
     result = model_train.delay(ModelKind.PD, run_id=run.pk, activate=True).get(timeout=300)
