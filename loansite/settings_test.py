@@ -21,3 +21,9 @@ if not INTEGRATION:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 AXES_ENABLED = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}  # noqa: F405
+
+if INTEGRATION:
+    # One test database per run, so that runs side by side on one server never collide.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_loansite_{os.getpid()}"  # noqa: F405
+    # And one task queue per run: a worker of another run on the same Redis never takes our tasks.
+    CELERY_TASK_DEFAULT_QUEUE = env.str("LOANSITE_TEST_QUEUE", default=f"itest-{os.getpid()}")

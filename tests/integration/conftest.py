@@ -75,11 +75,12 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         # Same keys as the test process: the worker verifies and writes the same chain.
         "SECRET_KEY": settings.SECRET_KEY,
         "AUDIT_HMAC_KEY": settings.AUDIT_HMAC_KEY,
+        "LOANSITE_TEST_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
     }
     hostname = f"itest-{os.getpid()}@localhost"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "loansite", "worker", "-P", "prefork", "-c", "2",
-         "-l", "INFO", "-n", hostname, "--without-gossip", "--without-mingle"],
+         "-l", "INFO", "-n", hostname, "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
