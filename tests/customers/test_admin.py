@@ -228,7 +228,7 @@ def test_admin_add_detects_duplicate_phone_written_differently(officer_client):
 
 
 def test_big_import_runs_in_the_worker_and_reports(officer_client, monkeypatch, django_capture_on_commit_callbacks):
-    from customers import admin as customers_admin
+    from customers.admin import book as customers_admin
     from customers.models import ImportJob
 
     monkeypatch.setattr(customers_admin, "ASYNC_IMPORT_ROWS", 0)

@@ -1,10 +1,9 @@
-"""Customer book admin: thin screens over the services (create/update, import, reassign, matching)."""
+"""The customer book: list, filters, change page, import, reassignment and matching views."""
 
 from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,14 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
 from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin
+from customers.admin.common import breakdown_table
 from customers.forms import (
-    CreditLineAdminForm,
     CustomerAdminForm,
     CustomerImportConfirmForm,
     CustomerImportForm,
     MatchingForm,
     ReassignForm,
-    RelationshipManagerAdminForm,
 )
 from customers.importing import COLUMNS, read_file
 from customers.models import (
@@ -29,18 +27,12 @@ from customers.models import (
     CreditLine,
     Customer,
     ImportJob,
-    Interest,
-    MatchingRun,
-    Need,
     RelationshipManager,
-    Tag,
 )
 from customers.resources import CustomerChineseResource, CustomerResource
 from customers.selectors import assignment_current
 from customers.services import (
     ASYNC_IMPORT_ROWS,
-    credit_line_change,
-    credit_line_grant,
     customer_create,
     customer_import,
     customer_import_start,
@@ -52,14 +44,6 @@ from customers.services import (
     matching_run_start,
 )
 from loansite.errors import ApplicationError
-
-COMPONENT_LABELS = {
-    "industry": _("Industry expertise"),
-    "city": _("Same city"),
-    "workload": _("Workload headroom"),
-    "value_fit": _("Customer value vs seniority"),
-    "book_quality": _("Manager's book quality"),
-}
 
 
 class RevenueRangeFilter(admin.SimpleListFilter):
@@ -121,26 +105,6 @@ class AssignmentInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("manager__user", "previous_manager__user", "assigned_by")
-
-
-def breakdown_table(components: dict):
-    rows = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        (
-            (COMPONENT_LABELS.get(name, name), part["value"], part["weight"], part["points"])
-            for name, part in components.items()
-        ),
-    )
-    return format_html(
-        '<table class="match-breakdown"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
-        "<tbody>{}</tbody></table>",
-        _("Component"),
-        _("Value (0-1)"),
-        _("Weight"),
-        _("Points"),
-        rows,
-    )
 
 
 @admin.register(Customer)
@@ -419,160 +383,6 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
         messages.error(request, _("Nothing was imported: the file has errors."))
         context["report"] = report
         return None
-
-
-@admin.register(CreditLine)
-class CreditLineAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    """Grants and changes go through the credit-line services (audited, limit never below used)."""
-
-    form = CreditLineAdminForm
-    list_display = ["customer", "limit", "used", "available", "valid_from", "valid_to", "status"]
-    list_filter = ["status"]
-    search_fields = ["customer__name", "=customer__credit_code"]
-    raw_id_fields = ["customer"]
-    readonly_fields = ["used", "created_by"]
-    list_select_related = ["customer"]
-    show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, "customer", "valid_from"] if obj else self.readonly_fields
-
-    @admin.display(description=_("available"))
-    def available(self, obj):
-        return obj.available
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        try:
-            if change:
-                credit_line_change(
-                    credit_line=obj, actor=request.user, limit=data["limit"], valid_to=data["valid_to"],
-                    status=data["status"],
-                )  # fmt: skip
-            else:
-                obj.pk = credit_line_grant(
-                    customer=data["customer"], limit=data["limit"], valid_from=data["valid_from"],
-                    valid_to=data["valid_to"], actor=request.user,
-                ).pk  # fmt: skip
-        except ApplicationError as exc:
-            raise PermissionDenied(str(exc.message)) from exc
-        obj.refresh_from_db()
-
-
-@admin.register(Tag)
-class TagAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    list_display = ["name", "swatch", "description", "customer_count"]
-    search_fields = ["name"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_customers=Count("customers"))
-
-    @admin.display(description=_("colour"))
-    def swatch(self, obj):
-        return format_html(
-            '<span style="background:{};display:inline-block;width:2em;height:1em"></span> {}', obj.colour, obj.colour
-        )
-
-    @admin.display(description=_("customers"), ordering="n_customers")
-    def customer_count(self, obj):
-        return obj.n_customers
-
-
-@admin.register(Need)
-class NeedAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    list_display = ["code", "name"]
-
-
-@admin.register(Interest)
-class InterestAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    list_display = ["code", "name"]
-
-
-@admin.register(RelationshipManager)
-class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    """The changelist is the workload view: customers per manager against capacity."""
-
-    form = RelationshipManagerAdminForm
-
-    list_display = ["__str__", "branch", "city", "seniority", "expertise", "load", "capacity", "utilisation", "active"]
-    list_filter = ["active", "city", "seniority"]
-    search_fields = ["user__username", "user__first_name", "user__last_name", "branch", "city"]
-    raw_id_fields = ["user"]
-    list_select_related = ["user"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_customers=Count("customers"))
-
-    @admin.display(description=_("industries"))
-    def expertise(self, obj):
-        return ", ".join(obj.industries or [])
-
-    @admin.display(description=_("customers"), ordering="n_customers")
-    def load(self, obj):
-        return obj.n_customers
-
-    @admin.display(description=_("utilisation"))
-    def utilisation(self, obj):
-        share = min(obj.n_customers / obj.capacity, 1.0) if obj.capacity else 1.0
-        colour = "#c62828" if obj.n_customers >= obj.capacity else "#2e7d32"
-        return format_html(
-            '<div style="width:120px;background:#eee"><div style="width:{}px;background:{};height:10px"></div></div>'
-            "{}%",
-            int(120 * share),
-            colour,
-            int(100 * obj.n_customers / obj.capacity) if obj.capacity else 100,
-        )
-
-
-@admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "customer", "manager", "previous_manager", "kind", "score", "is_current"]
-    list_filter = ["kind", "is_current", ("manager", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["customer__name", "=customer__credit_code", "reason"]
-    list_select_related = ["customer", "manager__user", "previous_manager__user"]
-    raw_id_fields = ["customer"]
-    show_full_result_count = False
-    readonly_fields = ["breakdown"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("match score breakdown"))
-    def breakdown(self, obj):
-        return breakdown_table(obj.components or {})
-
-
-@admin.register(MatchingRun)
-class MatchingRunAdmin(admin.ModelAdmin):
-    change_form_template = "admin/customers/matchingrun/change_form.html"
-    list_display = ["pk", "created_at", "scope", "status", "progress", "assigned", "total_score", "greedy_score"]
-    list_filter = ["status", "scope"]
-    readonly_fields = [f.name for f in MatchingRun._meta.fields] + ["progress"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("progress"))
-    def progress(self, obj):
-        return format_html(
-            '<progress max="100" value="{}"></progress> {}% ({}/{})',
-            obj.percent,
-            obj.percent,
-            obj.processed,
-            obj.customers_total,
-        )
 
 
 @admin.register(ImportJob)

@@ -1,0 +1,3 @@
+"""Customer book admin: thin screens over the services (create/update, import, reassign, matching)."""
+
+from customers.admin import book, credit, labels, managers  # noqa: F401

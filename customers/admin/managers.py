@@ -1,0 +1,104 @@
+"""Relationship managers (the workload view), assignment history and matching runs."""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from audit.admin_mixins import AuditedModelAdmin
+from customers.admin.common import breakdown_table
+from customers.forms import (
+    RelationshipManagerAdminForm,
+)
+from customers.models import (
+    Assignment,
+    MatchingRun,
+    RelationshipManager,
+)
+
+
+@admin.register(RelationshipManager)
+class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    """The changelist is the workload view: customers per manager against capacity."""
+
+    form = RelationshipManagerAdminForm
+
+    list_display = ["__str__", "branch", "city", "seniority", "expertise", "load", "capacity", "utilisation", "active"]
+    list_filter = ["active", "city", "seniority"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "branch", "city"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_customers=Count("customers"))
+
+    @admin.display(description=_("industries"))
+    def expertise(self, obj):
+        return ", ".join(obj.industries or [])
+
+    @admin.display(description=_("customers"), ordering="n_customers")
+    def load(self, obj):
+        return obj.n_customers
+
+    @admin.display(description=_("utilisation"))
+    def utilisation(self, obj):
+        share = min(obj.n_customers / obj.capacity, 1.0) if obj.capacity else 1.0
+        colour = "#c62828" if obj.n_customers >= obj.capacity else "#2e7d32"
+        return format_html(
+            '<div style="width:120px;background:#eee"><div style="width:{}px;background:{};height:10px"></div></div>'
+            "{}%",
+            int(120 * share),
+            colour,
+            int(100 * obj.n_customers / obj.capacity) if obj.capacity else 100,
+        )
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "customer", "manager", "previous_manager", "kind", "score", "is_current"]
+    list_filter = ["kind", "is_current", ("manager", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["customer__name", "=customer__credit_code", "reason"]
+    list_select_related = ["customer", "manager__user", "previous_manager__user"]
+    raw_id_fields = ["customer"]
+    show_full_result_count = False
+    readonly_fields = ["breakdown"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("match score breakdown"))
+    def breakdown(self, obj):
+        return breakdown_table(obj.components or {})
+
+
+@admin.register(MatchingRun)
+class MatchingRunAdmin(admin.ModelAdmin):
+    change_form_template = "admin/customers/matchingrun/change_form.html"
+    list_display = ["pk", "created_at", "scope", "status", "progress", "assigned", "total_score", "greedy_score"]
+    list_filter = ["status", "scope"]
+    readonly_fields = [f.name for f in MatchingRun._meta.fields] + ["progress"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return format_html(
+            '<progress max="100" value="{}"></progress> {}% ({}/{})',
+            obj.percent,
+            obj.percent,
+            obj.processed,
+            obj.customers_total,
+        )
