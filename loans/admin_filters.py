@@ -9,6 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from loans.models import LoanApplication
+from loans.selectors import application_pending
 
 
 def customer_matches(**lookups) -> Exists:
@@ -43,7 +44,7 @@ class QueueStatusFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         if value is None:
-            return queryset.filter(status__in=LoanApplication.PENDING)
+            return application_pending(queryset)
         if value == self.ALL:
             return queryset
         return queryset.filter(status=value)

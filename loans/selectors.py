@@ -2,17 +2,30 @@
 
 from decimal import Decimal
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import BooleanField, Max, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from loans.models import ApprovalAuthority, ApprovalDecision, LoanApplication, LoanProduct
 
 NO_AUTHORITY = Decimal("0.00")
 
 
+def application_pending_condition() -> RawSQL:
+    """``status IN ('submitted', 'under_review')`` with literal values, not bound parameters:
+    SQLite uses the partial index loan_app_pending_idx only when it can see the values."""
+    statuses = ", ".join(f"'{status}'" for status in LoanApplication.PENDING)
+    table = LoanApplication._meta.db_table
+    return RawSQL(f"{table}.status IN ({statuses})", [], output_field=BooleanField())
+
+
+def application_pending(qs: QuerySet | None = None) -> QuerySet:
+    qs = qs if qs is not None else LoanApplication.objects.all()
+    return qs.filter(application_pending_condition())
+
+
 def application_queue(*, base: QuerySet | None = None) -> QuerySet:
     """Pending applications (submitted or under review), oldest submission first."""
-    qs = base if base is not None else LoanApplication.objects.all()
-    return qs.filter(status__in=LoanApplication.PENDING).order_by("submitted_at", "id")
+    return application_pending(base).order_by("submitted_at", "id")
 
 
 def application_list(*, filters: dict | None = None) -> QuerySet:

@@ -2,6 +2,7 @@ import django_filters
 
 from customers.models import Industry
 from loans.models import Channel, LoanApplication
+from loans.selectors import application_pending
 
 
 class ApplicationFilter(django_filters.FilterSet):
@@ -26,5 +27,5 @@ class ApplicationFilter(django_filters.FilterSet):
 
     def filter_queue(self, queryset, name, value):
         if value:
-            return queryset.filter(status__in=LoanApplication.PENDING)
+            return application_pending(queryset)
         return queryset.exclude(status__in=LoanApplication.PENDING)

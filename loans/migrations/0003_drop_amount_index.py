@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loans', '0002_queue_partial_index'),
+        ("loans", "0002_queue_partial_index"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='loanapplication',
-            name='loan_app_amount_idx',
+            model_name="loanapplication",
+            name="loan_app_amount_idx",
         ),
     ]
