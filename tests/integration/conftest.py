@@ -49,6 +49,17 @@ def _integration_services(request):
         _missing(f"Redis does not answer: {exc}")
 
 
+_worker_anchor: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _reset_worker_anchor():
+    """The database is emptied after each test; so is the worker's record of the chain head."""
+    yield
+    for path in _worker_anchor:
+        path.unlink(missing_ok=True)
+
+
 def _test_database_url() -> str:
     from django.db import connection
 
@@ -78,9 +89,10 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         "LOANSITE_TEST_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
     }
     hostname = f"itest-{os.getpid()}@localhost"
+    _worker_anchor.append(var_dir / "audit-head.json")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "loansite", "worker", "-P", "prefork", "-c", "2",
-         "-l", "INFO", "-n", hostname, "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle"],
+        [sys.executable, "-m", "celery", "-A", "loansite", "worker", "-P", "prefork", "-c", "2", "-l", "INFO",
+         "-n", hostname, "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
