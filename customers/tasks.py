@@ -10,7 +10,8 @@ def customers_match_managers(self, run_id: int) -> dict:
     from customers.services import assignment_run_matching
 
     run = MatchingRun.objects.get(pk=run_id)
-    if run.status == MatchingRun.Status.DONE:  # redelivered after it finished: nothing to do
+    if run.status not in (MatchingRun.Status.QUEUED, MatchingRun.Status.RUNNING):
+        # Redelivered after it finished, or given up as stale: nothing to do.
         return {"run": run.pk, "status": run.status, "assigned": run.assigned}
 
     def progress(done: int, total: int) -> None:

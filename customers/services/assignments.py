@@ -1,5 +1,6 @@
 """Relationship-manager assignment: optimal matching runs and manual reassignment, with history."""
 
+import datetime
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from customers.models import RATING_POINTS, Assignment, Customer, MatchingRun, R
 from loansite.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 
 WRITE_CHUNK = 2000
+STALE_RUN_AFTER = datetime.timedelta(hours=1)
 
 
 def _city_tiers() -> dict[str, int]:
@@ -84,6 +86,11 @@ def matching_run_start(*, actor, scope: str = MatchingRun.Scope.UNASSIGNED) -> M
     from customers.tasks import customers_match_managers
 
     with transaction.atomic():
+        # A run whose task was lost (broker flushed, worker killed) must not block matching forever.
+        MatchingRun.objects.filter(
+            status__in=[MatchingRun.Status.QUEUED, MatchingRun.Status.RUNNING],
+            created_at__lt=timezone.now() - STALE_RUN_AFTER,
+        ).update(status=MatchingRun.Status.FAILED, error="stale: no progress recorded in time")
         if MatchingRun.objects.filter(status__in=[MatchingRun.Status.QUEUED, MatchingRun.Status.RUNNING]).exists():
             raise Conflict(_("A matching run is already queued or running; wait for it to finish."))
         run = MatchingRun.objects.create(scope=scope, started_by=actor, task_id=str(uuid.uuid4()))

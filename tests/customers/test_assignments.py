@@ -169,3 +169,15 @@ def test_matching_effect_for_the_dashboard(admin_user):
     assert effect["latest_run"]["assigned"] == 2 and effect["unassigned"] == 0
     row = effect["managers"][0]
     assert row["manager"] == str(manager) and row["load"] == 2 and row["mean_score"] > 0
+
+
+def test_a_stale_run_does_not_block_matching(admin_user):
+    import datetime
+
+    from django.utils import timezone
+
+    stale = MatchingRun.objects.create(status=MatchingRun.Status.QUEUED)
+    MatchingRun.objects.filter(pk=stale.pk).update(created_at=timezone.now() - datetime.timedelta(hours=2))
+    run = matching_run_start(actor=admin_user)
+    stale.refresh_from_db()
+    assert stale.status == MatchingRun.Status.FAILED and run.pk != stale.pk
