@@ -43,6 +43,7 @@ from customers.services import (
     import_file_store,
     matching_run_start,
 )
+from customers.validators import normalize_credit_code, normalize_mobile_phone
 from loansite.errors import ApplicationError
 
 
@@ -171,6 +172,16 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
+
+    def get_search_results(self, request, queryset, search_term):
+        # Codes and phones are matched exactly (indexed), whichever way they were typed.
+        term = search_term.strip()
+        phone, code = normalize_mobile_phone(term), normalize_credit_code(term)
+        if len(phone) == 11 and phone.isdigit():
+            search_term = phone
+        elif len(code) == 18 and code.isalnum() and code.isascii():
+            search_term = code
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("tags"))
     def tag_list(self, obj):

@@ -275,3 +275,12 @@ def test_manager_admin_picks_industries_and_refuses_non_staff(admin_client_, mak
     assert RelationshipManager.objects.get().industries == ["retail", "catering"]
     response = admin_client_.post(url, {**data, "user": outsider.pk, "capacity": 30})
     assert response.status_code == 200 and "user" in response.context["adminform"].form.errors
+
+
+def test_search_by_phone_or_code_as_typed(officer_client):
+    customer = CustomerFactory(phone="13800138000")
+    CustomerFactory()
+    url = reverse("admin:customers_customer_changelist")
+    assert officer_client.get(url, {"q": "+86 138 0013 8000"}).context["cl"].result_count == 1
+    assert officer_client.get(url, {"q": customer.credit_code.lower()}).context["cl"].result_count == 1
+    assert officer_client.get(url, {"q": customer.name}).context["cl"].result_count == 1
