@@ -123,19 +123,20 @@ def customer_import(
     report.errors.sort(key=lambda e: (e.row, e.column))
     if not commit or (report.errors and not skip_invalid):
         return report
-    _write(creates=creates, updates=updates, fields=parsed.fields)
+    with transaction.atomic():  # the rows and their audit entry commit together
+        _write(creates=creates, updates=updates, fields=parsed.fields)
+        audit_record(
+            action=AuditAction.IMPORT,
+            actor=actor,
+            target=("customers.customer", "", file_name or "customers"),
+            changes={
+                "file": file_name,
+                "new": report.new,
+                "updated": report.updated,
+                "skipped_invalid_rows": report.invalid_rows,
+            },
+        )
     report.written = True
-    audit_record(
-        action=AuditAction.IMPORT,
-        actor=actor,
-        target=("customers.customer", "", file_name or "customers"),
-        changes={
-            "file": file_name,
-            "new": report.new,
-            "updated": report.updated,
-            "skipped_invalid_rows": report.invalid_rows,
-        },
-    )
     return report
 
 
@@ -201,6 +202,8 @@ def _write(*, creates: list[dict], updates: dict[int, dict], fields: list[str]) 
         batch = Customer.objects.in_bulk(pks[start : start + CHUNK])
         for pk, obj in batch.items():
             for name, value in _customer_values(updates[pk]).items():
+                if value is None and name in ("credit_code", "id_number"):
+                    continue  # a blank cell never erases an identity on record
                 setattr(obj, name, value)
             obj.updated_at = now
             if "tags" in updates[pk]:

@@ -141,3 +141,16 @@ def test_upsert_never_erases_a_known_identity(make_user):
         industry="retail",
     )
     assert not created and customer.id_number == "11010519491231002X" and customer.name == "Renamed"
+
+
+def test_blank_identity_cell_does_not_erase_the_one_on_record(make_user):
+    existing = CustomerFactory(kind="individual", credit_code=None, id_number="11010519491231002X")
+    headers = ["名称", "类型", "统一社会信用代码", "身份证号", "手机号", "城市", "行业"]
+    rows = [["新名字", "个体工商户", "", "11010519491231002X", existing.phone, "Beijing", "零售"]]
+    report = customer_import(parsed=parse_dataset(_dataset(headers, rows)), actor=make_user("u"))
+    assert report.updated == 1
+    rows = [["新名字", "个体工商户", "92440305YX2A71UP7E", "", existing.phone, "Beijing", "零售"]]
+    report = customer_import(parsed=parse_dataset(_dataset(headers, rows)), actor=make_user("v"))
+    assert report.updated == 1, report.as_dict()
+    existing.refresh_from_db()
+    assert existing.id_number == "11010519491231002X" and existing.credit_code == "92440305YX2A71UP7E"
