@@ -8,7 +8,7 @@ check constraint backs them in the database.
 import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,9 +51,13 @@ def credit_line_grant(
     Customer.objects.select_for_update().filter(pk=customer.pk).first()
     if CreditLine.objects.filter(customer=customer, status=CreditLine.Status.ACTIVE).exists():
         raise Conflict(_("The customer already has an active credit line; change it instead."))
-    line = CreditLine.objects.create(
-        customer=customer, limit=limit, valid_from=valid_from, valid_to=valid_to, created_by=actor
-    )
+    try:
+        with transaction.atomic():  # the one-active-line constraint settles a race the check above missed
+            line = CreditLine.objects.create(
+                customer=customer, limit=limit, valid_from=valid_from, valid_to=valid_to, created_by=actor
+            )
+    except IntegrityError:
+        raise Conflict(_("The customer already has an active credit line; change it instead."))
     audit_record(
         action=AuditAction.CREATE, actor=actor, target=line, changes=model_snapshot(line, _SNAPSHOT), reason=reason
     )
