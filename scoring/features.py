@@ -211,5 +211,9 @@ def raw_frame_from_input(values: dict) -> pd.DataFrame:
 
 def raw_frame_hash(raw: pd.DataFrame) -> str:
     """A stable digest of a training snapshot (the rows and values a model saw)."""
-    hashed = pd.util.hash_pandas_object(raw[RAW_COLUMNS].astype(str), index=False).to_numpy()
+    frame = raw[RAW_COLUMNS].copy()
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(str)
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()

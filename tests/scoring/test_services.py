@@ -258,3 +258,16 @@ def test_training_run_rejects_unknown_kind(db):
     with pytest.raises(ValidationFailed):
         training_run_create(kind="nope")
     assert not TrainingRun.objects.exists()
+
+
+def test_model_report_compares_each_model_with_the_baseline(trained):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("scoring_report", stdout=out)
+    text = out.getvalue()
+    for version in trained.values():
+        assert version.label in text
+    assert "baseline AUC" in text and "baseline R²" in text
