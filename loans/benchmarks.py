@@ -437,7 +437,7 @@ def bench_public_form(ctx: BenchContext) -> list[Figure]:
     phones = _unique(rng, total, make_mobile_phone)
     before = LoanApplication.objects.filter(channel="public").count()
     port = _free_port()
-    workers = max(2, (os.cpu_count() or 2) * 2)
+    workers = int(os.environ.get("LOANS_BENCH_WORKERS", 0)) or max(2, os.cpu_count() or 2)
     proc, log = _start_gunicorn(ctx, port, workers)
     try:
         token_re = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
