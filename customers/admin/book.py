@@ -38,6 +38,7 @@ from customers.services import (
     customer_import_start,
     customer_reassign,
     customer_update,
+    customers_reassign_many,
     import_file_discard,
     import_file_read,
     import_file_store,
@@ -142,6 +143,7 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
     filter_horizontal = ["tags", "needs", "interests"]
     readonly_fields = ["manager", "debt_ratio", "current_ratio", "net_margin", "match_breakdown", "created_at"]
     inlines = [CreditLineInline, AssignmentInline]
+    actions = ["reassign_selected"]
     fieldsets = [
         (None, {"fields": ["kind", "name", "credit_code", "id_number", "phone", "email", "address"]}),
         (_("Location and business"), {"fields": ["city", "city_tier", "industry", "years_in_business", "employees"]}),
@@ -275,6 +277,32 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
             request,
             template,
             {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context},
+        )
+
+    @admin.action(description=_("Reassign selected customers to a manager"), permissions=["reassign"])
+    def reassign_selected(self, request, queryset):
+        """Confirmation page shaped like delete_selected; acts only on the confirmed POST."""
+        form = ReassignForm(request.POST if request.POST.get("confirm") else None)
+        if request.POST.get("confirm") and form.is_valid():
+            try:
+                moved = customers_reassign_many(
+                    customers=list(queryset),
+                    manager=form.cleaned_data["manager"],
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ApplicationError as exc:
+                messages.error(request, _("Nothing was changed: %(error)s") % {"error": exc.message})
+            else:
+                messages.success(request, _("%(n)s customers reassigned.") % {"n": len(moved)})
+            return None
+        return self._render(
+            request,
+            "admin/customers/customer/reassign_selected.html",
+            _("Reassign selected customers"),
+            form=form,
+            queryset=queryset,
+            action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
         )
 
     def reassign_view(self, request, pk):

@@ -3,6 +3,7 @@
 from customers.services.assignments import (
     assignment_run_matching,
     customer_reassign,
+    customers_reassign_many,
     matching_run_start,
 )
 from customers.services.credit_lines import (
@@ -43,6 +44,7 @@ __all__ = [
     "customer_reassign",
     "customer_set_rating",
     "customer_update",
+    "customers_reassign_many",
     "import_file_discard",
     "import_file_read",
     "import_file_store",

@@ -312,3 +312,13 @@ def customer_reassign(*, customer: Customer, manager: RelationshipManager, actor
         reason=reason,
     )
     return assignment
+
+
+@transaction.atomic
+def customers_reassign_many(*, customers, manager: RelationshipManager, actor, reason: str) -> list[Assignment]:
+    """Move several customers to one manager (e.g. a manager leaves): all of them, or none."""
+    return [
+        customer_reassign(customer=customer, manager=manager, actor=actor, reason=reason)
+        for customer in customers
+        if customer.manager_id != manager.pk
+    ]

@@ -284,3 +284,30 @@ def test_search_by_phone_or_code_as_typed(officer_client):
     assert officer_client.get(url, {"q": "+86 138 0013 8000"}).context["cl"].result_count == 1
     assert officer_client.get(url, {"q": customer.credit_code.lower()}).context["cl"].result_count == 1
     assert officer_client.get(url, {"q": customer.name}).context["cl"].result_count == 1
+
+
+def test_bulk_reassign_action_confirms_then_moves_all_or_none(admin_client_):
+    leaving = ManagerFactory(capacity=5)
+    taking = ManagerFactory(capacity=2)
+    customers = CustomerFactory.create_batch(2, manager=leaving)
+    url = reverse("admin:customers_customer_changelist")
+    ids = [c.pk for c in customers]
+    page = admin_client_.post(url, {"action": "reassign_selected", "_selected_action": ids})
+    assert page.status_code == 200 and "confirm" in page.content.decode()
+    assert Customer.objects.filter(manager=leaving).count() == 2
+    response = admin_client_.post(
+        url,
+        {"action": "reassign_selected", "_selected_action": ids, "confirm": "yes", "manager": taking.pk,
+         "reason": "Manager left"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert Customer.objects.filter(manager=taking).count() == 2
+    # A third customer does not fit: nothing moves.
+    third = CustomerFactory(manager=leaving)
+    admin_client_.post(
+        url,
+        {"action": "reassign_selected", "_selected_action": [third.pk], "confirm": "yes", "manager": taking.pk,
+         "reason": "x"},
+    )  # fmt: skip
+    third.refresh_from_db()
+    assert third.manager == leaving
