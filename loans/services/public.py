@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from loans.models import Channel, LoanApplication, LoanProduct
 from loans.services.applications import application_create
-from loansite.errors import ValidationFailed
+from loansite.errors import Conflict, ValidationFailed
 
 # Customer fields the applicant may give; anything else stays with the bank's staff.
 PUBLIC_CUSTOMER_FIELDS = (
@@ -40,6 +40,13 @@ def _identity_mismatch(customer, fields: dict) -> bool:
     )
 
 
+def _no_match() -> ValidationFailed:
+    return ValidationFailed(
+        _("These details do not match our records. Please call your branch so we can help."),
+        extra={"field": "phone"},
+    )
+
+
 @transaction.atomic
 def application_submit_public(
     *,
@@ -65,11 +72,15 @@ def application_submit_public(
         credit_code=fields.get("credit_code"), id_number=fields.get("id_number"), phone=fields.get("phone")
     )
     if len(found) > 1 or (found and _identity_mismatch(found[0], fields)):
-        raise ValidationFailed(
-            _("These details do not match our records. Please call your branch so we can help."),
-            extra={"field": "phone"},
-        )
-    customer = found[0] if found else customer_create(actor=None, **fields)
+        raise _no_match()
+    if found:
+        customer = found[0]
+    else:
+        try:
+            customer = customer_create(actor=None, **fields)
+        except Conflict:
+            # Someone registered the same details a moment ago; never name the other party.
+            raise _no_match()
     return application_create(
         actor=None,
         customer=customer,

@@ -180,3 +180,17 @@ def test_status_lookup_rate_limited(client, settings):
         assert client.post(STATUS, {"reference": "LA-1", "phone": "1"}).status_code == 200
     assert client.post(STATUS, {"reference": "LA-1", "phone": "1"}).status_code == 429
     assert reverse("loans:apply-status") == STATUS
+
+
+def test_a_duplicate_race_never_names_the_other_customer(client, form_data, monkeypatch):
+    from customers import services as customer_services
+    from loansite.errors import Conflict
+
+    def clash(**fields):
+        raise Conflict("Another customer (Secret Trading Co) already has this credit code.")
+
+    monkeypatch.setattr(customer_services, "customer_create", clash)
+    response = client.post(APPLY, form_data)
+    html = response.content.decode()
+    assert "Secret Trading" not in html and "do not match our records" in html
+    assert not LoanApplication.objects.exists()
