@@ -192,16 +192,21 @@ class FeatureEncoder:
             cols += [f"{c}={v}" for v in self.levels[c]] + [f"{c}={UNKNOWN}"]
         return cols
 
-    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
-        parts = [features[NUMERIC_FEATURES + MISSING_FLAGS].to_numpy(dtype="float64")]
+    def transform_array(self, features: pd.DataFrame) -> np.ndarray:
+        """The encoded matrix (columns in :attr:`columns` order), without a DataFrame."""
+        n = len(features)
+        parts = [np.column_stack([features[c].to_numpy(dtype="float64") for c in NUMERIC_FEATURES + MISSING_FLAGS])]
         for c in CATEGORICAL_FEATURES:
             known = self.levels[c]
             lookup = {v: i for i, v in enumerate(known)}
             codes = np.array([lookup.get(v, len(known)) for v in features[c].to_numpy(dtype=object)], dtype=int)
-            onehot = np.zeros((len(codes), len(known) + 1), dtype="float64")
-            onehot[np.arange(len(codes)), codes] = 1.0
+            onehot = np.zeros((n, len(known) + 1), dtype="float64")
+            onehot[np.arange(n), codes] = 1.0
             parts.append(onehot)
-        return pd.DataFrame(np.hstack(parts), index=features.index, columns=self.columns)
+        return np.hstack(parts)
+
+    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(self.transform_array(features), index=features.index, columns=self.columns)
 
 
 def raw_frame_from_input(values: dict) -> pd.DataFrame:

@@ -113,7 +113,7 @@ class ApprovalModel:
     def matrix(self, features: pd.DataFrame):
         if self.encoder is None:
             return features[BASELINE_FEATURES].to_numpy(dtype=float)
-        return self.encoder.transform(features).to_numpy(dtype=float)
+        return self.encoder.transform_array(features)
 
     def predict(self, features: pd.DataFrame, raw: pd.DataFrame | None = None) -> dict:
         proba = self.estimator.predict_proba(self.matrix(features))[:, 1]
@@ -144,7 +144,9 @@ class LimitModel:
     def matrix(self, features: pd.DataFrame):
         if self.encoder is None:
             return features[BASELINE_FEATURES].to_numpy(dtype=float)
-        return self.encoder.transform(features)[self.columns].to_numpy(dtype=float)
+        all_columns = self.encoder.columns
+        keep = [all_columns.index(c) for c in self.columns]
+        return self.encoder.transform_array(features)[:, keep]
 
     def predict(self, features: pd.DataFrame, raw: pd.DataFrame | None = None) -> dict:
         pred = self.estimator.predict(self.matrix(features))
