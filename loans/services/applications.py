@@ -303,8 +303,13 @@ def _credit_line_headroom(customer) -> Decimal | None:
 
 
 @transaction.atomic
-def application_approve(*, actor, application: LoanApplication, reason: str = "") -> LoanApplication:
+def application_approve(
+    *, actor, application: LoanApplication, reason: str = "", authority: Decimal | None = None
+) -> LoanApplication:
     """under_review -> approved, within the approver's authority.
+
+    ``authority`` is the actor's approval limit when the caller has looked it up already
+    (a batch does so once for all its items).
 
     Above the approver's authority the approval is recorded and the application waits
     for a second, distinct approver; that second approval moves it. Approval also
@@ -327,7 +332,7 @@ def application_approve(*, actor, application: LoanApplication, reason: str = ""
     earlier = list(application_round_approvals(application=app).values_list("decider_id", flat=True))
     if actor.pk in earlier:
         raise NotAllowed(_("You already approved this application; a second approver must decide."))
-    limit = approver_authority_limit(user=actor)
+    limit = authority if authority is not None else approver_authority_limit(user=actor)
     final = app.amount <= limit or len(set(earlier)) >= 1
     if not final:
         # First of two approvals: bump the version so a concurrent decision conflicts.

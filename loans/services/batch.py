@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from loans.models import LoanApplication
+from loans.selectors import approver_authority_limit
 from loans.services.applications import (
     application_approve,
     application_assign_reviewer,
@@ -44,11 +45,12 @@ def application_batch(*, actor, applications, operation: str, reason: str = "", 
     if operation == "reject" and not (reason or "").strip():
         raise ValidationFailed(_("Please give a reason."), extra={"field": "reason"})
     outcome = BatchOutcome()
+    authority = approver_authority_limit(user=actor) if operation == "approve" else None
     for app in applications:
         try:
             with transaction.atomic():
                 if operation == "approve":
-                    result = application_approve(actor=actor, application=app, reason=reason)
+                    result = application_approve(actor=actor, application=app, reason=reason, authority=authority)
                 elif operation == "reject":
                     result = application_reject(actor=actor, application=app, reason=reason)
                 elif operation == "review":
