@@ -20,6 +20,8 @@ from loans.services.applications import (
 )
 from loansite.errors import ApplicationError, ValidationFailed
 
+CHUNK = 50
+
 BATCH_OPERATIONS = {
     "approve": _("Approve"),
     "reject": _("Reject"),
@@ -39,26 +41,36 @@ class BatchOutcome:
 
 
 def application_batch(*, actor, applications, operation: str, reason: str = "", reviewer=None) -> BatchOutcome:
-    """Apply ``operation`` to every application, each in its own transaction."""
+    """Apply ``operation`` to every application through its service; failures are collected."""
     if operation not in BATCH_OPERATIONS:
         raise ValidationFailed(_("Unknown batch operation."))
     if operation == "reject" and not (reason or "").strip():
         raise ValidationFailed(_("Please give a reason."), extra={"field": "reason"})
     outcome = BatchOutcome()
     authority = approver_authority_limit(user=actor) if operation == "approve" else None
-    for app in applications:
-        try:
-            with transaction.atomic():
-                if operation == "approve":
-                    result = application_approve(actor=actor, application=app, reason=reason, authority=authority)
-                elif operation == "reject":
-                    result = application_reject(actor=actor, application=app, reason=reason)
-                elif operation == "review":
-                    result = application_start_review(actor=actor, application=app, reason=reason)
+    items = list(applications)
+    # Items commit in chunks (one commit per CHUNK, a savepoint per item): a failing item
+    # rolls back alone, and the row locks of a chunk are held for well under a second.
+    for start in range(0, len(items), CHUNK):
+        with transaction.atomic():
+            for app in items[start : start + CHUNK]:
+                try:
+                    with transaction.atomic():
+                        result = _apply(
+                            app, actor=actor, operation=operation, reason=reason, reviewer=reviewer, authority=authority
+                        )
+                except ApplicationError as exc:
+                    outcome.failed.append((app, str(exc.message)))
                 else:
-                    result = application_assign_reviewer(actor=actor, application=app, reviewer=reviewer, reason=reason)
-        except ApplicationError as exc:
-            outcome.failed.append((app, str(exc.message)))
-        else:
-            outcome.done.append(result)
+                    outcome.done.append(result)
     return outcome
+
+
+def _apply(app, *, actor, operation, reason, reviewer, authority):
+    if operation == "approve":
+        return application_approve(actor=actor, application=app, reason=reason, authority=authority)
+    if operation == "reject":
+        return application_reject(actor=actor, application=app, reason=reason)
+    if operation == "review":
+        return application_start_review(actor=actor, application=app, reason=reason)
+    return application_assign_reviewer(actor=actor, application=app, reviewer=reviewer, reason=reason)
