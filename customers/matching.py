@@ -129,11 +129,22 @@ def assign_optimal(scores: np.ndarray, free) -> np.ndarray:
     return _assign_by_profiles(scores, free)
 
 
+def _profiles(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows, each row's profile index and the counts. Groups by a random projection
+    (fast), then checks that every row equals its group's representative; if two different
+    rows ever shared a key, falls back to the exact (slower) ``np.unique`` over rows."""
+    key = rows @ np.random.default_rng(0).random(rows.shape[1])
+    _keys, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    if np.array_equal(rows[first][inverse], rows):
+        return rows[first], inverse, counts
+    profiles, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    return profiles, inverse.ravel(), counts
+
+
 def _assign_by_profiles(scores: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Same optimum as the slot assignment: customers with identical score rows are interchangeable."""
     n, m = scores.shape
-    profiles, inverse, counts = np.unique(np.round(scores, 9), axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
+    profiles, inverse, counts = _profiles(np.round(scores, 9))
     p = len(profiles)
     # Variables x[k, j] >= 0: customers of profile k given to manager j. Maximise sum s*x.
     k_index = np.repeat(np.arange(p), m)
@@ -142,7 +153,7 @@ def _assign_by_profiles(scores: np.ndarray, free: np.ndarray) -> np.ndarray:
     rows = np.concatenate([k_index, p + j_index])
     a_ub = coo_matrix((np.ones(2 * p * m), (rows, np.concatenate([var, var]))), shape=(p + m, p * m)).tocsr()
     b_ub = np.concatenate([counts, free]).astype(float)
-    solution = linprog(-profiles.ravel(), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs-ds")
+    solution = linprog(-profiles.ravel(), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
     if solution.status != 0:  # pragma: no cover - the problem is always feasible (x = 0)
         raise RuntimeError(f"matching LP failed: {solution.message}")
     flow = np.rint(solution.x).astype(int).reshape(p, m)

@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
 from customers import matching
+from customers.bulk import bulk_insert
 from customers.models import RATING_POINTS, Assignment, Customer, MatchingRun, RelationshipManager
 from loansite.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 
@@ -230,25 +231,31 @@ def _write_chunk(*, run, actor, rows, choice, offset, managers, components, scor
             room = max(capacity.get(manager_id, 0) - load.get(manager_id, 0), 0)
             planned[manager_id] = planned[manager_id][:room]
     new_rows = [
-        Assignment(
-            customer_id=pk,
-            manager_id=manager_id,
-            previous_manager_id=current[pk],
-            kind=Assignment.Kind.MATCHING,
-            score=round(float(scores[i, j]), 2),
-            components=matching.explain(components, i, j),
-            run=run,
-            assigned_by=actor,
-        )
+        {
+            "customer_id": pk,
+            "manager_id": manager_id,
+            "previous_manager_id": current[pk],
+            "kind": Assignment.Kind.MATCHING,
+            "score": round(float(scores[i, j]), 2),
+            "components": matching.explain(components, i, j),
+            "run_id": run.pk,
+            "assigned_by_id": getattr(actor, "pk", None),
+            "is_current": True,
+        }
         for manager_id, items in planned.items()
         for pk, i, j in items
     ]
-    ended = [a.customer_id for a in new_rows] + released
-    Assignment.objects.filter(customer_id__in=ended, is_current=True).update(is_current=False, ended_at=now)
-    Assignment.objects.bulk_create(new_rows, batch_size=1000)
-    for manager_id, items in planned.items():
-        if items:
-            Customer.objects.filter(pk__in=[pk for pk, _i, _j in items]).update(manager_id=manager_id, updated_at=now)
+    moved = [row["customer_id"] for row in new_rows]
+    Assignment.objects.filter(customer_id__in=moved + released, is_current=True).update(is_current=False, ended_at=now)
+    bulk_insert(Assignment, new_rows)
+    # One statement per chunk: each moved customer takes the manager of its new current assignment.
+    if moved:
+        Customer.objects.filter(pk__in=moved).update(
+            manager_id=Subquery(
+                Assignment.objects.filter(customer_id=OuterRef("pk"), is_current=True).values("manager_id")[:1]
+            ),
+            updated_at=now,
+        )
     if released:
         Customer.objects.filter(pk__in=released).update(manager=None, updated_at=now)
     return len(new_rows), len(released)

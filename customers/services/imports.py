@@ -10,12 +10,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from customers.bulk import bulk_insert
 from customers.importing import ParsedFile, RowError
 from customers.models import Customer, ImportJob, Tag
 from loansite.demo_profiles import CITIES
@@ -148,36 +149,7 @@ def _customer_values(row: dict) -> dict:
 
 
 def _insert_new(rows: list[dict]) -> None:
-    """One multi-row ``executemany`` INSERT per chunk, with the model's defaults for absent columns.
-
-    ``bulk_create`` compiles every value of every field through the ORM and, on SQLite, is
-    limited to ~33 rows per statement for this 40-column table; the rows here are already
-    validated, so they go straight to the driver.
-    """
-    concrete = [f for f in Customer._meta.concrete_fields if not f.primary_key]
-    # Decimals are already quantised and go to the driver as they are; the timestamp is adapted once.
-    now = Customer._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
-    defaults = {}
-    for f in concrete:
-        if f.name in ("created_at", "updated_at"):
-            defaults[f.attname] = now
-        elif f.has_default():
-            defaults[f.attname] = f.get_default()
-        elif f.null:
-            defaults[f.attname] = None
-        else:
-            defaults[f.attname] = ""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in concrete)
-    sql = f"INSERT INTO {quote(Customer._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(concrete))})"
-    names = [f.attname for f in concrete]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            batch = []
-            for row in rows[start : start + 5000]:
-                values = {**defaults, **_customer_values(row)}
-                batch.append([values[name] for name in names])
-            cursor.executemany(sql, batch)
+    bulk_insert(Customer, [_customer_values(row) for row in rows])
 
 
 @transaction.atomic

@@ -87,3 +87,16 @@ def test_value_bands_split_by_quantile():
 def test_nothing_to_assign():
     assert matching.assign_optimal(np.zeros((0, 3)), [1, 1, 1]).size == 0
     assert matching.assign_optimal(np.ones((3, 2)), [0, 0]).tolist() == [-1, -1, -1]
+
+
+def test_profile_grouping_falls_back_when_keys_collide(monkeypatch):
+    rows = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+
+    class SameKey:
+        def random(self, size):
+            return np.ones(size)  # [1, 0] and [0, 1] get the same key
+
+    monkeypatch.setattr(matching.np.random, "default_rng", lambda seed: SameKey())
+    profiles, inverse, counts = matching._profiles(rows)
+    assert len(profiles) == 2 and sorted(counts.tolist()) == [1, 2]
+    assert np.array_equal(profiles[inverse], rows)

@@ -55,6 +55,8 @@ def test_matching_run_in_the_worker_assigns_within_capacity(celery_worker, make_
     assert Customer.objects.filter(manager=first).count() <= 3
     assert Customer.objects.filter(manager=second).count() <= 3
     assert Assignment.objects.filter(is_current=True, run=run).count() == 5
+    breakdown = Assignment.objects.filter(run=run).first().components
+    assert set(breakdown) == {"industry", "city", "workload", "value_fit", "book_quality"}
 
 
 def test_concurrent_draws_never_exceed_the_limit(make_user):
