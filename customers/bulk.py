@@ -29,6 +29,9 @@ def bulk_insert(model, rows: list[dict], *, chunk: int = 5000) -> None:
         else:
             defaults[f.attname] = ""
     prepared = {f.attname: f for f in fields if isinstance(f, _PREPARED)}
+    for name, field in prepared.items():  # defaults are adapted once, row values per row
+        if defaults[name] is not None:
+            defaults[name] = field.get_db_prep_save(defaults[name], connection)
     names = [f.attname for f in fields]
     quote = connection.ops.quote_name
     sql = (
@@ -41,7 +44,7 @@ def bulk_insert(model, rows: list[dict], *, chunk: int = 5000) -> None:
             for row in rows[start : start + chunk]:
                 values = {**defaults, **row}
                 for name, field in prepared.items():
-                    if values[name] is not None:
-                        values[name] = field.get_db_prep_save(values[name], connection)
+                    if row.get(name) is not None:
+                        values[name] = field.get_db_prep_save(row[name], connection)
                 batch.append([values[name] for name in names])
             cursor.executemany(sql, batch)
