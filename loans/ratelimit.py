@@ -7,6 +7,10 @@ from django.core.cache import cache
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def _now() -> float:
+    return time.time()
+
+
 def rate_parse(rate: str) -> tuple[int, int]:
     """``"10/m"`` -> (10, 60)."""
     count, _sep, period = rate.partition("/")
@@ -16,7 +20,7 @@ def rate_parse(rate: str) -> tuple[int, int]:
 def rate_limit_hit(*, scope: str, key: str, rate: str) -> bool:
     """Count one hit for ``key``; ``True`` when it is over the limit for the current window."""
     limit, period = rate_parse(rate)
-    window = int(time.time() // period)
+    window = int(_now() // period)
     cache_key = f"ratelimit:{scope}:{key}:{window}"
     if cache.add(cache_key, 1, timeout=period + 5):
         return limit < 1

@@ -133,7 +133,15 @@ def test_csrf_enforced(form_data):
     assert response.status_code == 403
 
 
-def test_rate_limit_per_ip(client, form_data, settings):
+@pytest.fixture
+def frozen_window(monkeypatch):
+    """Keep every request in one rate-limit window (a minute boundary would reset the count)."""
+    from loans import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_030.0)
+
+
+def test_rate_limit_per_ip(client, form_data, settings, frozen_window):
     settings.PUBLIC_APPLY_RATE = "2/m"
     for _ in range(2):
         assert client.post(APPLY, {**form_data, "phone": "12"}).status_code == 200
@@ -174,7 +182,7 @@ def test_status_lookup_leaks_nothing(client, product):
     assert app.get_status_display() not in strip(wrong_phone)
 
 
-def test_status_lookup_rate_limited(client, settings):
+def test_status_lookup_rate_limited(client, settings, frozen_window):
     settings.PUBLIC_STATUS_RATE = "3/m"
     for _ in range(3):
         assert client.post(STATUS, {"reference": "LA-1", "phone": "1"}).status_code == 200
@@ -194,3 +202,14 @@ def test_a_duplicate_race_never_names_the_other_customer(client, form_data, monk
     html = response.content.decode()
     assert "Secret Trading" not in html and "do not match our records" in html
     assert not LoanApplication.objects.exists()
+
+
+def test_rate_limit_window_resets(monkeypatch):
+    from loans import ratelimit
+
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(ratelimit, "_now", lambda: now[0])
+    hits = [ratelimit.rate_limit_hit(scope="t", key="ip", rate="2/m") for _ in range(3)]
+    assert hits == [False, False, True]
+    now[0] += 60
+    assert ratelimit.rate_limit_hit(scope="t", key="ip", rate="2/m") is False
