@@ -7,7 +7,7 @@ service in ``customers.services.imports`` matches them against the database and 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -64,6 +64,11 @@ def _text(max_length: int) -> Callable[[str], str]:
 
 def _int(minimum: int = 0) -> Callable[[str], int]:
     def parse(value: str) -> int:
+        if value.isdigit():  # the common case, without Decimal
+            number = int(value)
+            if number < minimum:
+                raise CellError(_("Must not be negative."))
+            return number
         try:
             number = Decimal(value.replace(",", ""))
         except InvalidOperation:
@@ -77,19 +82,26 @@ def _int(minimum: int = 0) -> Callable[[str], int]:
     return parse
 
 
+_MONEY_LIMIT = Decimal("1e14")
+_CENT = Decimal("0.01")
+_MONEY_NOISE = re.compile(r"[,¥￥\s]")
+
+
 def _money(*, signed: bool = False) -> Callable[[str], Decimal]:
     def parse(value: str) -> Decimal:
+        if not value[-1:].isdigit() or not value.replace(".", "", 1).isdigit():
+            value = _MONEY_NOISE.sub("", value)
         try:
-            amount = Decimal(value.replace(",", "").replace("¥", "").replace("￥", ""))
+            amount = Decimal(value)
         except InvalidOperation:
             raise CellError(_("Not an amount of money."))
         if not amount.is_finite():
             raise CellError(_("Not an amount of money."))
         if amount < 0 and not signed:
             raise CellError(_("Must not be negative."))
-        if abs(amount) >= Decimal("1e14"):
+        if abs(amount) >= _MONEY_LIMIT:
             raise CellError(_("Amount too large."))
-        return amount.quantize(Decimal("0.01"))
+        return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
 
     return parse
 
