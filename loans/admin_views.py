@@ -94,6 +94,22 @@ def application_buttons(request, app: LoanApplication) -> list[dict]:
     return buttons
 
 
+def score_reasons_for_display(reasons) -> list[dict]:
+    """Reason codes from scoring in the reader's language: ``{"text", "points"}`` each."""
+    from django.utils.translation import get_language
+
+    chinese = (get_language() or "").lower().startswith("zh")
+    shown = []
+    for reason in reasons or []:
+        if isinstance(reason, dict):
+            text = (reason.get("zh_hans") if chinese else None) or reason.get("en") or reason.get("text")
+            text = text or reason.get("label") or reason.get("feature") or reason.get("code") or ""
+            shown.append({"code": reason.get("code", ""), "text": text, "points": reason.get("points_lost")})
+        else:
+            shown.append({"code": "", "text": str(reason), "points": None})
+    return shown
+
+
 def application_page_context(model_admin, request, object_id) -> dict:
     app = (
         LoanApplication.objects.select_related("customer", "product", "reviewer", "decided_by")
@@ -117,6 +133,7 @@ def application_page_context(model_admin, request, object_id) -> dict:
         "decisions": application_history(application=app),
         "audit_entries": audit[:50],
         "buttons": application_buttons(request, app),
+        "score_reasons": score_reasons_for_display(app.score_reasons),
         "authority_limit": approver_authority_limit(user=request.user)
         if request.user.has_perm("loans.approve_loanapplication")
         else None,

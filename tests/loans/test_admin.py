@@ -111,12 +111,23 @@ def test_application_page_shows_summary_score_and_buttons(approver_client, pendi
         score_points=688,
         score_probability=Decimal("0.0412"),
         score_model_version="pd-3",
-        score_reasons=[{"feature": "debt_ratio", "text": "High debt ratio"}],
+        score_reasons=[
+            {
+                "code": "R10",
+                "feature": "debt_ratio",
+                "en": "High debt ratio",
+                "zh_hans": "资产负债率偏高",
+                "points_lost": 50,
+            }
+        ],
     )
     response = approver_client.get(change_url(pending))
     html = response.content.decode()
     assert response.status_code == 200
     assert pending.customer.name in html and "High debt ratio" in html and "pd-3" in html
+    assert "R10" in html and "zh_hans" not in html  # shown as text, not as a raw dict
+    chinese = approver_client.get(change_url(pending), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "资产负债率偏高" in chinese
     assert decide_url(pending, "approve") in html and decide_url(pending, "reject") in html
     assert decide_url(pending, "return") in html
     assert 'name="_save"' not in html  # approvers decide, they do not edit
