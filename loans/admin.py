@@ -6,6 +6,7 @@ Admin classes configure lists and forms; every state change is a call to a servi
 
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +27,7 @@ from loans.forms import ApplicationAdminForm
 from loans.models import ApprovalAuthority, ApprovalDecision, Channel, LoanApplication, LoanProduct
 from loans.resources import ApplicationResourceChinese, ApplicationResourceEnglish
 from loans.services import EDITABLE_FIELDS, application_create, application_update
+from loansite.errors import ApplicationError
 
 
 @admin.register(LoanProduct)
@@ -272,6 +274,14 @@ class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionM
             )
         obj.pk = saved.pk
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A domain error from the service (e.g. someone submitted it meanwhile) is a message.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, str(exc.message), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj is not None else []

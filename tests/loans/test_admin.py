@@ -414,3 +414,35 @@ def test_xlsx_round_trip(client, make_user, product):
     )
     assert response.status_code == 302
     assert LoanApplication.objects.filter(customer=source.customer).count() == 2
+
+
+def test_domain_error_while_saving_is_a_message(client, officer, product, monkeypatch):
+    from loans import admin as loans_admin
+    from loansite.errors import InvalidTransition
+
+    app = ApplicationFactory(product=product, status=S.RETURNED, created_by=officer)
+
+    def moved_meanwhile(**kwargs):
+        raise InvalidTransition("Application was submitted meanwhile.")
+
+    monkeypatch.setattr(loans_admin, "application_update", moved_meanwhile)
+    client.force_login(officer)
+    response = client.post(
+        change_url(app),
+        {
+            "product": product.pk,
+            "amount": "120000",
+            "term_months": "12",
+            "purpose": "working_capital",
+            "repayment_method": "equal_installment",
+            "contact_phone": app.contact_phone,
+            "notes": "",
+            "decisions-TOTAL_FORMS": "0",
+            "decisions-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("submitted meanwhile" in str(m) for m in response.context["messages"])
+    app.refresh_from_db()
+    assert app.amount == Decimal("100000.00")
