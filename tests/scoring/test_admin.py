@@ -1,4 +1,5 @@
 import pytest
+from django.db.models import F
 from django.urls import reverse
 
 from scoring.models import ModelKind, ModelVersion, ScoringRun, TrainingRun
@@ -85,3 +86,15 @@ def test_registry_list_query_count_does_not_grow_with_rows(client, make_user, dj
         ModelVersionFactory(kind=ModelKind.APPROVAL)
     with django_assert_num_queries(len(few.captured_queries)):
         client.get(url)
+
+
+def test_model_page_warns_when_recent_applications_drift(client, make_user, trained):
+    from loans.models import LoanApplication
+
+    _login(client, make_user, "Model ops")
+    # Recent applications ask for ten times more than the training population did.
+    LoanApplication.objects.update(amount=F("amount") * 10)
+    response = client.get(reverse("admin:scoring_modelversion_change", args=[trained[ModelKind.PD].pk]))
+    rows = {r["feature"]: r for r in response.context["drift"]["rows"]}
+    assert rows["amount"]["psi"] > 0.25 and rows["amount"]["warning"]
+    assert response.context["psi_warning"] and "PSI above 0.25" in response.content.decode()
