@@ -57,7 +57,9 @@ def batch_score(self, scope: str = ScoringRun.Scope.PENDING, run_id: int | None 
         if not active_versions():
             logger.info("scoring: no active model, batch %s skipped", scope)
             return {"scope": scope, "skipped": True}
-        run = scoring_run_create(scope=scope)
+        run = scoring_run_create(scope=scope, skip_empty=True)
+        if run is None:
+            return {"scope": scope, "skipped": True, "done": 0}
     ScoringRun.objects.filter(pk=run.pk).update(task_id=self.request.id or "")
 
     def progress(r: ScoringRun) -> None:

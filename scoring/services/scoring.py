@@ -169,13 +169,20 @@ def application_score(*, application_id: int) -> str | None:
 # ---------------------------------------------------------------------------------
 # Batch runs
 # ---------------------------------------------------------------------------------
-def scoring_run_create(*, scope: str, actor=None, chunk_size: int = 20000) -> ScoringRun:
-    """A queued run over ``scope`` with the versions active now (fixed for the whole run)."""
+def scoring_run_create(
+    *, scope: str, actor=None, chunk_size: int = 20000, skip_empty: bool = False
+) -> ScoringRun | None:
+    """A queued run over ``scope`` with the versions active now (fixed for the whole run).
+
+    With ``skip_empty`` (the five-minute beat) nothing is created when no application of
+    the scope waits for these versions, so an idle queue leaves no runs or audit entries."""
     if scope not in ScoringRun.Scope.values:
         raise ValidationFailed(_("Unknown scoring scope: %(scope)s") % {"scope": scope})
     versions = _ordered(active_versions())
     if not versions:
         raise Conflict(_("No active model: train and activate a model version first."))
+    if skip_empty and scope_count(scope=scope, version_ids=[mv.pk for mv in versions]) == 0:
+        return None
     with transaction.atomic():
         run = ScoringRun.objects.create(
             scope=scope, requested_by=actor, chunk_size=chunk_size, model_version_ids=[mv.pk for mv in versions]

@@ -5,7 +5,7 @@ import pytest
 
 from loans.models import LoanApplication
 from scoring.models import ModelKind, ModelVersion, RunStatus, Score, ScoringRun, TrainingRun
-from scoring.services import training_run_create
+from scoring.services import scoring_run_create, training_run_create
 from scoring.synthetic import world_build
 from scoring.tasks import batch_score, model_train, score_application
 
@@ -25,9 +25,12 @@ def test_train_and_batch_score_round_trip_through_the_worker(celery_worker):
 
     first = batch_score.delay(ScoringRun.Scope.PORTFOLIO).get(timeout=300)
     assert first["done"] == len(world.application_ids) == Score.objects.count()
-    again = batch_score.delay(ScoringRun.Scope.PORTFOLIO).get(timeout=300)
+    # A second run over the same scope (an explicit one: the beat's would be skipped) writes nothing.
+    rerun = scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO)
+    again = batch_score.delay(ScoringRun.Scope.PORTFOLIO, run_id=rerun.pk).get(timeout=300)
     assert again["done"] == 0 and Score.objects.count() == len(world.application_ids)
     assert ScoringRun.objects.filter(status=RunStatus.SUCCEEDED).count() == 2
+    assert batch_score.delay(ScoringRun.Scope.PORTFOLIO).get(timeout=300)["skipped"] is True
 
     scored = LoanApplication.objects.exclude(scored_at=None)
     assert scored.count() == len(world.application_ids)

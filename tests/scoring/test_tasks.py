@@ -4,7 +4,7 @@ from django_celery_beat.models import PeriodicTask
 from loans.models import LoanApplication
 from loans.services import application_submit
 from scoring import tasks
-from scoring.models import ModelKind, ModelVersion, Score, TrainingRun
+from scoring.models import ModelKind, ModelVersion, Score, ScoringRun, TrainingRun
 from tests.loans.factories import ApplicationFactory
 
 
@@ -51,3 +51,11 @@ def trained_product():
     from loans.models import LoanProduct
 
     return LoanProduct.objects.get(code="SWC")
+
+
+def test_beat_batch_leaves_no_run_when_nothing_waits(trained):
+    first = tasks.batch_score.delay("pending").get()
+    assert first["done"] > 0
+    runs = ScoringRun.objects.count()
+    again = tasks.batch_score.delay("pending").get()
+    assert again["skipped"] is True and ScoringRun.objects.count() == runs
