@@ -26,3 +26,11 @@ def application_batch_task(
         "done": [app.reference for app in outcome.done],
         "failed": {app.reference: why for app, why in outcome.failed},
     }
+
+
+@shared_task(name="loans.refresh_query_statistics")
+def refresh_query_statistics() -> list[str]:
+    """Nightly (beat): the planner statistics behind the workbench queue's index choice."""
+    from loans.services.maintenance import application_tables_analyze
+
+    return application_tables_analyze()

@@ -13,3 +13,18 @@ def test_batch_task_reports_done_and_failed(approver, officer, product):
     assert list(result["failed"]) == [done_already.reference]
     ok.refresh_from_db()
     assert ok.status == LoanApplication.Status.APPROVED
+
+
+def test_refresh_query_statistics_makes_sqlite_use_the_queue_index(product):
+    from django.db import connection
+
+    from loans.selectors import application_queue
+    from loans.tasks import refresh_query_statistics
+
+    for i in range(60):
+        ApplicationFactory(product=product, status="approved" if i % 6 else "submitted")
+    assert refresh_query_statistics.delay().get() == ["loans_loanapplication", "loans_approvaldecision"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'loans_loanapplication'")
+        assert cursor.fetchone()[0] > 0
+    assert "loan_app_pending_idx" in application_queue()[:50].explain()
