@@ -30,8 +30,11 @@ _VIEW_BUSINESS = ["customers.view_*", "loans.view_*", "risk.view_*", "scoring.vi
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     LOAN_OFFICER: [
         *_VIEW_BUSINESS,
-        "customers.add_*",
-        "customers.change_*",
+        # Customers and their labels; credit lines and manager assignment are not theirs.
+        "customers.add_customer",
+        "customers.change_customer",
+        "customers.add_tag",
+        "customers.change_tag",
         "customers.import_*",
         "customers.export_*",
         "loans.add_loanapplication",
@@ -46,6 +49,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.review_loanapplication",
         "loans.approve_loanapplication",
         "loans.export_*",
+        # Granting or changing a credit line (授信) is a credit decision.
+        "customers.add_creditline",
+        "customers.change_creditline",
     ],
     RISK_ANALYST: [
         *_VIEW_BUSINESS,

@@ -165,7 +165,12 @@ def test_export_with_chinese_headers(officer_client):
     assert "名称" in response.content.decode("utf-8-sig") or b"xlsx" in response.get("Content-Disposition", "").encode()
 
 
-def test_credit_line_admin_goes_through_the_services(officer_client):
+def test_officer_cannot_grant_credit_lines(officer_client):
+    assert officer_client.get(reverse("admin:customers_creditline_add")).status_code == 403
+
+
+def test_credit_line_admin_goes_through_the_services(client, make_user):
+    client.force_login(make_user("approver", role="Credit approver"))
     import datetime
     from decimal import Decimal
 
@@ -175,7 +180,7 @@ def test_credit_line_admin_goes_through_the_services(officer_client):
 
     customer = CustomerFactory()
     today = datetime.date.today()
-    add = officer_client.post(
+    add = client.post(
         reverse("admin:customers_creditline_add"),
         {
             "customer": customer.pk,
@@ -187,15 +192,15 @@ def test_credit_line_admin_goes_through_the_services(officer_client):
     )
     assert add.status_code == 302
     line = CreditLine.objects.get(customer=customer)
-    assert line.created_by.username == "officer"
+    assert line.created_by.username == "approver"
     assert AuditEntry.objects.filter(action=AuditAction.CREATE, target_type="customers.creditline").exists()
 
     used = CreditLineFactory(used=Decimal("800.00"))
     url = reverse("admin:customers_creditline_change", args=[used.pk])
     data = {"limit": "700", "valid_to": used.valid_to.isoformat(), "status": "active"}
-    response = officer_client.post(url, data)
+    response = client.post(url, data)
     assert response.status_code == 200 and "limit" in response.context["adminform"].form.errors
-    response = officer_client.post(url, {**data, "limit": "900"})
+    response = client.post(url, {**data, "limit": "900"})
     assert response.status_code == 302
     used.refresh_from_db()
     assert used.limit == Decimal("900.00")
