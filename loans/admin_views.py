@@ -95,19 +95,15 @@ def application_buttons(request, app: LoanApplication) -> list[dict]:
 
 
 def score_reasons_for_display(reasons) -> list[dict]:
-    """Reason codes from scoring in the reader's language: ``{"text", "points"}`` each."""
-    from django.utils.translation import get_language
+    """Reason codes from scoring in the reader's language: ``{"code", "text", "points"}`` each."""
+    from scoring.reasons import reason_text
 
-    chinese = (get_language() or "").lower().startswith("zh")
-    shown = []
-    for reason in reasons or []:
-        if isinstance(reason, dict):
-            text = (reason.get("zh_hans") if chinese else None) or reason.get("en") or reason.get("text")
-            text = text or reason.get("label") or reason.get("feature") or reason.get("code") or ""
-            shown.append({"code": reason.get("code", ""), "text": text, "points": reason.get("points_lost")})
-        else:
-            shown.append({"code": "", "text": str(reason), "points": None})
-    return shown
+    return [
+        {"code": r.get("code", ""), "text": reason_text(r), "points": r.get("points_lost")}
+        if isinstance(r, dict)
+        else {"code": "", "text": str(r), "points": None}
+        for r in reasons or []
+    ]
 
 
 def application_page_context(model_admin, request, object_id) -> dict:
