@@ -109,19 +109,36 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray, *, positive: bool = Fa
     return out
 
 
-def _category(series: pd.Series) -> np.ndarray:
-    def norm(v) -> str:
-        if v is None or v != v:  # None or NaN
-            return UNKNOWN
-        text = str(v).strip().lower()
-        return text or UNKNOWN
+def _norm_category(v) -> str:
+    if v is None or v != v:  # None or NaN
+        return UNKNOWN
+    text = str(v).strip().lower()
+    return text or UNKNOWN
 
-    return np.array([norm(v) for v in series.to_numpy(dtype=object)], dtype=object)
+
+def _by_distinct(values: np.ndarray, norm) -> np.ndarray:
+    """``norm`` applied to each distinct value once (a chunk has a handful of levels)."""
+    if len(values) == 0:
+        return np.array([], dtype=object)
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    except TypeError:  # unhashable values: one by one
+        return np.array([norm(v) for v in values], dtype=object)
+    mapped = np.array([norm(v) for v in uniques], dtype=object)
+    return mapped[codes]
+
+
+def _category(series: pd.Series) -> np.ndarray:
+    return _by_distinct(series.to_numpy(dtype=object), _norm_category)
+
+
+def _norm_tier(v: float) -> str:
+    return UNKNOWN if np.isnan(v) else str(int(round(v)))
 
 
 def _tier(values: np.ndarray) -> np.ndarray:
     """Tiers arrive as 1, "1", 1.0 or None: normalise to "1".."4" / unknown."""
-    return np.array([UNKNOWN if np.isnan(v) else str(int(round(v))) for v in values], dtype=object)
+    return _by_distinct(np.asarray(values, dtype="float64"), _norm_tier)
 
 
 def features_build(raw: pd.DataFrame) -> pd.DataFrame:

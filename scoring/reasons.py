@@ -6,6 +6,7 @@ workbench shows them in the reader's language without re-scoring.
 
 import json
 
+import numpy as np
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -72,6 +73,20 @@ class ReasonEncoder:
 
     def dumps(self, reasons) -> str:
         return "[" + ", ".join(self._head(f) + str(int(p)) + "}" for f, p in reasons) + "]"
+
+    def dumps_arrays(self, names: list[str], index: np.ndarray, lost: np.ndarray) -> list[str]:
+        """:meth:`dumps` of every row at once, from the scorecard's reason arrays (per row
+        the indices into ``names`` and the points lost, largest first): the same text,
+        built column by column instead of row by row."""
+        n = len(index)
+        heads = np.array([self._head(name) for name in names], dtype=object)
+        out = np.full(n, "[", dtype=object)
+        for k in range(index.shape[1] if n else 0):
+            cost = lost[:, k]
+            piece = heads[index[:, k]] + cost.astype(str).astype(object) + "}"
+            # Losses are sorted largest first: a column's reasons follow the previous one's.
+            out = np.where(cost > 0, out + ("" if k == 0 else ", ") + piece, out)
+        return (out + "]").tolist()
 
 
 def reason_text(reason: dict, language: str | None = None) -> str:

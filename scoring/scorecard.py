@@ -222,8 +222,9 @@ class Scorecard:
     def points(self, features: pd.DataFrame) -> np.ndarray:
         return self.points_frame(features).sum(axis=1).to_numpy().astype(int)
 
-    def score(self, features: pd.DataFrame, *, reasons: bool = True, top: int = 3) -> dict:
-        """Probability, points, grade and (optionally) reasons in one pass over the bins."""
+    def score(self, features: pd.DataFrame, *, reasons: bool | str = True, top: int = 3) -> dict:
+        """Probability, points, grade and (optionally) reasons in one pass over the bins;
+        ``reasons="arrays"`` gives only the reason arrays, not the per-row lists."""
         n = len(features)
         logit = np.full(n, self.intercept, dtype=float)
         pts = np.empty((n, len(self.selected)), dtype=float)
@@ -241,11 +242,17 @@ class Scorecard:
             lost = best[None, :] - pts
             order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
             top_lost = np.take_along_axis(lost, order, axis=1).astype(int)
-            names = self.selected
-            out["reasons"] = [
-                [(names[j], int(v)) for j, v in zip(row_order, row_lost, strict=True) if v > 0]
-                for row_order, row_lost in zip(order.tolist(), top_lost.tolist(), strict=True)
-            ]
+            # As arrays (batch scoring renders them without per-row Python objects): the
+            # feature names, and per row the indices into them and the points lost,
+            # largest first; a loss of 0 or less is no reason.
+            out["reason_names"] = list(self.selected)
+            out["reason_index"], out["reason_lost"] = order, top_lost
+            if reasons != "arrays":
+                names = self.selected
+                out["reasons"] = [
+                    [(names[j], v) for j, v in zip(row_order, row_lost, strict=True) if v > 0]
+                    for row_order, row_lost in zip(order.tolist(), top_lost.tolist(), strict=True)
+                ]
         return out
 
     def grade(self, points) -> np.ndarray:

@@ -127,7 +127,7 @@ class PDModel:
     scorecard: Scorecard
     cutoff: float = 0.2
 
-    def predict(self, features: pd.DataFrame, raw: pd.DataFrame | None = None, *, reasons: bool = True) -> dict:
+    def predict(self, features: pd.DataFrame, raw: pd.DataFrame | None = None, *, reasons: bool | str = True) -> dict:
         return self.scorecard.score(features, reasons=reasons)
 
 

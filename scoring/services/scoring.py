@@ -40,7 +40,7 @@ def _ordered(versions: dict[str, ModelVersion]) -> list[ModelVersion]:
     return [versions[k] for k in KIND_ORDER if k in versions]
 
 
-def frame_predict(raw: pd.DataFrame, versions: list[ModelVersion], *, reasons: bool = True) -> dict[int, dict]:
+def frame_predict(raw: pd.DataFrame, versions: list[ModelVersion], *, reasons: bool | str = True) -> dict[int, dict]:
     """Every version's outputs over one raw frame (one pipeline pass shared by all)."""
     features = features_build(raw)
     out = {}
@@ -68,24 +68,36 @@ def _insert_sql(columns: list[str]) -> str:
 _COLUMNS = ["application_id", "model_version_id", "probability", "points", "grade", "value", "reasons", "created_at"]
 
 
+def _score_columns(out: dict, n: int, encoder: ReasonEncoder) -> tuple[list, list, list, list, list]:
+    """One version's outputs as plain Python columns (probability, points, grade, value,
+    reasons JSON), converted array-wise: no per-row dicts or json.dumps."""
+    prob = out.get("probability")
+    prob = np.round(np.asarray(prob, dtype="float64"), 6).tolist() if prob is not None else [None] * n
+    points = out.get("points")
+    points = np.asarray(points).astype(np.int64).tolist() if points is not None else [None] * n
+    grade = np.asarray(out["grade"]).astype(str).tolist() if "grade" in out else [""] * n
+    value = out.get("value")
+    value = np.char.mod("%.2f", np.asarray(value, dtype="float64")).tolist() if value is not None else [None] * n
+    if "reason_index" in out:
+        reasons = encoder.dumps_arrays(out["reason_names"], out["reason_index"], out["reason_lost"])
+    elif "reasons" in out:
+        reasons = [encoder.dumps(r) for r in out["reasons"]]
+    else:
+        reasons = ["[]"] * n
+    return prob, points, grade, value, reasons
+
+
 def scores_insert(ids: np.ndarray, versions: list[ModelVersion], outputs: dict[int, dict], *, now) -> int:
-    """Insert one Score row per (application, version); existing pairs are left alone."""
+    """Insert one Score row per (application, version) with one ``executemany`` of plain
+    tuples; existing pairs are left alone (INSERT OR IGNORE / INSERT IGNORE)."""
     encoder = ReasonEncoder()
     created = connection.ops.adapt_datetimefield_value(now)
     n = len(ids)
-    id_list = [int(i) for i in ids]
+    id_list = np.asarray(ids, dtype=np.int64).tolist()
     rows: list[tuple] = []
     for mv in versions:
-        out = outputs[mv.pk]
-        prob = out.get("probability")
-        prob = [round(float(p), 6) for p in prob] if prob is not None else [None] * n
-        points = out.get("points")
-        points = [int(p) for p in points] if points is not None else [None] * n
-        grade = [str(g) for g in out["grade"]] if "grade" in out else [""] * n
-        value = out.get("value")
-        value = [f"{float(v):.2f}" for v in value] if value is not None else [None] * n
-        reasons = [encoder.dumps(r) for r in out["reasons"]] if "reasons" in out else ["[]"] * n
-        rows.extend(zip(id_list, [mv.pk] * n, prob, points, grade, value, reasons, [created] * n, strict=True))
+        columns = _score_columns(outputs[mv.pk], n, encoder)
+        rows.extend(zip(id_list, [mv.pk] * n, *columns, [created] * n, strict=True))
     with connection.cursor() as cursor:
         cursor.executemany(_insert_sql(_COLUMNS), rows)
         written = cursor.rowcount if cursor.rowcount is not None and cursor.rowcount >= 0 else len(rows)
@@ -115,10 +127,19 @@ def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
     elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
         return _update_latest_subqueries(ids=ids, pd_version=pd_version, now=now)
     else:
+        # "+s.model_version_id" keeps SQLite off the (model_version, created_at) index: that
+        # plan walks every row of the version written so far (quadratic over a run); this
+        # one walks the chunk's id range through the (application, model_version) key.
+        plus = "+" if connection.vendor == "sqlite" else ""
         sql = (
             f"UPDATE {app} SET {columns} FROM {score} s "
-            f"WHERE s.application_id = {app}.id AND s.model_version_id = %s AND {app}.id BETWEEN %s AND %s"
+            f"WHERE s.application_id = {app}.id AND {plus}s.model_version_id = %s "
+            f"AND s.application_id BETWEEN %s AND %s AND {app}.id BETWEEN %s AND %s"
         )
+        params = [pd_version.label, stamp, pd_version.pk, lo, hi, lo, hi]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
     with connection.cursor() as cursor:
         cursor.execute(sql, [pd_version.label, stamp, pd_version.pk, lo, hi])
         return cursor.rowcount
@@ -138,7 +159,7 @@ def _update_latest_subqueries(*, ids, pd_version: ModelVersion, now) -> int:
 
 def _score_chunk(raw: pd.DataFrame, versions: list[ModelVersion]) -> int:
     """Predict and write one chunk in one transaction (all versions, latest fields)."""
-    outputs = frame_predict(raw, versions)
+    outputs = frame_predict(raw, versions, reasons="arrays")
     now = timezone.now()
     ids = raw.index.to_numpy()
     with transaction.atomic():
@@ -196,6 +217,23 @@ def scoring_run_create(
     return run
 
 
+# SQLite's page cache during a batch (KiB; the default is 2 MiB): the chunk's index and
+# table pages stay in memory between its insert and its UPDATE. Bounded, and restored after.
+SQLITE_BATCH_CACHE_KIB = 128 * 1024
+
+
+def _sqlite_cache_size(value: int | None) -> int | None:
+    """Set SQLite's ``PRAGMA cache_size`` (negative: KiB) on this connection and return the
+    previous value. Nothing on other databases (or with ``None``)."""
+    if connection.vendor != "sqlite" or value is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {int(value)}")
+    return previous
+
+
 def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], None] | None = None) -> ScoringRun:
     """Run (or resume) a batch: chunk after chunk from ``run.cursor``; each chunk commits its
     Score rows, latest fields and the new cursor together, so a kill loses at most the
@@ -216,6 +254,7 @@ def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], 
     run.started_at = run.started_at or timezone.now()
     run.error = ""
     run.save(update_fields=["total", "status", "started_at", "error"])
+    previous_cache = _sqlite_cache_size(-SQLITE_BATCH_CACHE_KIB)
     try:
         while True:
             raw = scope_chunk(scope=run.scope, version_ids=version_ids, after_id=run.cursor, limit=run.chunk_size)
@@ -232,6 +271,8 @@ def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], 
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:4000])
         raise
+    finally:
+        _sqlite_cache_size(previous_cache)
     run.status, run.finished_at, run.total = RunStatus.SUCCEEDED, timezone.now(), run.done
     with transaction.atomic():
         run.save(update_fields=["status", "finished_at", "total"])
