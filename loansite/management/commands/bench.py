@@ -2,11 +2,11 @@ import os
 import platform
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from loansite.bench import BenchContext, benchmarks, figures_table
 
@@ -75,7 +75,7 @@ class Command(BaseCommand):
             figures.extend(bench.func(ctx))
         vendor = _db_description()
         header = (
-            f"Measured {datetime.now().strftime('%Y-%m-%d %H:%M')} on {platform.machine()}, "
+            f"Measured {timezone.localtime().strftime('%Y-%m-%d %H:%M %Z')} on {platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}, {vendor}, scale {options['scale']}.\n\n"
         )
         table = header + figures_table(figures)
