@@ -8,6 +8,7 @@ transaction and queues follow-ups on commit.
 """
 
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -302,14 +303,63 @@ def _credit_line_headroom(customer) -> Decimal | None:
     return credit_line_headroom(customer=customer)
 
 
+@dataclass(frozen=True)
+class ApprovalPrefetch:
+    """What a batch read once, in its open transaction, for a chunk of applications.
+
+    ``locked``: the chunk's rows read under lock (one ``SELECT ... FOR UPDATE``);
+    ``with_credit_line``: ids of their customers that hold an active credit line (only
+    those customers' headroom is then read, item by item, as each approval draws on it);
+    ``earlier``: application id -> deciders of the approvals in its current review round.
+    """
+
+    locked: dict[int, LoanApplication]
+    with_credit_line: frozenset[int]
+    earlier: dict[int, list[int]]
+
+
+def application_approval_prefetch(*, ids: list[int]) -> ApprovalPrefetch:
+    """Lock and read, in the caller's transaction, what approving ``ids`` needs (three queries)."""
+    from customers.models import CreditLine
+
+    locked = {
+        app.pk: app
+        for app in LoanApplication.objects.select_for_update()
+        .select_related("product", "customer")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    customer_ids = {app.customer_id for app in locked.values()}
+    with_line = frozenset(
+        CreditLine.objects.filter(customer_id__in=customer_ids, status=CreditLine.Status.ACTIVE).values_list(
+            "customer_id", flat=True
+        )
+    )
+    earlier: dict[int, list[int]] = {}
+    for app_id, review_round, decider_id in ApprovalDecision.objects.filter(
+        application_id__in=list(locked), kind=ApprovalDecision.Kind.APPROVE
+    ).values_list("application_id", "review_round", "decider_id"):
+        if locked[app_id].review_round == review_round:
+            earlier.setdefault(app_id, []).append(decider_id)
+    return ApprovalPrefetch(locked=locked, with_credit_line=with_line, earlier=earlier)
+
+
 @transaction.atomic
 def application_approve(
-    *, actor, application: LoanApplication, reason: str = "", authority: Decimal | None = None
+    *,
+    actor,
+    application: LoanApplication,
+    reason: str = "",
+    authority: Decimal | None = None,
+    prefetch: ApprovalPrefetch | None = None,
 ) -> LoanApplication:
     """under_review -> approved, within the approver's authority.
 
     ``authority`` is the actor's approval limit when the caller has looked it up already
-    (a batch does so once for all its items).
+    (a batch does so once for all its items). ``prefetch`` holds the row (already read
+    under lock in this transaction), its round's earlier approvers and whether its
+    customer has a credit line, read once per chunk by a batch; every check below still
+    runs per item and the write is still the conditional UPDATE.
 
     Above the approver's authority the approval is recorded and the application waits
     for a second, distinct approver; that second approval moves it. Approval also
@@ -317,19 +367,25 @@ def application_approve(
     headroom; the approved amount is then drawn on the line.
     """
     _require(actor, PERM_APPROVE)
-    app = _lock(application)
+    app = prefetch.locked.get(application.pk) if prefetch is not None else None
+    if app is None:
+        app = _lock(application)
     _check_move(app, Status.APPROVED)
     _check_maker_checker(app, actor)
     application_check_product_limits(
         product=app.product, amount=app.amount, term_months=app.term_months, method=app.repayment_method
     )
-    headroom = _credit_line_headroom(app.customer)
+    has_line = prefetch is None or app.customer_id in prefetch.with_credit_line
+    headroom = _credit_line_headroom(app.customer) if has_line else None
     if headroom is not None and app.amount > headroom:
         raise ValidationFailed(
             _("The amount %(amount)s exceeds the customer's credit-line headroom of %(headroom)s.")
             % {"amount": app.amount, "headroom": headroom}
         )
-    earlier = list(application_round_approvals(application=app).values_list("decider_id", flat=True))
+    if prefetch is not None and app.pk in prefetch.locked:
+        earlier = list(prefetch.earlier.get(app.pk, []))
+    else:
+        earlier = list(application_round_approvals(application=app).values_list("decider_id", flat=True))
     if actor.pk in earlier:
         raise NotAllowed(_("You already approved this application; a second approver must decide."))
     limit = authority if authority is not None else approver_authority_limit(user=actor)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from loans.models import LoanApplication
 from loans.selectors import approver_authority_limit
 from loans.services.applications import (
+    application_approval_prefetch,
     application_approve,
     application_assign_reviewer,
     application_reject,
@@ -49,16 +50,26 @@ def application_batch(*, actor, applications, operation: str, reason: str = "", 
     outcome = BatchOutcome()
     authority = approver_authority_limit(user=actor) if operation == "approve" else None
     items = list(applications)
-    # Items commit in chunks (one commit per CHUNK, a savepoint per item): a failing item
+    # Items commit in chunks (one commit per CHUNK, a savepoint per item: each service is
+    # atomic, so inside the chunk's transaction it is its own savepoint): a failing item
     # rolls back alone, and the row locks of a chunk are held for well under a second.
     for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
         with transaction.atomic():
-            for app in items[start : start + CHUNK]:
+            # Approvals lock and read the chunk's rows, credit lines and earlier approvals
+            # in three queries instead of three per item; the checks still run per item.
+            prefetch = application_approval_prefetch(ids=[a.pk for a in chunk]) if operation == "approve" else None
+            for app in chunk:
                 try:
-                    with transaction.atomic():
-                        result = _apply(
-                            app, actor=actor, operation=operation, reason=reason, reviewer=reviewer, authority=authority
-                        )
+                    result = _apply(
+                        app,
+                        actor=actor,
+                        operation=operation,
+                        reason=reason,
+                        reviewer=reviewer,
+                        authority=authority,
+                        prefetch=prefetch,
+                    )
                 except ApplicationError as exc:
                     outcome.failed.append((app, str(exc.message)))
                 else:
@@ -66,9 +77,9 @@ def application_batch(*, actor, applications, operation: str, reason: str = "", 
     return outcome
 
 
-def _apply(app, *, actor, operation, reason, reviewer, authority):
+def _apply(app, *, actor, operation, reason, reviewer, authority, prefetch):
     if operation == "approve":
-        return application_approve(actor=actor, application=app, reason=reason, authority=authority)
+        return application_approve(actor=actor, application=app, reason=reason, authority=authority, prefetch=prefetch)
     if operation == "reject":
         return application_reject(actor=actor, application=app, reason=reason)
     if operation == "review":

@@ -311,6 +311,57 @@ def test_batch_approve_mixed_outcomes(approver, officer, make_user, product):
     assert own.status == S.UNDER_REVIEW
 
 
+def test_batch_approve_draws_one_credit_line_item_by_item(approver, officer, product):
+    # Two applications of one customer: the line covers one of them, not both.
+    line = CreditLineFactory(limit=Decimal("150000"), used=Decimal("0"))
+    first, second = (
+        ApplicationFactory(
+            product=product, customer=line.customer, status=S.UNDER_REVIEW, created_by=officer, review_round=1
+        )
+        for _ in range(2)
+    )
+    outcome = services.application_batch(
+        actor=approver, applications=[first, second], operation="approve", reason="batch"
+    )
+    assert [a.pk for a in outcome.done] == [first.pk]
+    assert [a.pk for a, _why in outcome.failed] == [second.pk]
+    assert "headroom" in outcome.failed[0][1]
+    line.refresh_from_db()
+    assert line.used == Decimal("100000.00")
+    second.refresh_from_db()
+    assert second.status == S.UNDER_REVIEW and not second.decisions.exists()
+
+
+def test_batch_approve_second_approval_counts_earlier_round_approvals(approver, approver2, officer, product):
+    big = ApplicationFactory(
+        product=product, status=S.UNDER_REVIEW, amount=Decimal("900000"), created_by=officer, review_round=1
+    )
+    services.application_approve(actor=approver, application=big, reason="first")
+    # The same approver again in a batch: refused; a second, distinct approver: approved.
+    again = services.application_batch(actor=approver, applications=[big], operation="approve", reason="again")
+    assert not again.done and again.failed
+    outcome = services.application_batch(actor=approver2, applications=[big], operation="approve", reason="second")
+    assert [a.pk for a in outcome.done] == [big.pk]
+    big.refresh_from_db()
+    assert big.status == S.APPROVED
+    assert audit_for(big, AuditAction.APPROVE).count() == 2
+    assert big.decisions.filter(kind=ApprovalDecision.Kind.APPROVE, final=True).count() == 1
+
+
+def test_batch_approve_queries_per_item_are_few(approver, officer, product, django_assert_max_num_queries):
+    apps = [
+        ApplicationFactory(product=product, status=S.UNDER_REVIEW, created_by=officer, review_round=1)
+        for _ in range(10)
+    ]
+    services.application_batch(actor=approver, applications=apps[:1], operation="approve", reason="warm")
+    # Per item: conditional UPDATE, audit (head, entry, head update), decision row,
+    # savepoint and release; per batch: the authority; per chunk: its savepoint and
+    # release (the test's transaction), lock, credit lines, earlier approvals.
+    with django_assert_max_num_queries(9 * 7 + 6):
+        outcome = services.application_batch(actor=approver, applications=apps[1:], operation="approve", reason="b")
+    assert len(outcome.done) == 9
+
+
 def test_batch_reject_needs_reason(approver, pending):
     with pytest.raises(ValidationFailed):
         services.application_batch(actor=approver, applications=[pending], operation="reject")
