@@ -1,0 +1,74 @@
+"""The batch path's vectorised pieces give what the row-by-row definitions give."""
+
+import json
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from loans.models import ApplicationStatus, LoanApplication
+from scoring.models import ModelKind, Score, ScoringRun
+from scoring.reasons import ReasonEncoder, reason_dict
+from scoring.selectors import application_frame_by_ids
+from scoring.services import scoring_run_create, scoring_run_execute
+
+
+def test_reason_json_built_array_wise_equals_the_row_wise_text():
+    rng = np.random.default_rng(3)
+    names = ["credit_score", "debt_ratio", "industry", "amount_to_revenue"]
+    n = 500
+    index = np.argsort(rng.random((n, len(names))), axis=1)[:, :3]
+    lost = -np.sort(-rng.integers(-5, 40, (n, 3)), axis=1)  # largest first, some <= 0
+    encoder = ReasonEncoder()
+    fast = encoder.dumps_arrays(names, index, lost)
+    slow = [
+        encoder.dumps([(names[j], v) for j, v in zip(row_i, row_l, strict=True) if v > 0])
+        for row_i, row_l in zip(index.tolist(), lost.tolist(), strict=True)
+    ]
+    assert fast == slow
+    first = json.loads(fast[int(np.argmax(lost[:, 0] > 0))])[0]
+    assert set(reason_dict("amount", 1)) == set(first)
+    assert encoder.dumps_arrays(names, index[:0], lost[:0]) == []
+
+
+@pytest.mark.django_db
+def test_prior_applications_count_strictly_earlier_ones_of_the_same_customer(world):
+    """Counted per chunk from the customers' history: ties in ``created_at`` are not
+    "earlier", drafts count as applications, other customers never do."""
+    ids = world.application_ids[:4]
+    base = timezone.now() - timedelta(days=10)
+    customer = LoanApplication.objects.get(pk=ids[0]).customer_id
+    other = next(c for c in world.customer_ids if c != customer)
+    LoanApplication.objects.filter(customer_id=customer).exclude(pk__in=ids).update(customer_id=other)
+    plan = [  # (created, status)
+        (base, ApplicationStatus.APPROVED),
+        (base + timedelta(days=1), ApplicationStatus.REJECTED),
+        (base + timedelta(days=1), ApplicationStatus.DRAFT),  # tie with the one before
+        (base + timedelta(days=2), ApplicationStatus.SUBMITTED),
+    ]
+    for pk, (created, status) in zip(ids, plan, strict=True):
+        LoanApplication.objects.filter(pk=pk).update(customer_id=customer, created_at=created, status=status)
+    frame = application_frame_by_ids(ids).loc[ids]
+    assert frame["prior_applications"].tolist() == [0, 1, 1, 3]
+    assert frame["prior_approved"].tolist() == [0, 1, 1, 1]
+    assert frame["prior_rejected"].tolist() == [0, 0, 0, 1]
+
+
+def test_latest_fields_are_the_pd_score_rows_of_the_chunk(trained, world):
+    run = scoring_run_execute(run=scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO, chunk_size=400))
+    assert run.done == len(world.application_ids)
+    pd_rows = {
+        s.application_id: s
+        for s in Score.objects.filter(model_version=trained[ModelKind.PD]).only(
+            "application_id", "probability", "points", "grade", "reasons"
+        )
+    }
+    apps = LoanApplication.objects.filter(pk__in=world.application_ids)
+    assert len(pd_rows) == apps.count()
+    for app in apps:
+        score = pd_rows[app.pk]
+        assert app.score_points == score.points and app.score_grade == score.grade
+        assert app.score_reasons == score.reasons
+        assert float(app.score_probability) == pytest.approx(score.probability, abs=1e-4)
+        assert app.score_model_version == trained[ModelKind.PD].label
