@@ -149,11 +149,14 @@ def application_create(
     contact_phone: str = "",
     notes: str = "",
     submit: bool = False,
+    reference: str = "",
 ) -> LoanApplication:
     """A new application in draft, or with ``submit`` created already submitted.
 
     Creating it submitted is one step (one row written, one audit entry recording the
     status), as the public form and API clients need it; scoring is queued on commit.
+    ``reference`` is one drawn by ``application_reference_allocate()`` before the
+    transaction (the unique index still refuses a duplicate).
     """
     if actor is not None:
         _require(actor, PERM_ADD)
@@ -164,7 +167,7 @@ def application_create(
     application_check_product_limits(product=product, amount=amount, term_months=term_months, method=repayment_method)
     now = timezone.now()
     app = LoanApplication.objects.create(
-        reference=_unique_reference(),
+        reference=reference or application_reference_allocate(),
         customer=customer,
         product=product,
         amount=amount,
@@ -192,7 +195,8 @@ def application_create(
     return app
 
 
-def _unique_reference() -> str:
+def application_reference_allocate() -> str:
+    """A reference number not in use yet (a read: callers may draw it before their transaction)."""
     for _attempt in range(8):
         reference = reference_new()
         if not LoanApplication.objects.filter(reference=reference).exists():

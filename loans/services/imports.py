@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record, model_snapshot
 from loans.models import Channel, LoanApplication, LoanProduct
-from loans.services.applications import PERM_ADD, _require, _unique_reference, application_check_product_limits
+from loans.services.applications import (
+    PERM_ADD,
+    _require,
+    application_check_product_limits,
+    application_reference_allocate,
+)
 from loansite.errors import ValidationFailed
 
 IMPORTABLE_STATUSES = [s for s in LoanApplication.Status.values if s != LoanApplication.Status.DISBURSED]
@@ -53,7 +58,7 @@ def application_import_row(
     customer, _created = customer_upsert(actor=actor, **customer_fields)
     when = on or timezone.now()
     app = LoanApplication.objects.create(
-        reference=_unique_reference(),
+        reference=application_reference_allocate(),
         customer=customer,
         product=product,
         amount=amount,
