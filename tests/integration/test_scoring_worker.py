@@ -43,3 +43,39 @@ def test_train_and_batch_score_round_trip_through_the_worker(celery_worker):
     out = score_application.delay(fresh.pk).get(timeout=120)
     assert out["scored"] and Score.objects.filter(application=fresh, model_version=version).count() == 1
     assert TrainingRun.objects.get(pk=run.pk).model_version_id == version.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prior_counts_and_latest_fields_match_sql_on_mariadb():
+    """The per-chunk prior counts (sorted keys over MariaDB's datetimes) equal the plain
+    self-join definition, and the UPDATE ... JOIN copies exactly the PD Score rows."""
+    from django.db import connection
+
+    from scoring.selectors import application_frame_by_ids
+    from scoring.services import model_train, scoring_run_execute
+
+    world = world_build(seed=12, customers=150, applications=900)
+    frame = application_frame_by_ids(world.application_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.id, COUNT(p.id), "
+            "COALESCE(SUM(CASE WHEN p.status IN ('approved', 'disbursed', 'cancelled') THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN p.status = 'rejected' THEN 1 ELSE 0 END), 0) "
+            "FROM loans_loanapplication a LEFT JOIN loans_loanapplication p "
+            "ON p.customer_id = a.customer_id AND p.created_at < a.created_at GROUP BY a.id"
+        )
+        expected = {row[0]: tuple(int(v) for v in row[1:]) for row in cursor.fetchall()}
+    got = {
+        int(i): (int(r.prior_applications), int(r.prior_approved), int(r.prior_rejected))
+        for i, r in zip(frame.index, frame.itertuples(), strict=True)
+    }
+    assert got == {i: expected[i] for i in got} and any(v[0] for v in got.values())
+
+    version = model_train(kind=ModelKind.PD, activate=True, params={"cv_folds": 2, "baseline_trees": 20})
+    run = scoring_run_execute(run=scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO, chunk_size=250))
+    assert run.done == len(world.application_ids)
+    rows = {s.application_id: s for s in Score.objects.filter(model_version=version)}
+    for app in LoanApplication.objects.filter(pk__in=world.application_ids):
+        score = rows[app.pk]
+        assert (app.score_points, app.score_grade, app.score_reasons) == (score.points, score.grade, score.reasons)
+        assert app.score_model_version == version.label
