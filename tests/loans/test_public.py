@@ -213,3 +213,40 @@ def test_rate_limit_window_resets(monkeypatch):
     assert hits == [False, False, True]
     now[0] += 60
     assert ratelimit.rate_limit_hit(scope="t", key="ip", rate="2/m") is False
+
+
+def test_same_applicant_registered_meanwhile_is_matched_not_duplicated(client, form_data, monkeypatch):
+    # The first match (before the write transaction) sees nobody; by the time the write
+    # lock is held the same applicant exists (a concurrent submission): matched, no copy.
+    from customers import selectors
+    from customers.services import customer_create
+    from loans.services.public import PUBLIC_CUSTOMER_FIELDS
+
+    real = selectors.customer_matches
+    calls = []
+
+    def first_sees_nobody(**keys):
+        calls.append(keys)
+        if len(calls) == 1:
+            fields = {k: form_data[k] for k in PUBLIC_CUSTOMER_FIELDS if form_data.get(k)}
+            customer_create(actor=None, **fields)
+            return []
+        return real(**keys)
+
+    monkeypatch.setattr(selectors, "customer_matches", first_sees_nobody)
+    response = client.post(APPLY, form_data)
+    assert 'id="reference"' in response.content.decode()
+    assert Customer.objects.count() == 1
+    assert LoanApplication.objects.get().customer == Customer.objects.get()
+    assert len(calls) == 2  # the first read, then the match under the lock after the conflict
+
+
+def test_reference_drawn_twice_is_a_form_error_and_saves_nothing(client, form_data, monkeypatch):
+    from loans.services import public
+
+    taken = ApplicationFactory().reference
+    monkeypatch.setattr(public, "application_reference_allocate", lambda: taken)
+    response = client.post(APPLY, form_data)
+    assert response.status_code == 200 and "try again" in response.content.decode()
+    assert LoanApplication.objects.count() == 1
+    assert not Customer.objects.filter(credit_code=form_data["credit_code"]).exists()
