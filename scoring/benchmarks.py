@@ -111,7 +111,7 @@ def bench_batch(ctx: BenchContext) -> list[Figure]:
     from scoring.services.registry import model_version_retire
 
     model_version_retire(version=versions[ModelKind.APPROVAL])
-    run = scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO, chunk_size=20_000)
+    run = scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO)
     with Timer() as t_end:
         run = scoring_run_execute(run=run)
     rows = run.done
@@ -145,7 +145,7 @@ def bench_batch(ctx: BenchContext) -> list[Figure]:
 
     Score.objects.filter(model_version=pd_version)._raw_delete(Score.objects.db)
     model_version_activate(version=versions[ModelKind.APPROVAL])
-    run = scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO, chunk_size=20_000)
+    run = scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO)
     with Timer() as t_two:
         run = scoring_run_execute(run=run)
     approval = model_version_artifact(version=versions[ModelKind.APPROVAL])

@@ -190,8 +190,13 @@ def application_score(*, application_id: int) -> str | None:
 # ---------------------------------------------------------------------------------
 # Batch runs
 # ---------------------------------------------------------------------------------
+# Rows per chunk (one transaction each): 50,000 measured faster than 20,000 or 100,000 on
+# SQLite; a chunk's frame, history and Score tuples stay well under 100 MB.
+BATCH_CHUNK_SIZE = 50_000
+
+
 def scoring_run_create(
-    *, scope: str, actor=None, chunk_size: int = 20000, skip_empty: bool = False
+    *, scope: str, actor=None, chunk_size: int = BATCH_CHUNK_SIZE, skip_empty: bool = False
 ) -> ScoringRun | None:
     """A queued run over ``scope`` with the versions active now (fixed for the whole run).
 
