@@ -250,3 +250,26 @@ def test_reference_drawn_twice_is_a_form_error_and_saves_nothing(client, form_da
     assert response.status_code == 200 and "try again" in response.content.decode()
     assert LoanApplication.objects.count() == 1
     assert not Customer.objects.filter(credit_code=form_data["credit_code"]).exists()
+
+
+def test_rate_limit_counters_on_the_file_cache_are_shared_and_expire(tmp_path, settings, monkeypatch):
+    # With the file-based cache the counters live in their own SQLite file: two workers
+    # (two connections) count into the same window, and a new window starts from one.
+    from loans import ratelimit
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(ratelimit, "_counters", None)
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(ratelimit, "_now", lambda: now[0])
+    hits = [ratelimit.rate_limit_hit(scope="t", key="ip", rate="3/m") for _ in range(2)]
+    other_worker = ratelimit.SqliteCounters(tmp_path / "ratelimit.sqlite3")
+    window = int(now[0] // 60)
+    assert other_worker.hit(f"ratelimit:t:ip:{window}", expires=now[0] + 60, now=now[0]) == 3
+    hits.append(ratelimit.rate_limit_hit(scope="t", key="ip", rate="3/m"))
+    assert hits == [False, False, True]
+    now[0] += 120  # two windows on: the first one's grace period is over too
+    assert ratelimit.rate_limit_hit(scope="t", key="ip", rate="3/m") is False
+    assert other_worker.hit(f"ratelimit:t:ip:{window}", expires=now[0], now=now[0]) == 1  # the old window was dropped
