@@ -1,41 +1,18 @@
 """Customers on MariaDB with a real worker: matching runs, credit-line races, reassignment races, import."""
 
-import threading
 import time
 from decimal import Decimal
 
 import pytest
 import tablib
-from django.db import connections
 
 from customers.importing import parse_dataset
 from customers.models import Assignment, CreditLine, Customer, MatchingRun
 from customers.services import credit_line_use, customer_import, customer_reassign, matching_run_start
-from loansite.errors import ApplicationError
 from tests.customers.factories import CreditLineFactory, CustomerFactory, ManagerFactory
+from tests.integration.concurrency import race
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    results, errors = [], []
-
-    def run(call):
-        try:
-            barrier.wait()
-            results.append(call())
-        except ApplicationError as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def test_matching_run_in_the_worker_assigns_within_capacity(celery_worker, make_user):
@@ -62,7 +39,7 @@ def test_matching_run_in_the_worker_assigns_within_capacity(celery_worker, make_
 def test_concurrent_draws_never_exceed_the_limit(make_user):
     officer = make_user("officer", role="Loan officer")
     line = CreditLineFactory(limit=Decimal("1000.00"))
-    results, errors = _race(
+    results, errors = race(
         [lambda: credit_line_use(customer=line.customer, amount="300", actor=officer) for _ in range(6)]
     )
     assert len(results) == 3 and len(errors) == 3
@@ -75,7 +52,7 @@ def test_concurrent_reassignments_respect_capacity(make_user):
     boss = make_user("boss", role="Administrator")
     manager = ManagerFactory(capacity=1)
     customers = CustomerFactory.create_batch(4)
-    results, errors = _race(
+    results, errors = race(
         [lambda c=c: customer_reassign(customer=c, manager=manager, actor=boss, reason="race") for c in customers]
     )
     assert len(results) == 1 and len(errors) == 3

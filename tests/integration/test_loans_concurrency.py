@@ -1,40 +1,16 @@
 """Concurrent decisions on one application, on MariaDB: exactly one wins."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from audit.models import AuditAction, AuditEntry
 from loans import services
 from loans.models import ApprovalDecision, LoanApplication
-from loansite.errors import ApplicationError
+from tests.integration.concurrency import race
 from tests.loans.factories import ApplicationFactory, AuthorityFactory, ProductFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _race(calls):
-    """Run the callables at the same moment in threads; return (results, errors)."""
-    barrier = threading.Barrier(len(calls))
-    results, errors = [], []
-
-    def run(call):
-        try:
-            barrier.wait()
-            results.append(call())
-        except ApplicationError as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, errors
 
 
 @pytest.mark.parametrize("approvers", [2, 6])
@@ -49,7 +25,7 @@ def test_concurrent_approve_has_exactly_one_winner(make_user, approvers):
         product=ProductFactory(), status=LoanApplication.Status.UNDER_REVIEW, created_by=officer, review_round=1
     )
 
-    results, errors = _race(
+    results, errors = race(
         [lambda u=u: services.application_approve(actor=u, application=app, reason=u.username) for u in users]
     )
 
@@ -75,7 +51,7 @@ def test_concurrent_approve_and_reject_one_decision(make_user):
     app = ApplicationFactory(
         product=ProductFactory(), status=LoanApplication.Status.UNDER_REVIEW, created_by=officer, review_round=1
     )
-    results, errors = _race(
+    results, errors = race(
         [
             lambda: services.application_approve(actor=a, application=app),
             lambda: services.application_reject(actor=b, application=app, reason="no"),
@@ -119,6 +95,6 @@ def test_public_submissions_in_parallel_never_duplicate_the_customer(make_user):
             repayment_method="equal_installment",
         )
 
-    results, _errors = _race([submit for _ in range(4)])
+    results, _errors = race([submit for _ in range(4)])
     assert Customer.objects.filter(credit_code=fields["credit_code"]).count() == 1
     assert LoanApplication.objects.count() == len(results) >= 1
