@@ -11,8 +11,8 @@ def test_admin_login_language_switch_and_audit_log(page, admin_login, make_user)
     admin_login("auditor1")
     assert page.locator("#site-name").inner_text() == "Loan back office"
 
-    page.select_option("#language-select", "zh-hans")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # the switch posts the form on change
+        page.select_option("#language-select", "zh-hans")
     assert page.locator("#site-name").inner_text() == "贷款后台"
 
     page.goto("/admin/audit/auditentry/")
