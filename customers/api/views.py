@@ -1,6 +1,7 @@
 """``/api/v1/`` customers, tags, managers, assignments and matching: thin callers of the services."""
 
 from celery.result import AsyncResult
+from django.db import transaction
 from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -59,10 +60,12 @@ class TagViewSet(viewsets.ModelViewSet):
     serializer_class = s.TagSerializer
     search_fields = ["name"]
 
+    @transaction.atomic
     def perform_create(self, serializer):
         tag = serializer.save()
         audit_record(action=AuditAction.CREATE, actor=self.request.user, target=tag, changes=model_snapshot(tag))
 
+    @transaction.atomic
     def perform_update(self, serializer):
         before = model_snapshot(serializer.instance)
         tag = serializer.save()
@@ -73,6 +76,7 @@ class TagViewSet(viewsets.ModelViewSet):
             changes=changes_between(before, model_snapshot(tag)),
         )
 
+    @transaction.atomic
     def perform_destroy(self, instance):
         target = (instance._meta.label_lower, instance.pk, str(instance))
         snapshot = model_snapshot(instance)

@@ -174,3 +174,18 @@ def test_detail_shows_credit_line_headroom_and_match_breakdown(make_user):
     assert body["credit_line"]["available"] == "3800.00"
     assert body["credit_line_headroom"] == "3800.00"
     assert body["assignment"]["components"]["industry"]["value"] == 1.0
+
+
+def test_tag_write_and_its_audit_entry_commit_together(officer, monkeypatch):
+    from customers.api import views
+    from customers.models import Tag
+
+    def failing_audit(**kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(views, "audit_record", failing_audit)
+    client = client_for(officer)
+    client.raise_request_exception = False
+    response = client.post("/api/v1/tags/", {"name": "orphan", "colour": "#00ff00"}, format="json")
+    assert response.status_code == 500
+    assert not Tag.objects.filter(name="orphan").exists()
