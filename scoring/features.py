@@ -1,10 +1,14 @@
 """The one feature pipeline: pure functions over a DataFrame of raw inputs.
 
 Training, batch scoring, single prediction (admin page and API) all call
-:func:`features_build` on a frame with :data:`RAW_COLUMNS` (built by
-``scoring.selectors`` from the database, or from a dict for a prediction), then
-:class:`FeatureEncoder` (fitted at training time, stored in the model artifact) turns the
-result into the fixed numeric matrix a model was trained on. No database, no Django.
+:func:`features_build` on the raw inputs :data:`RAW_COLUMNS` (a DataFrame built by
+``scoring.selectors`` from the database, or :class:`Columns` from a dict for a prediction),
+then :class:`FeatureEncoder` (fitted at training time, stored in the model artifact) turns
+the result into the fixed numeric matrix a model was trained on. No database, no Django.
+
+A DataFrame and :class:`Columns` go through the same code: every step reads whole columns
+as numpy arrays (:func:`column`), so one row and fifty thousand rows are computed alike;
+:class:`Columns` only spares a one-row prediction pandas' per-column overhead.
 
 Missing values: numeric inputs stay NaN (tree models and the scorecard's "missing" bin
 handle them) and each input that may be unknown gets a ``*_missing`` 0/1 column; ratios
@@ -82,11 +86,56 @@ BASELINE_FEATURES = [
 UNKNOWN = "unknown"
 
 
-def _numeric(series: pd.Series) -> np.ndarray:
+class Columns:
+    """Named 1-D numpy arrays of one length: a frame without pandas, for one prediction.
+
+    Offers what the pipeline and the models read from a DataFrame: ``cols[name]`` (an
+    array), ``name in cols`` and ``len(cols)`` (rows). Built from one input dict by
+    :func:`raw_columns_from_input`; :func:`features_build` returns one when given one.
+    """
+
+    __slots__ = ("_data", "_rows")
+
+    def __init__(self, data: dict[str, np.ndarray]):
+        self._data = data
+        self._rows = len(next(iter(data.values()))) if data else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._data[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._data
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._data)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self._data, columns=self.columns)
+
+
+def column(frame, name: str, dtype=None) -> np.ndarray:
+    """One column of a DataFrame or :class:`Columns` as a numpy array."""
+    values = frame[name]
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype=dtype)
+    return np.asarray(values, dtype=dtype)
+
+
+def _numeric(values) -> np.ndarray:
     """Numbers as float64; None, "", "abc", Decimal handled: anything unparsable is NaN."""
-    if series.dtype.kind in "fiub":
-        return series.to_numpy(dtype="float64", na_value=np.nan)
-    values = series.to_numpy(dtype=object)
+    if isinstance(values, pd.Series):
+        if values.dtype.kind in "fiub":
+            return values.to_numpy(dtype="float64", na_value=np.nan)
+        values = values.to_numpy(dtype=object)
+    else:
+        values = np.asarray(values)
+        if values.dtype.kind in "fiub":
+            return values.astype("float64")
+        values = values.astype(object)
     out = np.empty(len(values), dtype="float64")
     for i, v in enumerate(values):
         try:
@@ -116,10 +165,18 @@ def _norm_category(v) -> str:
     return text or UNKNOWN
 
 
-def _by_distinct(values: np.ndarray, norm) -> np.ndarray:
+# Up to this many values, ``norm`` is applied value by value (factorizing costs more).
+_SMALL = 16
+
+
+def map_distinct(values: np.ndarray, norm) -> np.ndarray:
     """``norm`` applied to each distinct value once (a chunk has a handful of levels)."""
     if len(values) == 0:
         return np.array([], dtype=object)
+    if len(values) <= _SMALL:
+        out = np.empty(len(values), dtype=object)
+        out[:] = [norm(v) for v in values]
+        return out
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
     except TypeError:  # unhashable values: one by one
@@ -128,8 +185,10 @@ def _by_distinct(values: np.ndarray, norm) -> np.ndarray:
     return mapped[codes]
 
 
-def _category(series: pd.Series) -> np.ndarray:
-    return _by_distinct(series.to_numpy(dtype=object), _norm_category)
+def _category(values) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        return map_distinct(values.to_numpy(dtype=object), _norm_category)
+    return map_distinct(np.asarray(values).astype(object), _norm_category)
 
 
 def _norm_tier(v: float) -> str:
@@ -138,18 +197,19 @@ def _norm_tier(v: float) -> str:
 
 def _tier(values: np.ndarray) -> np.ndarray:
     """Tiers arrive as 1, "1", 1.0 or None: normalise to "1".."4" / unknown."""
-    return _by_distinct(np.asarray(values, dtype="float64"), _norm_tier)
+    return map_distinct(np.asarray(values, dtype="float64"), _norm_tier)
 
 
-def features_build(raw: pd.DataFrame) -> pd.DataFrame:
-    """Raw inputs -> model features (same index). Deterministic and side-effect free.
+def features_build(raw: "pd.DataFrame | Columns") -> "pd.DataFrame | Columns":
+    """Raw inputs -> model features (a DataFrame with the same index, or :class:`Columns`
+    for :class:`Columns`). Deterministic and side-effect free.
 
     Ratios use the customers app's definitions: debt ratio = total liabilities / total
     assets, current ratio = current assets / current liabilities, net margin = net
     profit / annual revenue; operating margin = (monthly revenue - monthly cost) /
     monthly revenue; amount to revenue = amount / (12 x monthly revenue).
     """
-    missing = [c for c in RAW_COLUMNS if c not in raw.columns]
+    missing = [c for c in RAW_COLUMNS if c not in raw]
     if missing:
         raise KeyError(f"Raw feature frame lacks columns: {missing}")
     num = {c: _numeric(raw[c]) for c in NUMERIC_INPUTS}
@@ -180,11 +240,36 @@ def features_build(raw: pd.DataFrame) -> pd.DataFrame:
     out["product"] = _category(raw["product"])
     out["industry"] = _category(raw["industry"])
     out["city_tier"] = _tier(_numeric(raw["city_tier"]))
+    if isinstance(raw, Columns):
+        return Columns({c: out[c] for c in FEATURES})
     return pd.DataFrame(out, index=raw.index, columns=FEATURES)
 
 
+class DerivedCache:
+    """Values derived from a fitted object's fields, computed once per object (a loaded
+    model artifact is cached per version, so once per version and process). Reassigning
+    any attribute drops them; they are never pickled into an artifact."""
+
+    def derived(self, key: str, build):
+        cache = self.__dict__.get("_derived")
+        if cache is None:
+            cache = self.__dict__["_derived"] = {}
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def __setattr__(self, name, value):
+        self.__dict__.pop("_derived", None)
+        super().__setattr__(name, value)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_derived", None)
+        return state
+
+
 @dataclass
-class FeatureEncoder:
+class FeatureEncoder(DerivedCache):
     """Categorical levels learned at training; turns built features into a fixed float matrix.
 
     Unseen levels at scoring time fall into the ``<feature>=unknown`` column, so a new
@@ -204,21 +289,29 @@ class FeatureEncoder:
 
     @property
     def columns(self) -> list[str]:
+        return list(self.derived("columns", self._columns))
+
+    def _columns(self) -> list[str]:
         cols = list(NUMERIC_FEATURES) + list(MISSING_FLAGS)
         for c in CATEGORICAL_FEATURES:
             cols += [f"{c}={v}" for v in self.levels[c]] + [f"{c}={UNKNOWN}"]
         return cols
 
-    def transform_array(self, features: pd.DataFrame) -> np.ndarray:
-        """The encoded matrix (columns in :attr:`columns` order), without a DataFrame."""
+    def _lookups(self) -> dict[str, dict[str, int]]:
+        return {c: {v: i for i, v in enumerate(self.levels[c])} for c in CATEGORICAL_FEATURES}
+
+    def transform_array(self, features) -> np.ndarray:
+        """The encoded matrix (columns in :attr:`columns` order) of a DataFrame or
+        :class:`Columns` of built features, without a DataFrame."""
         n = len(features)
-        parts = [np.column_stack([features[c].to_numpy(dtype="float64") for c in NUMERIC_FEATURES + MISSING_FLAGS])]
-        for c in CATEGORICAL_FEATURES:
-            known = self.levels[c]
-            lookup = {v: i for i, v in enumerate(known)}
-            codes = np.array([lookup.get(v, len(known)) for v in features[c].to_numpy(dtype=object)], dtype=int)
-            onehot = np.zeros((n, len(known) + 1), dtype="float64")
-            onehot[np.arange(n), codes] = 1.0
+        parts = [np.column_stack([column(features, c, "float64") for c in NUMERIC_FEATURES + MISSING_FLAGS])]
+        for c, lookup in self.derived("lookups", self._lookups).items():
+            other = len(lookup)  # the unknown column, after the known levels
+            codes = map_distinct(
+                column(features, c, object), lambda v, lookup=lookup, other=other: lookup.get(v, other)
+            )
+            onehot = np.zeros((n, other + 1), dtype="float64")
+            onehot[np.arange(n), codes.astype(int)] = 1.0
             parts.append(onehot)
         return np.hstack(parts)
 
@@ -229,6 +322,26 @@ class FeatureEncoder:
 def raw_frame_from_input(values: dict) -> pd.DataFrame:
     """One prediction request (a dict of raw inputs, any missing) as a one-row raw frame."""
     return pd.DataFrame([{c: values.get(c) for c in RAW_COLUMNS}], columns=RAW_COLUMNS)
+
+
+def _one(value) -> np.ndarray:
+    """A one-row column holding ``value`` as a DataFrame column would: a number (bool
+    included) as a numeric array, anything else (None, text, Decimal) as an object."""
+    if isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
+        out = np.asarray([value])
+        if out.dtype.kind in "fiub":
+            return out
+    out = np.empty(1, dtype=object)
+    out[0] = value
+    return out
+
+
+def raw_columns_from_input(values: dict, *, extra: dict | None = None) -> Columns:
+    """:func:`raw_frame_from_input` as :class:`Columns` (the same values, without pandas),
+    with ``extra`` inputs (e.g. the product bounds) next to :data:`RAW_COLUMNS`."""
+    data = {c: _one(values.get(c)) for c in RAW_COLUMNS}
+    data.update({c: _one(v) for c, v in (extra or {}).items()})
+    return Columns(data)
 
 
 def raw_frame_hash(raw: pd.DataFrame) -> str:

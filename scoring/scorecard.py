@@ -16,12 +16,13 @@ Pure maths over built features (see ``scoring.features``); no database.
 """
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from scoring.features import CATEGORICAL_FEATURES, UNKNOWN
+from scoring.features import CATEGORICAL_FEATURES, UNKNOWN, DerivedCache, map_distinct
 
 MISSING_BIN = "missing"
 OTHER = "other"
@@ -43,22 +44,36 @@ class FeatureBins:
     bad_rates: list[float] = field(default_factory=list)
     iv: float = 0.0
 
-    def bin_index(self, values: pd.Series) -> np.ndarray:
-        """Index into ``labels`` for each value."""
+    def bin_index(self, values) -> np.ndarray:
+        """Index into ``labels`` for each value (a Series or an array)."""
         if self.kind == "numeric":
-            if values.dtype.kind in "fiub":
-                v = values.to_numpy(dtype=float)
-            else:
-                v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-            idx = np.searchsorted(np.asarray(self.edges, dtype=float), v, side="right")
-            idx[np.isnan(v)] = len(self.edges) + 1  # the missing bin
-            return idx
-        lookup = {lvl: i for i, lvl in enumerate(self.levels)}
-        other = len(self.levels)
-        return np.array([lookup.get(v, other) for v in values.to_numpy(dtype=object)], dtype=int)
+            return numeric_bin_index(np.asarray(self.edges, dtype=float), values)
+        return categorical_bin_index({lvl: i for i, lvl in enumerate(self.levels)}, values)
 
     def transform(self, values: pd.Series) -> np.ndarray:
         return np.asarray(self.woe, dtype=float)[self.bin_index(values)]
+
+
+def _floats(values) -> np.ndarray:
+    return values.to_numpy(dtype=float) if isinstance(values, pd.Series) else np.asarray(values, dtype=float)
+
+
+def numeric_bin_index(edges: np.ndarray, values) -> np.ndarray:
+    """Right-open bins over ascending inner ``edges``; NaN (or unparsable) in the last bin."""
+    if values.dtype.kind in "fiub":
+        v = _floats(values)
+    else:
+        v = _floats(pd.to_numeric(values, errors="coerce"))
+    idx = np.searchsorted(edges, v, side="right")
+    idx[np.isnan(v)] = len(edges) + 1  # the missing bin
+    return idx
+
+
+def categorical_bin_index(lookup: dict, values) -> np.ndarray:
+    """The level's position in ``lookup``; any other value pools into the bin after them."""
+    other = len(lookup)
+    values = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    return map_distinct(values, lambda v: lookup.get(v, other)).astype(int)
 
 
 def _woe_table(bin_idx: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -143,7 +158,7 @@ def _fmt(v: float) -> str:
 
 
 @dataclass
-class Scorecard:
+class Scorecard(DerivedCache):
     pdo: float = 20.0
     base_score: float = 600.0
     base_odds: float = 20.0  # good:bad odds at base_score
@@ -201,16 +216,30 @@ class Scorecard:
         woe = np.asarray(self.bins[name].woe, dtype=float)
         return np.round(-(self.coef[name] * woe + self.intercept / n) * self.factor + self.offset / n)
 
+    def _table(self) -> list[tuple]:
+        """Per selected feature, what scoring needs from the fitted card: the name, the bin
+        index function, the WoE and the points per bin, the best points and the coefficient."""
+        rows = []
+        for name in self.selected:
+            fb = self.bins[name]
+            if fb.kind == "numeric":
+                index = partial(numeric_bin_index, np.asarray(fb.edges, dtype=float))
+            else:
+                index = partial(categorical_bin_index, {lvl: i for i, lvl in enumerate(fb.levels)})
+            points = self.bin_points(name)
+            rows.append((name, index, np.asarray(fb.woe, dtype=float), points, points.max(), self.coef[name]))
+        return rows
+
     def woe_frame(self, features: pd.DataFrame, *, names=None) -> pd.DataFrame:
         names = names or self.selected
         return pd.DataFrame({n: self.bins[n].transform(features[n]) for n in names}, index=features.index)
 
     # -- scoring -----------------------------------------------------------------
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, features) -> np.ndarray:
         """Probability of default (bad) per row."""
         logit = np.full(len(features), self.intercept, dtype=float)
-        for name in self.selected:
-            logit += self.coef[name] * self.bins[name].transform(features[name])
+        for name, index, woe, _points, _best, coef in self.derived("table", self._table):
+            logit += coef * woe[index(features[name])]
         return 1.0 / (1.0 + np.exp(-logit))
 
     def points_frame(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -222,20 +251,20 @@ class Scorecard:
     def points(self, features: pd.DataFrame) -> np.ndarray:
         return self.points_frame(features).sum(axis=1).to_numpy().astype(int)
 
-    def score(self, features: pd.DataFrame, *, reasons: bool | str = True, top: int = 3) -> dict:
-        """Probability, points, grade and (optionally) reasons in one pass over the bins;
+    def score(self, features, *, reasons: bool | str = True, top: int = 3) -> dict:
+        """Probability, points, grade and (optionally) reasons in one pass over the bins of a
+        DataFrame or :class:`~scoring.features.Columns` of built features;
         ``reasons="arrays"`` gives only the reason arrays, not the per-row lists."""
         n = len(features)
+        table = self.derived("table", self._table)
         logit = np.full(n, self.intercept, dtype=float)
-        pts = np.empty((n, len(self.selected)), dtype=float)
-        best = np.empty(len(self.selected), dtype=float)
-        for j, name in enumerate(self.selected):
-            fb = self.bins[name]
-            idx = fb.bin_index(features[name])
-            logit += self.coef[name] * np.asarray(fb.woe, dtype=float)[idx]
-            bin_pts = self.bin_points(name)
+        pts = np.empty((n, len(table)), dtype=float)
+        best = np.empty(len(table), dtype=float)
+        for j, (name, index, woe, bin_pts, top_pts, coef) in enumerate(table):
+            idx = index(features[name])
+            logit += coef * woe[idx]
             pts[:, j] = bin_pts[idx]
-            best[j] = bin_pts.max()
+            best[j] = top_pts
         points = pts.sum(axis=1).astype(int)
         out = {"probability": 1.0 / (1.0 + np.exp(-logit)), "points": points, "grade": self.grade(points)}
         if reasons:

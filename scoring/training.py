@@ -1,8 +1,9 @@
 """Training and the model artifacts: pure functions over raw frames and labels.
 
 Every artifact has ``predict(features, raw) -> dict of arrays`` over the output of
-``features_build`` (plus the raw frame for inputs like product bounds), so batch scoring,
-single prediction and validation run the same code. Each training validates on a
+``features_build`` (plus the raw frame for inputs like product bounds; DataFrames, or
+``Columns`` for one prediction), so batch scoring, single prediction and validation run
+the same code. Each training validates on a
 stratified 80/20 hold-out and k-fold CV, and trains the random-forest baseline on the six
 features the retail system used on the same split, so the report compares like with like.
 """
@@ -25,7 +26,15 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from threadpoolctl import ThreadpoolController
 
-from scoring.features import BASELINE_FEATURES, CATEGORICAL_FEATURES, FEATURES, FeatureEncoder, features_build
+from scoring.features import (
+    BASELINE_FEATURES,
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    DerivedCache,
+    FeatureEncoder,
+    column,
+    features_build,
+)
 from scoring.metrics import classification_metrics, ks_statistic, reference_distribution, regression_metrics
 from scoring.scorecard import DEFAULT_GRADES, Scorecard
 
@@ -101,6 +110,15 @@ class TrainResult:
 # ---------------------------------------------------------------------------------
 # Artifacts
 # ---------------------------------------------------------------------------------
+def _baseline_matrix(features, names: list[str]) -> np.ndarray:
+    """The named feature columns side by side, as floats."""
+    return np.column_stack([column(features, c, float) for c in names])
+
+
+def _numbers(values) -> np.ndarray:
+    return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
+
+
 @dataclass
 class ApprovalModel:
     """Probability that an officer approves the request."""
@@ -110,12 +128,12 @@ class ApprovalModel:
     encoder: FeatureEncoder | None = None  # None for the six-feature baseline
     cutoff: float = 0.5
 
-    def matrix(self, features: pd.DataFrame):
+    def matrix(self, features):
         if self.encoder is None:
-            return features[BASELINE_FEATURES].to_numpy(dtype=float)
+            return _baseline_matrix(features, BASELINE_FEATURES)
         return self.encoder.transform_array(features)
 
-    def predict(self, features: pd.DataFrame, raw: pd.DataFrame | None = None) -> dict:
+    def predict(self, features, raw=None) -> dict:
         proba = self.estimator.predict_proba(self.matrix(features))[:, 1]
         return {"probability": proba}
 
@@ -127,12 +145,12 @@ class PDModel:
     scorecard: Scorecard
     cutoff: float = 0.2
 
-    def predict(self, features: pd.DataFrame, raw: pd.DataFrame | None = None, *, reasons: bool | str = True) -> dict:
+    def predict(self, features, raw=None, *, reasons: bool | str = True) -> dict:
         return self.scorecard.score(features, reasons=reasons)
 
 
 @dataclass
-class LimitModel:
+class LimitModel(DerivedCache):
     """Recommended credit limit, bounded by the product's minimum and maximum amount."""
 
     algorithm: str
@@ -141,20 +159,22 @@ class LimitModel:
     columns: list[str] = field(default_factory=list)
     log_target: bool = True
 
-    def matrix(self, features: pd.DataFrame):
-        if self.encoder is None:
-            return features[BASELINE_FEATURES].to_numpy(dtype=float)
+    def _keep(self) -> list[int]:
         all_columns = self.encoder.columns
-        keep = [all_columns.index(c) for c in self.columns]
-        return self.encoder.transform_array(features)[:, keep]
+        return [all_columns.index(c) for c in self.columns]
 
-    def predict(self, features: pd.DataFrame, raw: pd.DataFrame | None = None) -> dict:
+    def matrix(self, features):
+        if self.encoder is None:
+            return _baseline_matrix(features, BASELINE_FEATURES)
+        return self.encoder.transform_array(features)[:, self.derived("keep", self._keep)]
+
+    def predict(self, features, raw=None) -> dict:
         pred = self.estimator.predict(self.matrix(features))
         value = np.expm1(pred) if self.log_target else pred
         value = np.maximum(value, 0.0)
         if raw is not None and "product_min_amount" in raw and "product_max_amount" in raw:
-            lo = pd.to_numeric(raw["product_min_amount"], errors="coerce").to_numpy(dtype=float)
-            hi = pd.to_numeric(raw["product_max_amount"], errors="coerce").to_numpy(dtype=float)
+            lo = _numbers(raw["product_min_amount"])
+            hi = _numbers(raw["product_max_amount"])
             value = np.where(np.isnan(lo), value, np.maximum(value, lo))
             value = np.where(np.isnan(hi), value, np.minimum(value, hi))
         # Limits are offered in whole thousands.

@@ -4,12 +4,13 @@ import io
 from collections import OrderedDict
 
 import joblib
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from loans.models import LoanProduct
 from loansite.errors import Conflict, InvalidTransition, NotFound
 from scoring.models import ModelVersion
 from scoring.selectors import rollback_target
@@ -37,6 +38,44 @@ def model_version_artifact(*, version: ModelVersion):
     while len(_ARTIFACTS) > _CACHE_SIZE:
         _ARTIFACTS.popitem(last=False)
     return obj
+
+
+_ACTIVE_FIELDS = ["id", "kind", "version", "status"]
+
+
+def _active_sql(*, with_product: bool) -> str:
+    q = connection.ops.quote_name
+    columns = ", ".join(f"v.{q(ModelVersion._meta.get_field(f).column)}" for f in _ACTIVE_FIELDS)
+    versions = q(ModelVersion._meta.db_table)
+    status = q(ModelVersion._meta.get_field("status").column)
+    if not with_product:
+        return f"SELECT {columns} FROM {versions} v WHERE v.{status} = %s"
+    product = LoanProduct._meta
+    lo, hi, code = (q(product.get_field(f).column) for f in ("min_amount", "max_amount", "code"))
+    return (
+        f"SELECT {columns}, p.{lo}, p.{hi} FROM {versions} v "
+        f"LEFT JOIN {q(product.db_table)} p ON p.{code} = %s WHERE v.{status} = %s"
+    )
+
+
+def model_versions_active(*, product_code: str | None = None) -> tuple[dict, tuple[float, float] | None]:
+    """The active version of each kind (without the artifact bytes) and, with
+    ``product_code``, that product's (minimum, maximum) amount (``None`` when there is no
+    such product, or no active version): one statement. A prediction reads both on every
+    call and caches neither, so an activation, retirement or rollback made by any process
+    counts from its commit on (the artifacts themselves are immutable, cached per version)."""
+    with connection.cursor() as cursor:
+        if product_code:
+            cursor.execute(_active_sql(with_product=True), [product_code, ModelVersion.Status.ACTIVE.value])
+        else:
+            cursor.execute(_active_sql(with_product=False), [ModelVersion.Status.ACTIVE.value])
+        rows = cursor.fetchall()
+    width = len(_ACTIVE_FIELDS)
+    versions = {row[1]: ModelVersion.from_db(connection.alias, _ACTIVE_FIELDS, row[:width]) for row in rows}
+    bounds = None
+    if product_code and rows and rows[0][width] is not None:
+        bounds = (float(rows[0][width]), float(rows[0][width + 1]))
+    return versions, bounds
 
 
 def _move(version: ModelVersion, *, to_status: str, **values) -> None:
