@@ -96,14 +96,9 @@ def application_buttons(request, app: LoanApplication) -> list[dict]:
 
 def score_reasons_for_display(reasons) -> list[dict]:
     """Reason codes from scoring in the reader's language: ``{"code", "text", "points"}`` each."""
-    from scoring.reasons import reason_text
+    from scoring.reasons import reason_text, reasons_expand
 
-    return [
-        {"code": r.get("code", ""), "text": reason_text(r), "points": r.get("points_lost")}
-        if isinstance(r, dict)
-        else {"code": "", "text": str(r), "points": None}
-        for r in reasons or []
-    ]
+    return [{"code": r["code"], "text": reason_text(r), "points": r["points_lost"]} for r in reasons_expand(reasons)]
 
 
 def application_page_context(model_admin, request, object_id) -> dict:

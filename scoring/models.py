@@ -183,11 +183,18 @@ class ScoringRun(models.Model):
 class Score(models.Model):
     """One model version's output for one application. Written as inserts, never updated."""
 
+    # No single-column indexes: the unique (application, model_version) and the
+    # (model_version, created_at) index lead with these columns and serve the foreign keys.
+    # Two indexes instead of four make the batch insert of a million rows half as costly.
     application = models.ForeignKey(
-        "loans.LoanApplication", verbose_name=_("application"), on_delete=models.CASCADE, related_name="scores"
+        "loans.LoanApplication",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="scores",
+        db_index=False,
     )
     model_version = models.ForeignKey(
-        ModelVersion, verbose_name=_("model version"), on_delete=models.PROTECT, related_name="scores"
+        ModelVersion, verbose_name=_("model version"), on_delete=models.PROTECT, related_name="scores", db_index=False
     )
     # Approval model: probability of approval; PD scorecard: probability of default.
     probability = models.FloatField(_("probability"), null=True, blank=True)

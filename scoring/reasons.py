@@ -1,7 +1,9 @@
 """Reason codes: plain-words explanations of the features that cost the most points.
 
-Stored on Score rows (and the application's latest score) in both languages, so the
-workbench shows them in the reader's language without re-scoring.
+Stored on Score rows (and the application's latest score) as ``{"feature", "points_lost"}``
+pairs, largest loss first; the code and the words in each language come from here when
+they are shown (:func:`reasons_expand`), so a stored reason stays small and a wording fix
+reaches old scores too. Rows stored with their texts (the earlier format) still read.
 """
 
 import json
@@ -58,6 +60,25 @@ def reason_dict(feature: str, points_lost: int) -> dict:
     }
 
 
+def reason_stored(feature: str, points_lost: int) -> dict:
+    """One reason as stored on a score."""
+    return {"feature": feature, "points_lost": int(points_lost)}
+
+
+def reasons_expand(stored) -> list[dict]:
+    """Stored reasons as shown and served: code, feature, points lost and the words in
+    English and Simplified Chinese. Entries that are not reasons are skipped."""
+    out = []
+    for reason in stored or []:
+        if not isinstance(reason, dict) or not reason.get("feature"):
+            continue
+        full = reason_dict(reason["feature"], reason.get("points_lost") or 0)
+        if reason["feature"] not in REASON_TEXT:  # an unknown feature keeps its stored words
+            full.update({k: reason[k] for k in ("code", "en", "zh_hans") if reason.get(k)})
+        out.append(full)
+    return out
+
+
 class ReasonEncoder:
     """Renders ``[(feature, points_lost), ...]`` to the stored JSON text, fast (a million rows)."""
 
@@ -66,9 +87,7 @@ class ReasonEncoder:
 
     def _head(self, feature: str) -> str:
         if feature not in self._prefix:
-            d = reason_dict(feature, 0)
-            del d["points_lost"]
-            self._prefix[feature] = json.dumps(d, ensure_ascii=False)[:-1] + ', "points_lost": '
+            self._prefix[feature] = '{"feature": ' + json.dumps(feature) + ', "points_lost": '
         return self._prefix[feature]
 
     def dumps(self, reasons) -> str:
@@ -76,17 +95,37 @@ class ReasonEncoder:
 
     def dumps_arrays(self, names: list[str], index: np.ndarray, lost: np.ndarray) -> list[str]:
         """:meth:`dumps` of every row at once, from the scorecard's reason arrays (per row
-        the indices into ``names`` and the points lost, largest first): the same text,
-        built column by column instead of row by row."""
-        n = len(index)
-        heads = np.array([self._head(name) for name in names], dtype=object)
-        out = np.full(n, "[", dtype=object)
-        for k in range(index.shape[1] if n else 0):
-            cost = lost[:, k]
-            piece = heads[index[:, k]] + cost.astype(str).astype(object) + "}"
-            # Losses are sorted largest first: a column's reasons follow the previous one's.
-            out = np.where(cost > 0, out + ("" if k == 0 else ", ") + piece, out)
-        return (out + "]").tolist()
+        the indices into ``names`` and the points lost, largest first; a loss of 0 or less
+        is no reason): the same text.
+
+        Scorecard points come in bins, so a chunk has few distinct reason lists: each row's
+        list is packed into one integer, and only the distinct ones are rendered."""
+        index, lost = np.asarray(index, dtype=np.int64), np.asarray(lost, dtype=np.int64)
+        if len(index) == 0:
+            return []
+        width = index.shape[1]
+        if len(names) > 64 or lost.max() >= 4096 or width * 18 > 62:
+            return [self._dumps_row(names, i, p) for i, p in zip(index.tolist(), lost.tolist(), strict=True)]
+        # Sorted largest first: a slot is a reason while every slot up to it lost points.
+        keep = np.cumprod(lost > 0, axis=1).astype(bool)
+        packed = np.where(keep, (index << 12) | lost, 0)
+        key = np.zeros(len(index), dtype=np.int64)
+        for k in range(width):
+            key = (key << 18) | packed[:, k]
+        distinct, inverse = np.unique(key, return_inverse=True)
+        texts = np.empty(len(distinct), dtype=object)
+        for pos, value in enumerate(distinct.tolist()):
+            slots = [(value >> (18 * (width - 1 - k))) & 0x3FFFF for k in range(width)]
+            texts[pos] = self.dumps([(names[v >> 12], v & 0xFFF) for v in slots if v & 0xFFF])
+        return texts[inverse.reshape(-1)].tolist()
+
+    def _dumps_row(self, names, row_index, row_lost) -> str:
+        parts = []
+        for j, points in zip(row_index, row_lost, strict=True):
+            if points <= 0:  # sorted largest first: nothing after this one either
+                break
+            parts.append((names[j], points))
+        return self.dumps(parts)
 
 
 def reason_text(reason: dict, language: str | None = None) -> str:

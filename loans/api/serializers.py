@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from customers.models import Customer
 from loans.models import ApprovalDecision, LoanApplication, LoanProduct, LoanPurpose, RepaymentMethod
+from scoring.api.serializers import ReasonSerializer
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -40,6 +41,17 @@ class DecisionSerializer(serializers.ModelSerializer):
         fields = ("kind", "decider", "review_round", "amount", "authority_limit", "final", "reason", "created_at")
 
 
+class ScoreReasonsField(serializers.ListField):
+    """The stored reasons with their codes and words in both languages."""
+
+    child = ReasonSerializer()
+
+    def to_representation(self, data):
+        from scoring.reasons import reasons_expand
+
+        return reasons_expand(data)
+
+
 class ApplicationOutputSerializer(serializers.ModelSerializer):
     customer = CustomerBriefSerializer(read_only=True)
     product = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -48,6 +60,7 @@ class ApplicationOutputSerializer(serializers.ModelSerializer):
     reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     score_grade = serializers.CharField(read_only=True, help_text="A (best) to E, blank until scored")
+    score_reasons = ScoreReasonsField(read_only=True)
 
     class Meta:
         model = LoanApplication

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from loans.models import ApplicationStatus, LoanApplication
 from scoring.models import ModelKind, Score, ScoringRun
-from scoring.reasons import ReasonEncoder, reason_dict
+from scoring.reasons import ReasonEncoder, reason_dict, reasons_expand
 from scoring.selectors import application_frame_by_ids
 from scoring.services import scoring_run_create, scoring_run_execute
 
@@ -28,8 +28,29 @@ def test_reason_json_built_array_wise_equals_the_row_wise_text():
     ]
     assert fast == slow
     first = json.loads(fast[int(np.argmax(lost[:, 0] > 0))])[0]
-    assert set(reason_dict("amount", 1)) == set(first)
+    assert set(first) == {"feature", "points_lost"} and first["feature"] in names
     assert encoder.dumps_arrays(names, index[:0], lost[:0]) == []
+    # Binned points repeat (few distinct lists), and losses too large to pack still render.
+    binned_index, binned_lost = index % 2, -np.sort(-(np.abs(lost) % 3), axis=1)
+    assert encoder.dumps_arrays(names, binned_index, binned_lost) == [
+        encoder.dumps([(names[j], v) for j, v in zip(row_i, row_l, strict=True) if v > 0])
+        for row_i, row_l in zip(binned_index.tolist(), binned_lost.tolist(), strict=True)
+    ]
+    big = lost + 5000
+    assert json.loads(encoder.dumps_arrays(names, index, big)[0])[0]["points_lost"] == int(big[0, 0])
+
+
+def test_stored_reasons_expand_to_codes_and_both_languages():
+    stored = [{"feature": "credit_score", "points_lost": 42}, {"feature": "debt_ratio", "points_lost": 7}]
+    expanded = reasons_expand(stored)
+    assert expanded[0] == reason_dict("credit_score", 42)
+    assert expanded[0]["code"] == "R03" and expanded[0]["en"] and expanded[0]["zh_hans"]
+    assert [r["points_lost"] for r in expanded] == [42, 7]
+    # The earlier format (texts stored with the reason) and junk entries still read.
+    legacy = [reason_dict("amount", 5), "not a reason", {"points_lost": 3}]
+    assert reasons_expand(legacy) == [reason_dict("amount", 5)]
+    assert reasons_expand([{"feature": "retired_feature", "points_lost": 2, "en": "Old words"}])[0]["en"] == "Old words"
+    assert reasons_expand(None) == []
 
 
 @pytest.mark.django_db
@@ -55,7 +76,11 @@ def test_prior_applications_count_strictly_earlier_ones_of_the_same_customer(wor
     assert frame["prior_rejected"].tolist() == [0, 0, 0, 1]
 
 
-def test_latest_fields_are_the_pd_score_rows_of_the_chunk(trained, world):
+def test_latest_fields_are_the_pd_score_rows_of_the_chunk_for_pending_applications(trained, world):
+    """Pending applications get the PD score as their latest fields; a decided one keeps
+    the score it was decided with (here: none), while its Score row is still written."""
+    decided = LoanApplication.objects.filter(pk__in=world.application_ids).exclude(status__in=LoanApplication.PENDING)
+    decided.update(score_points=555, score_grade="C", score_model_version="pd-v0")
     run = scoring_run_execute(run=scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO, chunk_size=400))
     assert run.done == len(world.application_ids)
     pd_rows = {
@@ -66,8 +91,13 @@ def test_latest_fields_are_the_pd_score_rows_of_the_chunk(trained, world):
     }
     apps = LoanApplication.objects.filter(pk__in=world.application_ids)
     assert len(pd_rows) == apps.count()
+    pending = [app for app in apps if app.is_pending]
+    assert 0 < len(pending) < len(pd_rows)
     for app in apps:
         score = pd_rows[app.pk]
+        if not app.is_pending:
+            assert (app.score_points, app.score_grade, app.score_model_version) == (555, "C", "pd-v0")
+            continue
         assert app.score_points == score.points and app.score_grade == score.grade
         assert app.score_reasons == score.reasons
         assert float(app.score_probability) == pytest.approx(score.probability, abs=1e-4)

@@ -10,6 +10,7 @@ from loans.models import LoanApplication
 from loansite.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from scoring.features import features_build, raw_frame_from_input
 from scoring.models import ModelKind, ModelVersion, RunStatus, Score, ScoringRun, TrainingRun
+from scoring.reasons import reasons_expand
 from scoring.selectors import application_frame_by_ids, training_set
 from scoring.services import (
     application_score,
@@ -175,12 +176,14 @@ def test_batch_scoring_twice_writes_each_score_once(trained, world):
     second = scoring_run_execute(run=scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO, chunk_size=300))
     assert second.done == 0 and second.written == 0
     assert Score.objects.count() == len(world.application_ids) * versions
-    # Latest fields filled set-wise from the PD rows.
-    app = LoanApplication.objects.exclude(scored_at=None).first()
+    # Latest fields filled set-wise from the PD rows, on the applications awaiting a decision.
+    pending = LoanApplication.objects.filter(status__in=LoanApplication.PENDING)
+    app = pending.first()
     assert app.score_model_version == trained[ModelKind.PD].label
     assert app.score_grade in "ABCDE" and app.score_points is not None and app.score_reasons
     assert 0 <= app.score_probability <= 1
-    assert LoanApplication.objects.filter(scored_at=None).count() == 0
+    assert pending.filter(scored_at=None).count() == 0
+    assert LoanApplication.objects.exclude(status__in=LoanApplication.PENDING).exclude(scored_at=None).count() == 0
 
 
 def test_a_killed_batch_resumes_without_duplicates(trained, world):
@@ -229,14 +232,16 @@ def test_application_score_without_a_model_returns_none(world):
 
 
 def test_application_score_writes_rows_and_latest_fields(trained, world):
-    app_id = world.application_ids[5]
+    app_id = LoanApplication.objects.filter(status__in=LoanApplication.PENDING).values_list("pk", flat=True)[5]
     assert application_score(application_id=app_id) == trained[ModelKind.PD].label
     assert application_score(application_id=app_id) == trained[ModelKind.PD].label  # again: no duplicate
     assert Score.objects.filter(application_id=app_id).count() == 3
     limit = Score.objects.get(application_id=app_id, model_version=trained[ModelKind.LIMIT]).value
     assert world.product.min_amount <= limit <= world.product.max_amount
     app = LoanApplication.objects.get(pk=app_id)
-    assert app.score_grade and app.score_reasons[0]["zh_hans"] and app.score_reasons[0]["en"]
+    assert app.score_grade and set(app.score_reasons[0]) == {"feature", "points_lost"}
+    reason = reasons_expand(app.score_reasons)[0]
+    assert reason["zh_hans"] and reason["en"] and reason["code"].startswith("R")
     assert application_score(application_id=10**9) is None
 
 
