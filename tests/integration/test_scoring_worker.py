@@ -32,9 +32,11 @@ def test_train_and_batch_score_round_trip_through_the_worker(celery_worker):
     assert ScoringRun.objects.filter(status=RunStatus.SUCCEEDED).count() == 2
     assert batch_score.delay(ScoringRun.Scope.PORTFOLIO).get(timeout=300)["skipped"] is True
 
-    scored = LoanApplication.objects.exclude(scored_at=None)
-    assert scored.count() == len(world.application_ids)
-    app = scored.first()
+    # Latest fields on the applications awaiting a decision; decided ones keep theirs (none).
+    pending = LoanApplication.objects.filter(status__in=LoanApplication.PENDING)
+    assert pending.count() > 0 and pending.filter(scored_at=None).count() == 0
+    assert LoanApplication.objects.exclude(status__in=LoanApplication.PENDING).exclude(scored_at=None).count() == 0
+    app = pending.first()
     assert app.score_model_version == version.label and app.score_grade and app.score_reasons
 
     # The task the submit path queues, on a fresh application row written by another process.
@@ -48,7 +50,8 @@ def test_train_and_batch_score_round_trip_through_the_worker(celery_worker):
 @pytest.mark.django_db(transaction=True)
 def test_prior_counts_and_latest_fields_match_sql_on_mariadb():
     """The per-chunk prior counts (sorted keys over MariaDB's datetimes) equal the plain
-    self-join definition, and the UPDATE ... JOIN copies exactly the PD Score rows."""
+    self-join definition, and the UPDATE ... JOIN copies exactly the PD Score rows into
+    the pending applications (the run reads ahead on a second connection here)."""
     from django.db import connection
 
     from scoring.selectors import application_frame_by_ids
@@ -75,7 +78,8 @@ def test_prior_counts_and_latest_fields_match_sql_on_mariadb():
     run = scoring_run_execute(run=scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO, chunk_size=250))
     assert run.done == len(world.application_ids)
     rows = {s.application_id: s for s in Score.objects.filter(model_version=version)}
-    for app in LoanApplication.objects.filter(pk__in=world.application_ids):
+    assert len(rows) == len(world.application_ids)
+    for app in LoanApplication.objects.filter(pk__in=world.application_ids, status__in=LoanApplication.PENDING):
         score = rows[app.pk]
         assert (app.score_points, app.score_grade, app.score_reasons) == (score.points, score.grade, score.reasons)
         assert app.score_model_version == version.label
