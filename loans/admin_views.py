@@ -101,6 +101,13 @@ def score_reasons_for_display(reasons) -> list[dict]:
     return [{"code": r["code"], "text": reason_text(r), "points": r["points_lost"]} for r in reasons_expand(reasons)]
 
 
+def _score_history(app) -> list:
+    """The application's Score rows from every model version (newest first, ten at most)."""
+    from scoring.selectors import application_scores
+
+    return list(application_scores(application_id=app.pk)[:10])
+
+
 def application_page_context(model_admin, request, object_id) -> dict:
     app = (
         LoanApplication.objects.select_related("customer", "product", "reviewer", "decided_by")
@@ -125,6 +132,7 @@ def application_page_context(model_admin, request, object_id) -> dict:
         "audit_entries": audit[:50],
         "buttons": application_buttons(request, app),
         "score_reasons": score_reasons_for_display(app.score_reasons),
+        "score_history": _score_history(app),
         "authority_limit": approver_authority_limit(user=request.user)
         if request.user.has_perm("loans.approve_loanapplication")
         else None,

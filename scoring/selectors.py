@@ -321,7 +321,13 @@ def scoring_runs_recent(limit: int = 20) -> QuerySet:
 
 
 def application_scores(*, application_id: int) -> QuerySet:
-    return Score.objects.filter(application_id=application_id).select_related("model_version").order_by("-id")
+    """Every model version's score of one application, newest first (without artifacts)."""
+    return (
+        Score.objects.filter(application_id=application_id)
+        .select_related("model_version")
+        .defer("model_version__artifact", "model_version__reference")
+        .order_by("-id")
+    )
 
 
 def model_version_drift(*, version: ModelVersion, days: int = 90) -> dict:

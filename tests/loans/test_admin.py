@@ -133,6 +133,22 @@ def test_application_page_shows_summary_score_and_buttons(approver_client, pendi
     assert 'name="_save"' not in html  # approvers decide, they do not edit
 
 
+def test_application_page_shows_compact_reasons_and_the_score_history(approver_client, pending):
+    from scoring.models import Score
+    from tests.scoring.factories import ModelVersionFactory
+
+    stored = [{"feature": "credit_score", "points_lost": 31}]
+    LoanApplication.objects.filter(pk=pending.pk).update(
+        status=S.APPROVED, decided_at=timezone.now(), score_grade="C", score_points=601, score_reasons=stored
+    )
+    later = ModelVersionFactory(version=7)
+    Score.objects.create(application=pending, model_version=later, probability=0.0831, points=640, grade="B")
+    html = approver_client.get(change_url(pending)).content.decode()
+    assert "Low credit bureau score" in html and "R03" in html  # words and code from the stored pair
+    assert "Score history" in html and later.label in html and "0.0831" in html
+    assert "Decided with the score above" in html
+
+
 def test_approve_button(approver_client, approver, pending):
     response = approver_client.post(decide_url(pending, "approve"), {"reason": "Solid cash flow"})
     assert response.status_code == 302
