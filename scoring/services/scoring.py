@@ -6,9 +6,11 @@ ignored, so a re-run or a resumed run never duplicates a row. The application's 
 score" fields are then copied from the PD model's rows with one UPDATE per chunk.
 """
 
+import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from decimal import Decimal
 
 import numpy as np
@@ -20,14 +22,15 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from loans.models import LoanApplication, LoanProduct
+from loans.models import LoanApplication
 from loansite.errors import Conflict, NotFound, ValidationFailed
 from loansite.money import money
-from scoring.features import features_build, raw_frame_from_input
+from scoring.features import features_build, raw_columns_from_input
 from scoring.models import ModelKind, ModelVersion, RunStatus, Score, ScoringRun
+from scoring.prefetch import collector_paused, prefetch_possible, prefetched
 from scoring.reasons import ReasonEncoder, reason_dict
 from scoring.selectors import active_versions, application_frame_by_ids, scope_chunk, scope_count
-from scoring.services.registry import model_version_artifact
+from scoring.services.registry import model_version_artifact, model_versions_active
 from scoring.training import openmp_limited
 
 logger = logging.getLogger(__name__)
@@ -87,9 +90,8 @@ def _score_columns(out: dict, n: int, encoder: ReasonEncoder) -> tuple[list, lis
     return prob, points, grade, value, reasons
 
 
-def scores_insert(ids: np.ndarray, versions: list[ModelVersion], outputs: dict[int, dict], *, now) -> int:
-    """Insert one Score row per (application, version) with one ``executemany`` of plain
-    tuples; existing pairs are left alone (INSERT OR IGNORE / INSERT IGNORE)."""
+def score_rows(ids: np.ndarray, versions: list[ModelVersion], outputs: dict[int, dict], *, now) -> list[tuple]:
+    """One plain tuple per (application, version), in :data:`_COLUMNS` order."""
     encoder = ReasonEncoder()
     created = connection.ops.adapt_datetimefield_value(now)
     n = len(ids)
@@ -98,21 +100,57 @@ def scores_insert(ids: np.ndarray, versions: list[ModelVersion], outputs: dict[i
     for mv in versions:
         columns = _score_columns(outputs[mv.pk], n, encoder)
         rows.extend(zip(id_list, [mv.pk] * n, *columns, [created] * n, strict=True))
+    return rows
+
+
+def scores_pack(rows: list[tuple]) -> str | list[tuple]:
+    """Score rows as :func:`scores_insert` takes them. On SQLite: one JSON array, which a
+    single ``INSERT ... SELECT ... FROM json_each()`` expands in the database without
+    Python work per row (so another thread can read and predict the next chunk
+    meanwhile). Elsewhere the rows themselves, for ``executemany`` (mysqlclient sends
+    them as multi-row INSERT statements)."""
+    if connection.vendor == "sqlite" and rows:
+        return json.dumps(rows, ensure_ascii=False, allow_nan=False)
+    return rows
+
+
+def _insert_json_sql() -> str:
+    table = connection.ops.quote_name(Score._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    values = ", ".join(f"json_extract(r.value, '$[{i}]')" for i in range(len(_COLUMNS)))
+    return f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {values} FROM json_each(%s) r"
+
+
+def scores_insert(packed: str | list[tuple]) -> int:
+    """Insert Score rows (as packed by :func:`scores_pack`) in one statement per chunk;
+    existing (application, version) pairs are left alone (INSERT OR IGNORE / INSERT
+    IGNORE). Returns how many were written."""
+    if not packed:
+        return 0
     with connection.cursor() as cursor:
-        cursor.executemany(_insert_sql(_COLUMNS), rows)
-        written = cursor.rowcount if cursor.rowcount is not None and cursor.rowcount >= 0 else len(rows)
-    return written
+        if isinstance(packed, str):
+            cursor.execute(_insert_json_sql(), [packed])
+        else:
+            cursor.executemany(_insert_sql(_COLUMNS), packed)
+        written = cursor.rowcount
+    return written if written is not None and written >= 0 else len(packed)
 
 
 def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
-    """Copy the PD version's score rows into the applications' latest-score fields with one
-    set-wise UPDATE over the chunk's id range (a join, never a per-row save)."""
+    """Copy the PD version's score rows into the latest-score fields of the chunk's
+    applications that still await a decision, with one set-wise UPDATE over the chunk's
+    id range (a join, never a per-row save).
+
+    A decided application keeps the score it was decided with: re-scoring the portfolio
+    with a new model adds Score rows (its history) but does not rewrite what the approver
+    saw."""
     ids = np.asarray(ids)
     if len(ids) == 0:
         return 0
     lo, hi = int(ids.min()), int(ids.max())
     q = connection.ops.quote_name
     app, score = q(LoanApplication._meta.db_table), q(Score._meta.db_table)
+    pending = f"IN ({', '.join(chr(39) + str(st) + chr(39) for st in LoanApplication.PENDING)})"
     columns = (
         "score_probability = ROUND(s.probability, 4), score_points = s.points, score_grade = s.grade, "
         "score_reasons = s.reasons, score_model_version = %s, scored_at = %s"
@@ -122,7 +160,7 @@ def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
         sql = (
             f"UPDATE {app} a JOIN {score} s ON s.application_id = a.id "
             f"SET {columns.replace('score_', 'a.score_').replace('scored_at', 'a.scored_at')} "
-            f"WHERE s.model_version_id = %s AND a.id BETWEEN %s AND %s"
+            f"WHERE s.model_version_id = %s AND a.id BETWEEN %s AND %s AND a.status {pending}"
         )
     elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
         return _update_latest_subqueries(ids=ids, pd_version=pd_version, now=now)
@@ -134,7 +172,7 @@ def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
         sql = (
             f"UPDATE {app} SET {columns} FROM {score} s "
             f"WHERE s.application_id = {app}.id AND {plus}s.model_version_id = %s "
-            f"AND s.application_id BETWEEN %s AND %s AND {app}.id BETWEEN %s AND %s"
+            f"AND s.application_id BETWEEN %s AND %s AND {app}.id BETWEEN %s AND %s AND {app}.status {pending}"
         )
         params = [pd_version.label, stamp, pd_version.pk, lo, hi, lo, hi]
         with connection.cursor() as cursor:
@@ -147,7 +185,8 @@ def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
 
 def _update_latest_subqueries(*, ids, pd_version: ModelVersion, now) -> int:
     rows = Score.objects.filter(application_id=OuterRef("pk"), model_version_id=pd_version.pk)
-    return LoanApplication.objects.filter(pk__in=[int(i) for i in ids]).update(
+    pending = LoanApplication.objects.filter(pk__in=[int(i) for i in ids], status__in=LoanApplication.PENDING)
+    return pending.update(
         score_probability=Subquery(rows.values("probability")[:1]),
         score_points=Subquery(rows.values("points")[:1]),
         score_grade=Subquery(rows.values("grade")[:1]),
@@ -157,16 +196,20 @@ def _update_latest_subqueries(*, ids, pd_version: ModelVersion, now) -> int:
     )
 
 
-def _score_chunk(raw: pd.DataFrame, versions: list[ModelVersion]) -> int:
-    """Predict and write one chunk in one transaction (all versions, latest fields)."""
+def _chunk_prepare(raw: pd.DataFrame, versions: list[ModelVersion]) -> tuple[np.ndarray, str | list[tuple]]:
+    """Predict one chunk with every version: its ids and its Score rows, packed to write."""
     outputs = frame_predict(raw, versions, reasons="arrays")
-    now = timezone.now()
     ids = raw.index.to_numpy()
+    return ids, scores_pack(score_rows(ids, versions, outputs, now=timezone.now()))
+
+
+def _chunk_write(ids: np.ndarray, packed: str | list[tuple], versions: list[ModelVersion]) -> int:
+    """Write one chunk's Score rows and latest fields in one transaction."""
     with transaction.atomic():
-        written = scores_insert(ids, versions, outputs, now=now)
+        written = scores_insert(packed)
         pd_version = next((mv for mv in versions if mv.kind == ModelKind.PD), None)
         if pd_version is not None:
-            applications_update_latest(ids=ids, pd_version=pd_version, now=now)
+            applications_update_latest(ids=ids, pd_version=pd_version, now=timezone.now())
     return written
 
 
@@ -183,7 +226,7 @@ def application_score(*, application_id: int) -> str | None:
     if raw.empty:
         logger.info("scoring: application %s not found", application_id)
         return None
-    _score_chunk(raw, versions)
+    _chunk_write(*_chunk_prepare(raw, versions), versions)
     return versions[0].label
 
 
@@ -239,10 +282,26 @@ def _sqlite_cache_size(value: int | None) -> int | None:
     return previous
 
 
+def _run_chunks(run: ScoringRun, versions: list[ModelVersion]) -> Iterator[tuple[np.ndarray, str | list[tuple]]]:
+    """The run's chunks after its cursor, read and predicted: ``(ids, packed score rows)`` each.
+    Keyset order, so the next chunk can be read before this one is written."""
+    version_ids = [mv.pk for mv in versions]
+    after = run.cursor
+    while True:
+        raw = scope_chunk(scope=run.scope, version_ids=version_ids, after_id=after, limit=run.chunk_size)
+        if raw.empty:
+            return
+        after = int(raw.index.max())
+        yield _chunk_prepare(raw, versions)
+
+
 def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], None] | None = None) -> ScoringRun:
     """Run (or resume) a batch: chunk after chunk from ``run.cursor``; each chunk commits its
     Score rows, latest fields and the new cursor together, so a kill loses at most the
-    chunk in flight and a re-run continues where the last commit left off."""
+    chunk in flight and a re-run continues where the last commit left off.
+
+    Outside a transaction the next chunk is read and predicted on a second thread while
+    this one writes (:mod:`scoring.prefetch`); the writes stay in order on this thread."""
     run = ScoringRun.objects.get(pk=run.pk)
     if run.status == RunStatus.SUCCEEDED:
         return run
@@ -259,20 +318,21 @@ def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], 
     run.started_at = run.started_at or timezone.now()
     run.error = ""
     run.save(update_fields=["total", "status", "started_at", "error"])
+    chunks = _run_chunks(run, versions)
     previous_cache = _sqlite_cache_size(-SQLITE_BATCH_CACHE_KIB)
     try:
-        while True:
-            raw = scope_chunk(scope=run.scope, version_ids=version_ids, after_id=run.cursor, limit=run.chunk_size)
-            if raw.empty:
-                break
-            with transaction.atomic():
-                written = _score_chunk(raw, versions)
-                run.cursor = int(raw.index.max())
-                run.done += len(raw)
-                run.written += written
-                ScoringRun.objects.filter(pk=run.pk).update(cursor=run.cursor, done=run.done, written=run.written)
-            if on_progress:
-                on_progress(run)
+        source = prefetched(chunks) if prefetch_possible() else chunks
+        # closing(): on an error the read-ahead thread stops now, not when the traceback goes.
+        with collector_paused(), closing(source):
+            for ids, packed in source:
+                with transaction.atomic():
+                    written = _chunk_write(ids, packed, versions)
+                    run.cursor = int(ids.max())
+                    run.done += len(ids)
+                    run.written += written
+                    ScoringRun.objects.filter(pk=run.pk).update(cursor=run.cursor, done=run.done, written=run.written)
+                if on_progress:
+                    on_progress(run)
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:4000])
         raise
@@ -295,21 +355,23 @@ def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], 
 # ---------------------------------------------------------------------------------
 def prediction_make(*, inputs: dict) -> dict:
     """Probability, points, grade and reasons (plus approval probability and recommended
-    limit where those models are active) for one set of indicators. Nothing is stored."""
-    versions = _ordered(active_versions())
-    if not versions:
-        raise Conflict(_("No active model: train and activate a model version first."))
+    limit where those models are active) for one set of indicators. Nothing is stored.
+
+    The same pipeline and models as batch scoring (:func:`frame_predict`), on one row held
+    as numpy columns instead of a DataFrame; the active versions and the product's bounds
+    are read with one statement on every call."""
     values = dict(inputs)
     product_code = values.get("product")
+    active, bounds = model_versions_active(product_code=product_code or None)
+    versions = _ordered(active)
+    if not versions:
+        raise Conflict(_("No active model: train and activate a model version first."))
     if product_code:
-        product = LoanProduct.objects.filter(code=product_code).values("min_amount", "max_amount").first()
-        if product is None:
+        if bounds is None:
             raise NotFound(_("Unknown loan product: %(code)s") % {"code": product_code})
-        values["product_min_amount"] = float(product["min_amount"])
-        values["product_max_amount"] = float(product["max_amount"])
-    raw = raw_frame_from_input(values)
-    for key in ("product_min_amount", "product_max_amount"):
-        raw[key] = values.get(key, np.nan)
+        values["product_min_amount"], values["product_max_amount"] = bounds
+    bound_keys = ("product_min_amount", "product_max_amount")
+    raw = raw_columns_from_input(values, extra={key: values.get(key, np.nan) for key in bound_keys})
     outputs = frame_predict(raw, versions)
     result: dict = {"model_versions": {mv.kind: mv.label for mv in versions}}
     for mv in versions:

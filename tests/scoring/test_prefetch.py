@@ -3,6 +3,7 @@ stopped when the consumer stops, and never used where a second connection sees n
 
 import gc
 import threading
+from contextlib import closing
 
 import pytest
 
@@ -64,3 +65,11 @@ def test_the_collector_is_paused_and_restored():
     with pytest.raises(RuntimeError), collector_paused():
         raise RuntimeError
     assert gc.isenabled()
+
+
+def test_closing_after_a_consumer_error_stops_the_producer_at_once():
+    source = prefetched(iter(range(1000)))
+    with pytest.raises(RuntimeError), closing(source):
+        for _item in source:
+            raise RuntimeError("write failed")
+    assert not any(t.name == "scoring-prefetch" for t in threading.enumerate())
