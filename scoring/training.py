@@ -114,7 +114,7 @@ class TrainResult:
 # Gradient boosting on a few rows
 # ---------------------------------------------------------------------------------
 # Up to this many rows a fitted HistGradientBoosting model is evaluated by TreeWalk.
-WALK_MAX_ROWS = 16
+WALK_MAX_ROWS = 4
 
 
 class TreeWalk:
