@@ -211,7 +211,9 @@ class LoanApplication(models.Model):
             models.Index(fields=["status", "product", "submitted_at"], name="loan_app_status_product_idx"),
             models.Index(fields=["status", "channel", "submitted_at"], name="loan_app_status_channel_idx"),
             models.Index(fields=["status", "score_grade", "submitted_at"], name="loan_app_status_grade_idx"),
-            models.Index(fields=["customer", "status"], name="loan_app_customer_idx"),
+            # A customer's applications in time order, with their status: covers the scoring
+            # pipeline's prior-application counts (no table reads) and "status for a customer".
+            models.Index(fields=["customer", "created_at", "status"], name="loan_app_customer_time_idx"),
             models.Index(fields=["submitted_at"], name="loan_app_submitted_idx"),
         ]
         permissions = [

@@ -159,9 +159,12 @@ def bench_batch(ctx: BenchContext) -> list[Figure]:
         approval.estimator.predict_proba(matrix)
     figures.append(
         Figure(
-            name=f"batch scoring end to end, PD + approval models ({run.done:,} applications, {run.written:,} rows)",
-            value=run.done / t_two.seconds,
-            unit="applications/s",
+            name=(
+                f"batch scoring end to end, PD + approval models ({run.done:,} applications, {run.written:,} "
+                f"Score rows: {run.done / t_two.seconds:,.0f} applications/s)"
+            ),
+            value=run.written / t_two.seconds,
+            unit="rows/s",
             baseline_name="predict_proba alone (gradient boosting, same matrix)",
             baseline_value=len(matrix) / t_gb.seconds,
             target=">= 50,000 rows/s",

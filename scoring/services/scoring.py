@@ -11,6 +11,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -71,69 +72,88 @@ def _insert_sql(columns: list[str]) -> str:
 _COLUMNS = ["application_id", "model_version_id", "probability", "points", "grade", "value", "reasons", "created_at"]
 
 
-def _score_columns(out: dict, n: int, encoder: ReasonEncoder) -> tuple[list, list, list, list, list]:
-    """One version's outputs as plain Python columns (probability, points, grade, value,
-    reasons JSON), converted array-wise: no per-row dicts or json.dumps."""
-    prob = out.get("probability")
-    prob = np.round(np.asarray(prob, dtype="float64"), 6).tolist() if prob is not None else [None] * n
-    points = out.get("points")
-    points = np.asarray(points).astype(np.int64).tolist() if points is not None else [None] * n
-    grade = np.asarray(out["grade"]).astype(str).tolist() if "grade" in out else [""] * n
-    value = out.get("value")
-    value = np.char.mod("%.2f", np.asarray(value, dtype="float64")).tolist() if value is not None else [None] * n
+# Columns a model may leave out, with what its rows then hold.
+_OPTIONAL = {"probability": None, "points": None, "grade": "", "value": None, "reasons": "[]"}
+
+
+def _version_columns(out: dict, encoder: ReasonEncoder) -> dict[str, list]:
+    """The Score columns one version's outputs fill, as plain Python lists converted
+    array-wise (no per-row dicts or json.dumps): probability and points, grade and reasons
+    (scorecard), value (limit)."""
+    columns: dict[str, list] = {}
+    if out.get("probability") is not None:
+        columns["probability"] = np.round(np.asarray(out["probability"], dtype="float64"), 6).tolist()
+    if out.get("points") is not None:
+        columns["points"] = np.asarray(out["points"]).astype(np.int64).tolist()
+    if "grade" in out:
+        columns["grade"] = np.asarray(out["grade"]).astype(str).tolist()
+    if out.get("value") is not None:
+        columns["value"] = np.char.mod("%.2f", np.asarray(out["value"], dtype="float64")).tolist()
     if "reason_index" in out:
-        reasons = encoder.dumps_arrays(out["reason_names"], out["reason_index"], out["reason_lost"])
+        columns["reasons"] = encoder.dumps_arrays(out["reason_names"], out["reason_index"], out["reason_lost"])
     elif "reasons" in out:
-        reasons = [encoder.dumps(r) for r in out["reasons"]]
-    else:
-        reasons = ["[]"] * n
-    return prob, points, grade, value, reasons
+        columns["reasons"] = [encoder.dumps(r) for r in out["reasons"]]
+    return columns
 
 
-def score_rows(ids: np.ndarray, versions: list[ModelVersion], outputs: dict[int, dict], *, now) -> list[tuple]:
-    """One plain tuple per (application, version), in :data:`_COLUMNS` order."""
-    encoder = ReasonEncoder()
-    created = connection.ops.adapt_datetimefield_value(now)
+@dataclass(frozen=True)
+class VersionRows:
+    """One version's Score rows of one chunk, ready for :func:`scores_insert`.
+
+    On SQLite ``rows`` is one JSON array of ``[application_id, *columns]`` that a single
+    ``INSERT ... SELECT ... FROM json_each()`` expands without Python work per row (so the
+    next chunk is read and predicted on the other thread meanwhile), with the version, the
+    time and the columns the model does not fill as parameters. Elsewhere ``rows`` are
+    whole tuples for ``executemany`` (mysqlclient sends them as multi-row INSERTs)."""
+
+    version_id: int
+    created_at: str
+    columns: tuple[str, ...]
+    rows: str | list[tuple]
+    count: int
+
+
+def version_rows(ids, version: ModelVersion, out: dict, *, now, encoder: ReasonEncoder) -> VersionRows:
     n = len(ids)
     id_list = np.asarray(ids, dtype=np.int64).tolist()
-    rows: list[tuple] = []
-    for mv in versions:
-        columns = _score_columns(outputs[mv.pk], n, encoder)
-        rows.extend(zip(id_list, [mv.pk] * n, *columns, [created] * n, strict=True))
-    return rows
+    created = connection.ops.adapt_datetimefield_value(now)
+    columns = _version_columns(out, encoder)
+    if connection.vendor == "sqlite":
+        rows = json.dumps(list(zip(id_list, *columns.values(), strict=True)), ensure_ascii=False, allow_nan=False)
+    else:
+        full = [columns.get(name, [default] * n) for name, default in _OPTIONAL.items()]
+        rows = list(zip(id_list, [version.pk] * n, *full, [created] * n, strict=True))
+    return VersionRows(version.pk, created, tuple(columns), rows, n)
 
 
-def scores_pack(rows: list[tuple]) -> str | list[tuple]:
-    """Score rows as :func:`scores_insert` takes them. On SQLite: one JSON array, which a
-    single ``INSERT ... SELECT ... FROM json_each()`` expands in the database without
-    Python work per row (so another thread can read and predict the next chunk
-    meanwhile). Elsewhere the rows themselves, for ``executemany`` (mysqlclient sends
-    them as multi-row INSERT statements)."""
-    if connection.vendor == "sqlite" and rows:
-        return json.dumps(rows, ensure_ascii=False, allow_nan=False)
-    return rows
+def _insert_json_sql(batch: VersionRows) -> tuple[str, list]:
+    q = connection.ops.quote_name
+    missing = [name for name in _OPTIONAL if name not in batch.columns]
+    names = ["application_id", *batch.columns, "model_version_id", "created_at", *missing]
+    values = [f"json_extract(r.value, '$[{i}]')" for i in range(len(batch.columns) + 1)]
+    values += ["%s"] * (2 + len(missing))
+    sql = (
+        f"INSERT OR IGNORE INTO {q(Score._meta.db_table)} ({', '.join(q(c) for c in names)}) "
+        f"SELECT {', '.join(values)} FROM json_each(%s) r"
+    )
+    return sql, [batch.version_id, batch.created_at, *(_OPTIONAL[name] for name in missing), batch.rows]
 
 
-def _insert_json_sql() -> str:
-    table = connection.ops.quote_name(Score._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
-    values = ", ".join(f"json_extract(r.value, '$[{i}]')" for i in range(len(_COLUMNS)))
-    return f"INSERT OR IGNORE INTO {table} ({cols}) SELECT {values} FROM json_each(%s) r"
-
-
-def scores_insert(packed: str | list[tuple]) -> int:
-    """Insert Score rows (as packed by :func:`scores_pack`) in one statement per chunk;
-    existing (application, version) pairs are left alone (INSERT OR IGNORE / INSERT
-    IGNORE). Returns how many were written."""
-    if not packed:
-        return 0
+def scores_insert(batches: list[VersionRows]) -> int:
+    """Insert Score rows, one statement per version and chunk; existing (application,
+    version) pairs are left alone (INSERT OR IGNORE / INSERT IGNORE). Returns how many
+    were written."""
+    written = 0
     with connection.cursor() as cursor:
-        if isinstance(packed, str):
-            cursor.execute(_insert_json_sql(), [packed])
-        else:
-            cursor.executemany(_insert_sql(_COLUMNS), packed)
-        written = cursor.rowcount
-    return written if written is not None and written >= 0 else len(packed)
+        for batch in batches:
+            if not batch.count:
+                continue
+            if isinstance(batch.rows, str):
+                cursor.execute(*_insert_json_sql(batch))
+            else:
+                cursor.executemany(_insert_sql(_COLUMNS), batch.rows)
+            written += cursor.rowcount if cursor.rowcount is not None and cursor.rowcount >= 0 else batch.count
+    return written
 
 
 def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
@@ -196,17 +216,18 @@ def _update_latest_subqueries(*, ids, pd_version: ModelVersion, now) -> int:
     )
 
 
-def _chunk_prepare(raw: pd.DataFrame, versions: list[ModelVersion]) -> tuple[np.ndarray, str | list[tuple]]:
+def _chunk_prepare(raw: pd.DataFrame, versions: list[ModelVersion]) -> tuple[np.ndarray, list[VersionRows]]:
     """Predict one chunk with every version: its ids and its Score rows, packed to write."""
     outputs = frame_predict(raw, versions, reasons="arrays")
     ids = raw.index.to_numpy()
-    return ids, scores_pack(score_rows(ids, versions, outputs, now=timezone.now()))
+    encoder, now = ReasonEncoder(), timezone.now()
+    return ids, [version_rows(ids, mv, outputs[mv.pk], now=now, encoder=encoder) for mv in versions]
 
 
-def _chunk_write(ids: np.ndarray, packed: str | list[tuple], versions: list[ModelVersion]) -> int:
+def _chunk_write(ids: np.ndarray, batches: list[VersionRows], versions: list[ModelVersion]) -> int:
     """Write one chunk's Score rows and latest fields in one transaction."""
     with transaction.atomic():
-        written = scores_insert(packed)
+        written = scores_insert(batches)
         pd_version = next((mv for mv in versions if mv.kind == ModelKind.PD), None)
         if pd_version is not None:
             applications_update_latest(ids=ids, pd_version=pd_version, now=timezone.now())
@@ -282,7 +303,7 @@ def _sqlite_cache_size(value: int | None) -> int | None:
     return previous
 
 
-def _run_chunks(run: ScoringRun, versions: list[ModelVersion]) -> Iterator[tuple[np.ndarray, str | list[tuple]]]:
+def _run_chunks(run: ScoringRun, versions: list[ModelVersion]) -> Iterator[tuple[np.ndarray, list[VersionRows]]]:
     """The run's chunks after its cursor, read and predicted: ``(ids, packed score rows)`` each.
     Keyset order, so the next chunk can be read before this one is written."""
     version_ids = [mv.pk for mv in versions]
@@ -324,9 +345,9 @@ def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], 
         source = prefetched(chunks) if prefetch_possible() else chunks
         # closing(): on an error the read-ahead thread stops now, not when the traceback goes.
         with collector_paused(), closing(source):
-            for ids, packed in source:
+            for ids, batches in source:
                 with transaction.atomic():
-                    written = _chunk_write(ids, packed, versions)
+                    written = _chunk_write(ids, batches, versions)
                     run.cursor = int(ids.max())
                     run.done += len(ids)
                     run.written += written
