@@ -3,13 +3,14 @@
 The loans seeder (order 20) shares ``application_profiles`` (with the latent default
 model's ``defaults`` and the officer's decisions) and ``application_ids`` (same order).
 Approved loans get their observed outcome as a ``LoanOutcome`` (the PD label); then the
-three models are trained on the demo data, activated, and every application is scored.
+three models are trained on the demo data, activated, and every application is scored
+(the decided ones get that first score as their own, see ``applications_backfill_latest``).
 """
 
 from loans.models import ApplicationStatus, LoanApplication
 from loansite.demo import DemoContext, demo_seeder
 from scoring.models import LoanOutcome, ModelKind, ScoringRun
-from scoring.services import model_train, scoring_run_create, scoring_run_execute
+from scoring.services import applications_backfill_latest, model_train, scoring_run_create, scoring_run_execute
 
 FUNDED = (ApplicationStatus.APPROVED, ApplicationStatus.DISBURSED)
 
@@ -49,4 +50,9 @@ def seed_scoring(ctx: DemoContext) -> None:
     if trained:
         run = scoring_run_execute(run=scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO))
         ctx.log(f"  scoring: {run.done} applications scored ({run.written} score rows)")
+        if ModelKind.PD in trained:
+            # The demo's decided applications were decided before any model existed: give
+            # them their first score, as if it had been taken when they were submitted.
+            filled = applications_backfill_latest(pd_version=trained[ModelKind.PD])
+            ctx.log(f"  scoring: {filled} decided applications given their first score")
     ctx.made["model_versions"] = trained

@@ -9,6 +9,7 @@ from scoring.services.registry import (
 )
 from scoring.services.scoring import (
     application_score,
+    applications_backfill_latest,
     prediction_make,
     scoring_run_create,
     scoring_run_execute,
@@ -19,6 +20,7 @@ __all__ = [
     "batch_score_queue",
     "model_train_queue",
     "application_score",
+    "applications_backfill_latest",
     "model_train",
     "model_version_activate",
     "model_version_artifact",

@@ -17,7 +17,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Max, Min, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,10 +167,18 @@ def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
     ids = np.asarray(ids)
     if len(ids) == 0:
         return 0
-    lo, hi = int(ids.min()), int(ids.max())
+    return _latest_copy(pd_version=pd_version, now=now, lo=int(ids.min()), hi=int(ids.max()), only="pending")
+
+
+def _latest_copy(*, pd_version: ModelVersion, now, lo: int, hi: int, only: str) -> int:
+    """The latest-score fields of the applications with ids in ``lo..hi`` that are pending
+    (``only="pending"``) or were never scored (``"unscored"``), from the version's rows."""
     q = connection.ops.quote_name
     app, score = q(LoanApplication._meta.db_table), q(Score._meta.db_table)
-    pending = f"IN ({', '.join(chr(39) + str(st) + chr(39) for st in LoanApplication.PENDING)})"
+    if only == "pending":
+        condition = f"status IN ({', '.join(chr(39) + str(st) + chr(39) for st in LoanApplication.PENDING)})"
+    else:
+        condition = "scored_at IS NULL"
     columns = (
         "score_probability = ROUND(s.probability, 4), score_points = s.points, score_grade = s.grade, "
         "score_reasons = s.reasons, score_model_version = %s, scored_at = %s"
@@ -180,10 +188,11 @@ def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
         sql = (
             f"UPDATE {app} a JOIN {score} s ON s.application_id = a.id "
             f"SET {columns.replace('score_', 'a.score_').replace('scored_at', 'a.scored_at')} "
-            f"WHERE s.model_version_id = %s AND a.id BETWEEN %s AND %s AND a.status {pending}"
+            f"WHERE s.model_version_id = %s AND a.id BETWEEN %s AND %s AND a.{condition}"
         )
+        params = [pd_version.label, stamp, pd_version.pk, lo, hi]
     elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
-        return _update_latest_subqueries(ids=ids, pd_version=pd_version, now=now)
+        return _latest_copy_subqueries(pd_version=pd_version, now=now, lo=lo, hi=hi, only=only)
     else:
         # "+s.model_version_id" keeps SQLite off the (model_version, created_at) index: that
         # plan walks every row of the version written so far (quadratic over a run); this
@@ -192,21 +201,19 @@ def applications_update_latest(*, ids, pd_version: ModelVersion, now) -> int:
         sql = (
             f"UPDATE {app} SET {columns} FROM {score} s "
             f"WHERE s.application_id = {app}.id AND {plus}s.model_version_id = %s "
-            f"AND s.application_id BETWEEN %s AND %s AND {app}.id BETWEEN %s AND %s AND {app}.status {pending}"
+            f"AND s.application_id BETWEEN %s AND %s AND {app}.id BETWEEN %s AND %s AND {app}.{condition}"
         )
         params = [pd_version.label, stamp, pd_version.pk, lo, hi, lo, hi]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pd_version.label, stamp, pd_version.pk, lo, hi])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
-def _update_latest_subqueries(*, ids, pd_version: ModelVersion, now) -> int:
+def _latest_copy_subqueries(*, pd_version: ModelVersion, now, lo: int, hi: int, only: str) -> int:
     rows = Score.objects.filter(application_id=OuterRef("pk"), model_version_id=pd_version.pk)
-    pending = LoanApplication.objects.filter(pk__in=[int(i) for i in ids], status__in=LoanApplication.PENDING)
-    return pending.update(
+    apps = LoanApplication.objects.filter(pk__gte=lo, pk__lte=hi, scores__model_version_id=pd_version.pk)
+    apps = apps.filter(status__in=LoanApplication.PENDING) if only == "pending" else apps.filter(scored_at=None)
+    return apps.update(
         score_probability=Subquery(rows.values("probability")[:1]),
         score_points=Subquery(rows.values("points")[:1]),
         score_grade=Subquery(rows.values("grade")[:1]),
@@ -369,6 +376,29 @@ def scoring_run_execute(*, run: ScoringRun, on_progress: Callable[[ScoringRun], 
             changes={"scope": run.scope, "rows": run.done, "written": run.written},
         )
     return run
+
+
+@transaction.atomic
+def applications_backfill_latest(*, pd_version: ModelVersion, actor=None, step: int = BATCH_CHUNK_SIZE) -> int:
+    """Give every application that was never scored its first score: the latest-score
+    fields from the PD version's Score rows, whatever its status. For applications that
+    arrive already decided (the demo's history, an import of past loans): as if each had
+    been scored when it was submitted. Those that were scored keep their score."""
+    bounds = LoanApplication.objects.filter(scored_at=None).aggregate(lo=Min("pk"), hi=Max("pk"))
+    if bounds["lo"] is None:
+        return 0
+    now, filled = timezone.now(), 0
+    for lo in range(bounds["lo"], bounds["hi"] + 1, step):
+        filled += _latest_copy(
+            pd_version=pd_version, now=now, lo=lo, hi=min(lo + step - 1, bounds["hi"]), only="unscored"
+        )
+    audit_record(
+        action=AuditAction.SCORE,
+        actor=actor,
+        target=pd_version,
+        changes={"backfilled_latest_scores": filled},
+    )
+    return filled
 
 
 # ---------------------------------------------------------------------------------

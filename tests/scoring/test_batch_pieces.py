@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditAction, AuditEntry
 from loans.models import ApplicationStatus, LoanApplication
 from scoring.models import ModelKind, Score, ScoringRun
 from scoring.reasons import ReasonEncoder, reason_dict, reasons_expand
 from scoring.selectors import application_frame_by_ids
-from scoring.services import scoring_run_create, scoring_run_execute
+from scoring.services import applications_backfill_latest, scoring_run_create, scoring_run_execute
 
 
 def test_reason_json_built_array_wise_equals_the_row_wise_text():
@@ -102,3 +103,22 @@ def test_latest_fields_are_the_pd_score_rows_of_the_chunk_for_pending_applicatio
         assert app.score_reasons == score.reasons
         assert float(app.score_probability) == pytest.approx(score.probability, abs=1e-4)
         assert app.score_model_version == trained[ModelKind.PD].label
+
+
+def test_backfill_gives_never_scored_applications_their_first_score_only(trained, world):
+    decided = LoanApplication.objects.filter(pk__in=world.application_ids).exclude(status__in=LoanApplication.PENDING)
+    kept = decided.first()
+    LoanApplication.objects.filter(pk=kept.pk).update(
+        score_points=555, score_grade="C", score_model_version="pd-v0", scored_at=timezone.now()
+    )
+    scoring_run_execute(run=scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO, chunk_size=400))
+    pd_version = trained[ModelKind.PD]
+    assert applications_backfill_latest(pd_version=pd_version, step=300) == decided.count() - 1
+    kept.refresh_from_db()
+    assert (kept.score_points, kept.score_model_version) == (555, "pd-v0")
+    points = dict(Score.objects.filter(model_version=pd_version).values_list("application_id", "points"))
+    for app in decided.exclude(pk=kept.pk):
+        assert app.score_points == points[app.pk] and app.score_model_version == pd_version.label
+    entry = AuditEntry.objects.filter(action=AuditAction.SCORE).order_by("-seq").first()
+    assert entry.changes["backfilled_latest_scores"] == decided.count() - 1
+    assert applications_backfill_latest(pd_version=pd_version) == 0
