@@ -1,3 +1,4 @@
+from loans.models import LoanApplication
 from loansite.demo import DemoContext
 from scoring.demo import seed_scoring
 from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score
@@ -15,6 +16,8 @@ def test_demo_seeder_trains_activates_and_scores(world):
     active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
     assert set(active.values_list("kind", flat=True)) == set(ModelKind.values)
     assert Score.objects.count() == 3 * len(world.application_ids)
+    # Pending and decided demo applications alike show a score on the workbench.
+    assert not LoanApplication.objects.filter(pk__in=world.application_ids, scored_at=None).exists()
 
 
 def test_demo_seeder_without_applications_does_nothing(db):
