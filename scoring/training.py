@@ -219,11 +219,98 @@ class TreeWalk:
         return self.estimator._loss.link.inverse(raw.ravel())
 
 
+class ForestWalk:
+    """The random-forest baseline (median imputer, then the forest) on a few rows, without
+    scikit-learn's per-tree call overhead (~0.1 ms a tree: 11 ms for one row of a
+    100-tree forest, more than everything else in a prediction).
+
+    The same steps: missing values replaced by the imputer's medians, each tree walked with
+    the value as float32 compared to the split threshold (how the trees compare), each
+    tree's leaf turned into class probabilities (classifier) or its value (regressor), and
+    the trees averaged. Summation order may differ from the estimator's threads, so it is
+    built only after matching the estimator to 1e-12 on probe rows around every threshold.
+    """
+
+    def __init__(self, pipeline):
+        imputer, forest = pipeline.steps[0][1], pipeline.steps[-1][1]
+        self.pipeline = pipeline
+        self.classifier = isinstance(forest, RandomForestClassifier)
+        self.medians = np.asarray(imputer.statistics_, dtype=np.float64)
+        self.n_features = len(self.medians)
+        self.trees = []
+        for tree in forest.estimators_:
+            t = tree.tree_
+            value = t.value[:, 0, :]
+            if self.classifier:
+                value = value / value.sum(axis=1, keepdims=True)
+            self.trees.append(
+                (t.children_left.tolist(), t.children_right.tolist(), t.feature.tolist(), t.threshold.tolist(), value)
+            )
+
+    @classmethod
+    def build(cls, pipeline) -> "ForestWalk | None":
+        steps = getattr(pipeline, "steps", None)
+        if not steps or len(steps) != 2:
+            return None
+        imputer, forest = steps[0][1], steps[1][1]
+        if not isinstance(imputer, SimpleImputer) or not isinstance(
+            forest, RandomForestClassifier | RandomForestRegressor
+        ):
+            return None
+        try:
+            if getattr(forest, "n_outputs_", 1) != 1 or np.isnan(imputer.statistics_).any():
+                return None
+            walk = cls(pipeline)
+            probe = walk._probe_rows()
+            same = np.allclose(walk.predict(probe), walk._reference(probe), rtol=0, atol=1e-12)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            logger.warning("scoring: forest walk unavailable (%s); using the estimator", exc)
+            return None
+        if not same:
+            logger.warning("scoring: forest walk differs from the estimator; using the estimator")
+            return None
+        return walk
+
+    def _probe_rows(self, n: int = 64) -> np.ndarray:
+        rng = np.random.default_rng(0)
+        feature = np.concatenate([np.asarray(f) for _l, _r, f, _t, _v in self.trees])
+        threshold = np.concatenate([np.asarray(t) for _l, _r, _f, t, _v in self.trees])
+        columns = []
+        for f in range(self.n_features):
+            t = threshold[feature == f]
+            values = np.concatenate([[np.nan, 0.0], t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf)])
+            columns.append(rng.choice(values, size=n))
+        return np.column_stack(columns)
+
+    def _reference(self, X: np.ndarray) -> np.ndarray:
+        if self.classifier:
+            return self.pipeline.predict_proba(X)
+        return self.pipeline.predict(X)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """What ``predict_proba`` (classifier) or ``predict`` (regressor) returns."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"expected {self.n_features} features, got shape {X.shape}")
+        X = np.where(np.isnan(X), self.medians, X).astype(np.float32).astype(np.float64)
+        out = []
+        for row in X.tolist():
+            total = 0.0
+            for left, right, feature, threshold, value in self.trees:
+                i = 0
+                while left[i] != -1:
+                    i = left[i] if row[feature[i]] <= threshold[i] else right[i]
+                total = total + value[i]
+            out.append(total / len(self.trees))
+        result = np.asarray(out, dtype=np.float64)
+        return result if self.classifier else result.reshape(-1)
+
+
 def _estimate(model, X: np.ndarray, *, proba: bool) -> np.ndarray:
     """``model.estimator.predict_proba(X)`` (``proba``) or ``.predict(X)``; a few rows
-    through the model's :class:`TreeWalk` when it has one."""
+    through the model's :class:`TreeWalk` or :class:`ForestWalk` when it has one."""
     if len(X) <= WALK_MAX_ROWS:
-        walk = model.derived("walk", lambda: TreeWalk.build(model.estimator))
+        walk = model.derived("walk", lambda: TreeWalk.build(model.estimator) or ForestWalk.build(model.estimator))
         if walk is not None and walk.classifier == proba:
             return walk.predict(X)
     return model.estimator.predict_proba(X) if proba else model.estimator.predict(X)
