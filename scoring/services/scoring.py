@@ -315,8 +315,9 @@ def _sqlite_pragmas(values: dict[str, int] | None) -> dict[str, int] | None:
 
 
 def _sqlite_checkpoint() -> None:
-    """Copy the write-ahead log into the database now (as far as readers allow)."""
-    if connection.vendor == "sqlite":
+    """Copy the write-ahead log into the database now (as far as readers allow); not inside
+    a transaction, nor on an in-memory database (no log there)."""
+    if connection.vendor == "sqlite" and not connection.in_atomic_block and not connection.is_in_memory_db():
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
