@@ -208,6 +208,10 @@ def bench_predict_api(ctx: BenchContext) -> list[Figure]:
         world_build(seed=42, customers=1_000, applications=5_000, prefix="P")
         for kind in (ModelKind.PD, ModelKind.APPROVAL, ModelKind.LIMIT):
             model_train(kind=kind, activate=True, params={"baseline_trees": 20})
+    from scoring.selectors import active_versions
+
+    active = ModelVersion.objects.filter(pk__in=[mv.pk for mv in active_versions().values()]).order_by("kind")
+    models = ", ".join(f"{mv.label} {mv.algorithm}" for mv in active.defer("artifact"))
     user = get_user_model().objects.create_superuser("bench-scoring", password="x-bench-Passw0rd")
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
@@ -235,7 +239,7 @@ def bench_predict_api(ctx: BenchContext) -> list[Figure]:
         direct.append(time.perf_counter() - start)
     return [
         Figure(
-            name=f"POST /api/v1/scoring/predict/ median latency ({n} requests, three models)",
+            name=f"POST /api/v1/scoring/predict/ median latency ({n} requests; active models: {models})",
             value=statistics.median(api) * 1000,
             unit="ms",
             baseline_name="prediction_make() called directly",
