@@ -2,8 +2,9 @@
 submit, and the prediction page / API for indicators typed in by hand.
 
 Score rows are inserts keyed by (application, model version): a conflicting insert is
-ignored, so a re-run or a resumed run never duplicates a row. The application's "latest
-score" fields are then copied from the PD model's rows with one UPDATE per chunk.
+ignored, so a re-run or a resumed run never duplicates a row. The "latest score" fields of
+the applications still awaiting a decision are then copied from the PD model's rows with
+one UPDATE per chunk; a decided application keeps the score it was decided with.
 """
 
 import json
