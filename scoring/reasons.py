@@ -10,9 +10,11 @@ import json
 
 import numpy as np
 from django.utils import translation
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from scoring.features import FEATURES
+from scoring.scorecard import UNKNOWN_REASON
 
 REASON_TEXT = {
     "amount": _("Requested amount is high"),
@@ -41,9 +43,56 @@ REASON_TEXT = {
 
 REASON_CODES = {name: f"R{i + 1:02d}" for i, name in enumerate(FEATURES)}
 
+# What a numeric input is called, for "<feature>:unknown" reasons (points lost because
+# the value is not known, not because it is poor).
+FEATURE_LABELS = {
+    "amount": _("Requested amount"),
+    "term_months": _("Term (months)"),
+    "credit_score": _("Credit bureau score"),
+    "years_in_business": _("Years in business"),
+    "monthly_revenue": _("Monthly revenue"),
+    "monthly_cost": _("Monthly cost"),
+    "monthly_foot_traffic": _("Monthly foot traffic"),
+    "employees": _("Employees"),
+    "area_m2": _("Business area (m²)"),
+    "debt_ratio": _("Debt ratio"),
+    "current_ratio": _("Current ratio"),
+    "net_margin": _("Net profit margin"),
+    "operating_margin": _("Operating margin"),
+    "amount_to_revenue": _("Amount relative to revenue"),
+    "prior_applications": _("Earlier applications"),
+    "prior_approved": _("Earlier applications approved"),
+    "prior_rejected": _("Earlier applications rejected"),
+}
+
+
+def _known(feature: str) -> tuple[str, bool]:
+    """``(feature, unknown)``: the feature a reason is about, and whether its value was not known."""
+    if feature.endswith(UNKNOWN_REASON):
+        return feature[: -len(UNKNOWN_REASON)], True
+    return feature, False
+
+
+def reason_words(feature: str):
+    """The reason in plain words (lazy: rendered in the active language), or ``None``."""
+    base, unknown = _known(feature)
+    if not unknown:
+        return REASON_TEXT.get(feature)
+    label = FEATURE_LABELS.get(base)
+    if label is None:
+        return None
+    return format_lazy(_("{item} not known"), item=label)
+
+
+def reason_code(feature: str) -> str:
+    """R01..R22 by feature; a value that was not known adds "U" (R10U: debt ratio not known)."""
+    base, unknown = _known(feature)
+    code = REASON_CODES.get(base, "")
+    return f"{code}U" if code and unknown else code
+
 
 def reason_texts(feature: str) -> dict:
-    text = REASON_TEXT.get(feature, feature)
+    text = reason_words(feature) or feature
     with translation.override("en"):
         en = str(text)
     with translation.override("zh-hans"):
@@ -53,7 +102,7 @@ def reason_texts(feature: str) -> dict:
 
 def reason_dict(feature: str, points_lost: int) -> dict:
     return {
-        "code": REASON_CODES.get(feature, ""),
+        "code": reason_code(feature),
         "feature": feature,
         "points_lost": int(points_lost),
         **reason_texts(feature),
@@ -73,7 +122,7 @@ def reasons_expand(stored) -> list[dict]:
         if not isinstance(reason, dict) or not reason.get("feature"):
             continue
         full = reason_dict(reason["feature"], reason.get("points_lost") or 0)
-        if reason["feature"] not in REASON_TEXT:  # an unknown feature keeps its stored words
+        if reason_words(reason["feature"]) is None:  # a feature we have no words for keeps its stored ones
             full.update({k: reason[k] for k in ("code", "en", "zh_hans") if reason.get(k)})
         out.append(full)
     return out
@@ -132,4 +181,4 @@ def reason_text(reason: dict, language: str | None = None) -> str:
     """One stored reason in the current (or given) language."""
     lang = (language or translation.get_language() or "en").lower()
     text = reason.get("zh_hans") if lang.startswith("zh") else reason.get("en")
-    return text or str(REASON_TEXT.get(reason.get("feature", ""), reason.get("feature", "")))
+    return text or str(reason_words(reason.get("feature", "")) or reason.get("feature", ""))

@@ -26,6 +26,9 @@ from scoring.features import CATEGORICAL_FEATURES, UNKNOWN, DerivedCache, map_di
 
 MISSING_BIN = "missing"
 OTHER = "other"
+# A reason whose points were lost because the value is not known (the missing bin), not
+# because it is poor: "<feature>:unknown".
+UNKNOWN_REASON = ":unknown"
 
 DEFAULT_GRADES = [("A", 640), ("B", 600), ("C", 570), ("D", 540), ("E", None)]
 
@@ -230,6 +233,10 @@ class Scorecard(DerivedCache):
             rows.append((name, index, np.asarray(fb.woe, dtype=float), points, points.max(), self.coef[name]))
         return rows
 
+    def _missing_bins(self) -> list[int | None]:
+        """Per selected feature, the index of its missing-value bin (numeric features)."""
+        return [len(self.bins[name].edges) + 1 if self.bins[name].kind == "numeric" else None for name in self.selected]
+
     def woe_frame(self, features: pd.DataFrame, *, names=None) -> pd.DataFrame:
         names = names or self.selected
         return pd.DataFrame({n: self.bins[n].transform(features[n]) for n in names}, index=features.index)
@@ -260,27 +267,34 @@ class Scorecard(DerivedCache):
         logit = np.full(n, self.intercept, dtype=float)
         pts = np.empty((n, len(table)), dtype=float)
         best = np.empty(len(table), dtype=float)
+        missing = np.zeros((n, len(table)), dtype=bool)
+        missing_bins = self.derived("missing_bins", self._missing_bins)
         for j, (name, index, woe, bin_pts, top_pts, coef) in enumerate(table):
             idx = index(features[name])
             logit += coef * woe[idx]
             pts[:, j] = bin_pts[idx]
             best[j] = top_pts
+            if missing_bins[j] is not None:
+                missing[:, j] = idx == missing_bins[j]
         points = pts.sum(axis=1).astype(int)
         out = {"probability": 1.0 / (1.0 + np.exp(-logit)), "points": points, "grade": self.grade(points)}
         if reasons:
             lost = best[None, :] - pts
             order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
             top_lost = np.take_along_axis(lost, order, axis=1).astype(int)
+            # A loss in a feature's missing bin is "not known", not "poor": its name + UNKNOWN_REASON.
+            unknown = np.take_along_axis(missing, order, axis=1)
             # As arrays (batch scoring renders them without per-row Python objects): the
-            # feature names, and per row the indices into them and the points lost,
+            # reason names, and per row the indices into them and the points lost,
             # largest first; a loss of 0 or less is no reason.
-            out["reason_names"] = list(self.selected)
-            out["reason_index"], out["reason_lost"] = order, top_lost
+            names = [*self.selected, *(name + UNKNOWN_REASON for name in self.selected)]
+            index = order + unknown * len(self.selected)
+            out["reason_names"] = names
+            out["reason_index"], out["reason_lost"] = index, top_lost
             if reasons != "arrays":
-                names = self.selected
                 out["reasons"] = [
-                    [(names[j], v) for j, v in zip(row_order, row_lost, strict=True) if v > 0]
-                    for row_order, row_lost in zip(order.tolist(), top_lost.tolist(), strict=True)
+                    [(names[j], v) for j, v in zip(row_index, row_lost, strict=True) if v > 0]
+                    for row_index, row_lost in zip(index.tolist(), top_lost.tolist(), strict=True)
                 ]
         return out
 
@@ -294,15 +308,9 @@ class Scorecard(DerivedCache):
 
     def reasons(self, features: pd.DataFrame, *, top: int = 3) -> list[list[tuple[str, int]]]:
         """Per row: the features that cost the most points against their best bin,
-        ``(feature, points_lost)`` largest first, only those that cost something."""
-        frame = self.points_frame(features)
-        best = np.array([self.bin_points(n).max() for n in self.selected])
-        lost = best[None, :] - frame.to_numpy()
-        order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
-        out = []
-        for row_lost, row_order in zip(lost, order, strict=True):
-            out.append([(self.selected[j], int(row_lost[j])) for j in row_order if row_lost[j] > 0])
-        return out
+        ``(feature, points_lost)`` largest first, only those that cost something; a feature
+        whose value is not known is named ``<feature>:unknown``."""
+        return self.score(features, reasons=True, top=top)["reasons"]
 
     def table(self) -> list[dict]:
         """The scorecard as rows (feature, bin, count, bad rate, WoE, points) for the model page."""

@@ -52,6 +52,10 @@ def test_stored_reasons_expand_to_codes_and_both_languages():
     assert reasons_expand(legacy) == [reason_dict("amount", 5)]
     assert reasons_expand([{"feature": "retired_feature", "points_lost": 2, "en": "Old words"}])[0]["en"] == "Old words"
     assert reasons_expand(None) == []
+    # Points lost because a value was not known: its own code and words.
+    unknown = reasons_expand([{"feature": "debt_ratio:unknown", "points_lost": 12}])[0]
+    assert unknown["code"] == "R10U" and unknown["en"] == "Debt ratio not known"
+    assert unknown["zh_hans"] == "资产负债率未知"
 
 
 @pytest.mark.django_db

@@ -88,6 +88,19 @@ def test_reason_codes_on_a_crafted_case():
     assert sc.reasons(pd.DataFrame({"credit_score": [800.0], "debt_ratio": [0.1]}))[0] == []
 
 
+def test_a_missing_value_that_costs_points_is_named_not_known():
+    sc = _crafted()
+    # The missing credit-score bin (WoE 0) costs points against the best bin (WoE 1): not
+    # known, rather than poor. A low debt ratio is the best bin: no reason.
+    unknown = sc.reasons(pd.DataFrame({"credit_score": [np.nan], "debt_ratio": [0.1]}))[0]
+    assert [f for f, _lost in unknown] == ["credit_score:unknown"]
+    assert unknown[0][1] == pytest.approx(20 / np.log(2), abs=1)
+    out = sc.score(pd.DataFrame({"credit_score": [550.0], "debt_ratio": [np.nan]}), reasons="arrays")
+    names = out["reason_names"]
+    assert names == ["credit_score", "debt_ratio", "credit_score:unknown", "debt_ratio:unknown"]
+    assert [names[j] for j in out["reason_index"][0]] == ["credit_score", "debt_ratio:unknown"]
+
+
 def test_grade_bands():
     sc = Scorecard(grades=[("A", 640), ("B", 600), ("C", 570), ("D", 540), ("E", None)])
     assert list(sc.grade(np.array([700, 640, 639, 600, 570, 540, 539, 100]))) == list("AABBCDEE")
