@@ -117,6 +117,18 @@ class TrainResult:
 WALK_MAX_ROWS = 4
 
 
+def probe_rows(feature: np.ndarray, threshold: np.ndarray, n_features: int, n: int = 64) -> np.ndarray:
+    """Rows to check a tree walk against its estimator: values on, just above and just
+    below every split threshold of each feature, and missing values (every branch)."""
+    rng = np.random.default_rng(0)
+    columns = []
+    for f in range(n_features):
+        t = threshold[feature == f]
+        values = np.concatenate([[np.nan, 0.0], t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf)])
+        columns.append(rng.choice(values, size=n))
+    return np.column_stack(columns)
+
+
 class TreeWalk:
     """A fitted HistGradientBoosting model's prediction for a few rows, without its
     per-call overhead (input validation, one Cython call and array per tree: ~0.6 ms for
@@ -174,19 +186,11 @@ class TreeWalk:
             return None
         return walk
 
-    def _probe_rows(self, n: int = 64) -> np.ndarray:
-        """Rows whose values sit on, just above and just below the split thresholds, and
-        missing values: every branch of the comparison."""
+    def _probe_rows(self) -> np.ndarray:
         splits = [p.nodes[p.nodes["is_leaf"] == 0] for (p,) in self.estimator._predictors]
         feature = np.concatenate([nodes["feature_idx"] for nodes in splits])
         threshold = np.concatenate([nodes["num_threshold"] for nodes in splits])
-        rng = np.random.default_rng(0)
-        columns = []
-        for f in range(self.n_features):
-            t = threshold[feature == f]
-            values = np.concatenate([[np.nan, 0.0], t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf)])
-            columns.append(rng.choice(values, size=n))
-        return np.column_stack(columns)
+        return probe_rows(feature, threshold, self.n_features)
 
     def _reference(self, X: np.ndarray) -> np.ndarray:
         if self.classifier:
@@ -271,16 +275,10 @@ class ForestWalk:
             return None
         return walk
 
-    def _probe_rows(self, n: int = 64) -> np.ndarray:
-        rng = np.random.default_rng(0)
+    def _probe_rows(self) -> np.ndarray:
         feature = np.concatenate([np.asarray(f) for _l, _r, f, _t, _v in self.trees])
         threshold = np.concatenate([np.asarray(t) for _l, _r, _f, t, _v in self.trees])
-        columns = []
-        for f in range(self.n_features):
-            t = threshold[feature == f]
-            values = np.concatenate([[np.nan, 0.0], t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf)])
-            columns.append(rng.choice(values, size=n))
-        return np.column_stack(columns)
+        return probe_rows(feature, threshold, self.n_features)
 
     def _reference(self, X: np.ndarray) -> np.ndarray:
         if self.classifier:
