@@ -15,19 +15,7 @@ from scoring.reasons import reason_dict
 from scoring.services import model_version_activate, model_version_artifact, model_version_retire, prediction_make
 from scoring.services.registry import model_versions_active
 from scoring.training import openmp_limited
-
-TYPICAL = {
-    "amount": Decimal("300000.00"),
-    "term_months": 12,
-    "credit_score": 680,
-    "years_in_business": 4,
-    "monthly_revenue": Decimal("90000"),
-    "monthly_cost": Decimal("70000"),
-    "total_assets": Decimal("800000"),
-    "total_liabilities": Decimal("300000"),
-    "industry": "retail",
-    "city_tier": 2,
-}
+from tests.scoring.factories import TYPICAL_INDICATORS as TYPICAL
 
 
 def _frame_path(inputs: dict, bounds: tuple[float, float] | None) -> dict:

@@ -23,19 +23,8 @@ from scoring.features import (
 from scoring.scorecard import Scorecard
 from scoring.services.registry import model_versions_active
 from scoring.training import WALK_MAX_ROWS, TreeWalk, openmp_limited, train_approval, train_limit, train_pd
+from tests.scoring.factories import TYPICAL_INDICATORS as TYPICAL
 
-TYPICAL = {
-    "amount": Decimal("300000.00"),
-    "term_months": 12,
-    "credit_score": 680,
-    "years_in_business": 4,
-    "monthly_revenue": Decimal("90000"),
-    "monthly_cost": Decimal("70000"),
-    "total_assets": Decimal("800000"),
-    "total_liabilities": Decimal("300000"),
-    "industry": "retail",
-    "city_tier": 2,
-}
 ODD = [
     TYPICAL,
     {},  # everything unknown
