@@ -2,7 +2,7 @@ from django.contrib import admin
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
-from audit.admin_mixins import AuditedExportMixin
+from audit.admin_mixins import AuditedExportMixin, ReadOnlyAdminMixin
 from audit.models import AuditEntry
 
 
@@ -31,7 +31,7 @@ class AuditEntryResource(resources.ModelResource):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(AuditedExportMixin, ExportMixin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, AuditedExportMixin, ExportMixin, admin.ModelAdmin):
     """Read-only for auditors and administrators; exports need ``audit.export_auditentry``."""
 
     resource_classes = [AuditEntryResource]
@@ -43,15 +43,6 @@ class AuditEntryAdmin(AuditedExportMixin, ExportMixin, admin.ModelAdmin):
     list_per_page = 50
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
     ordering = ("-seq",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_export_permission(self, request):
         return request.user.has_perm("audit.export_auditentry")

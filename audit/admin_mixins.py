@@ -1,4 +1,5 @@
-"""Admin mixins that route plain edits, deletes, imports and exports into the audit trail.
+"""Admin mixins that route plain edits, deletes, imports and exports into the audit trail,
+and one for the records nobody edits by hand (the trail itself, runs, scores, history).
 
 Domain state changes (transitions, approvals, assignments) go through services, which
 audit themselves; these mixins cover the generic create/update/delete screens and
@@ -70,3 +71,17 @@ class AuditedImportMixin:
             changes={"totals": totals, "rows": result.total_rows},
         )
         return super().process_result(result, request)
+
+
+class ReadOnlyAdminMixin:
+    """A record screen that only shows: no add, change or delete, for anyone. Such rows are
+    written by services (which audit themselves), never through the admin form."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from audit.admin_mixins import AuditedModelAdmin
+from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 from loans.models import LoanProduct
 from loansite.errors import ApplicationError
 from scoring.forms import PredictionForm
@@ -36,19 +36,8 @@ TRAIN_PERM = "scoring.train_model"
 ACTIVATE_PERM = "scoring.activate_modelversion"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ModelVersion)
-class ModelVersionAdmin(ReadOnlyAdmin):
+class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "label_display",
         "kind",
@@ -264,7 +253,7 @@ class _ProgressMixin:
 
 
 @admin.register(TrainingRun)
-class TrainingRunAdmin(_ProgressMixin, ReadOnlyAdmin):
+class TrainingRunAdmin(_ProgressMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "status", "progress", "stage", "rows", "model_version", "requested_by", "created_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["model_version", "requested_by"]
@@ -276,7 +265,7 @@ class TrainingRunAdmin(_ProgressMixin, ReadOnlyAdmin):
 
 
 @admin.register(ScoringRun)
-class ScoringRunAdmin(_ProgressMixin, ReadOnlyAdmin):
+class ScoringRunAdmin(_ProgressMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "scope", "status", "progress", "done", "total", "written", "requested_by", "created_at"]
     list_filter = ["scope", "status"]
     list_select_related = ["requested_by"]
@@ -284,7 +273,7 @@ class ScoringRunAdmin(_ProgressMixin, ReadOnlyAdmin):
 
 
 @admin.register(Score)
-class ScoreAdmin(ReadOnlyAdmin):
+class ScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["application", "model_version", "probability", "points", "grade", "value", "created_at"]
     list_filter = ["model_version__kind", "grade"]
     list_select_related = ["application", "model_version"]

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
-from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin
+from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin, ReadOnlyAdminMixin
 from customers.admin.common import breakdown_table
 from customers.forms import (
     CustomerAdminForm,
@@ -425,7 +425,7 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/customers/importjob/change_form.html"
     list_display = ["created_at", "file_name", "status", "new", "updated", "invalid_rows", "created_by"]
     list_filter = ["status"]
@@ -443,15 +443,6 @@ class ImportJobAdmin(admin.ModelAdmin):
         "error_table",
     ]
     exclude = ["report", "tmp_name", "file_format", "task_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("errors"))
     def error_table(self, obj):

@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from audit.admin_mixins import AuditedModelAdmin
+from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 from customers.admin.common import breakdown_table
 from customers.forms import (
     RelationshipManagerAdminForm,
@@ -54,7 +54,7 @@ class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "customer", "manager", "previous_manager", "kind", "score", "is_current"]
     list_filter = ["kind", "is_current", ("manager", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["customer__name", "=customer__credit_code", "reason"]
@@ -63,35 +63,17 @@ class AssignmentAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = ["breakdown"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("match score breakdown"))
     def breakdown(self, obj):
         return breakdown_table(obj.components or {})
 
 
 @admin.register(MatchingRun)
-class MatchingRunAdmin(admin.ModelAdmin):
+class MatchingRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/customers/matchingrun/change_form.html"
     list_display = ["pk", "created_at", "scope", "status", "progress", "assigned", "total_score", "greedy_score"]
     list_filter = ["status", "scope"]
     readonly_fields = [f.name for f in MatchingRun._meta.fields] + ["progress"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("progress"))
     def progress(self, obj):
