@@ -109,11 +109,6 @@ def reason_dict(feature: str, points_lost: int) -> dict:
     }
 
 
-def reason_stored(feature: str, points_lost: int) -> dict:
-    """One reason as stored on a score."""
-    return {"feature": feature, "points_lost": int(points_lost)}
-
-
 def reasons_expand(stored) -> list[dict]:
     """Stored reasons as shown and served: code, feature, points lost and the words in
     English and Simplified Chinese. Entries that are not reasons are skipped."""

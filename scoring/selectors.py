@@ -25,24 +25,10 @@ REJECTED_STATUSES = (ApplicationStatus.REJECTED,)
 # time as integer microseconds since the epoch (UTC).
 FRAME_EXTRA = ["customer_id", "product_min_amount", "product_max_amount", "status", "created_us"]
 
-# The customer's inputs, read once per distinct customer of a frame.
-CUSTOMER_INPUTS = [
-    "credit_score",
-    "years_in_business",
-    "monthly_revenue",
-    "monthly_cost",
-    "monthly_foot_traffic",
-    "employees",
-    "area_m2",
-    "total_assets",
-    "total_liabilities",
-    "current_assets",
-    "current_liabilities",
-    "net_profit",
-    "annual_revenue",
-    "industry",
-    "city_tier",
-]
+# The customer's inputs (read once per distinct customer of a frame): every raw input but
+# those of the application itself and the prior counts computed here.
+_FRAME_OWN_INPUTS = {"amount", "term_months", "product", "prior_applications", "prior_approved", "prior_rejected"}
+CUSTOMER_INPUTS = [name for name in RAW_COLUMNS if name not in _FRAME_OWN_INPUTS]
 _TEXT_INPUTS = ("industry",)
 
 
