@@ -210,7 +210,12 @@ class Customer(models.Model):
                 condition=Q(credit_code__isnull=False) | Q(id_number__isnull=False), name="customer_has_identity"
             ),
         ]
-        permissions = [("import_customer", _("Can import customers")), ("export_customer", _("Can export customers"))]
+        permissions = [
+            ("import_customer", _("Can import customers")),
+            ("export_customer", _("Can export customers")),
+            # The internal rating and the bureau score are credit judgements, not data entry.
+            ("rate_customer", _("Can set customer ratings and bureau scores")),
+        ]
         indexes = [
             models.Index(fields=["monthly_revenue"], name="customer_revenue_idx"),
             models.Index(fields=["manager", "name"], name="customer_manager_name_idx"),

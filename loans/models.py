@@ -222,6 +222,9 @@ class LoanApplication(models.Model):
             ("approve_loanapplication", _("Can approve or reject loan applications")),
             ("import_loanapplication", _("Can import loan applications")),
             ("export_loanapplication", _("Can export loan applications")),
+            # History (applications already decided elsewhere) bypasses the decision services:
+            # a separate, audited permission of its own.
+            ("import_history_loanapplication", _("Can import application history in decided states")),
         ]
 
     def __str__(self):
