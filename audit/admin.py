@@ -1,12 +1,13 @@
 from django.contrib import admin
-from import_export import fields, resources
+from import_export import fields
 from import_export.admin import ExportMixin
 
 from audit.admin_mixins import AuditedExportMixin, ReadOnlyAdminMixin
 from audit.models import AuditEntry
+from loansite.exports import FormulaEscapingResource
 
 
-class AuditEntryResource(resources.ModelResource):
+class AuditEntryResource(FormulaEscapingResource):
     actor = fields.Field(attribute="actor_repr", column_name="actor")
 
     class Meta:

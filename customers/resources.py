@@ -2,13 +2,16 @@
 
 The column set is the one the importer reads (``customers.importing.COLUMNS``), so an
 exported file imports back unchanged, whichever header language it was written in.
+Numbers keep their model field's widget (number cells in XLSX); every cell is
+formula-escaped by ``FormulaEscapingResource``.
 """
 
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields
 
 from customers.importing import COLUMNS
 from customers.models import Customer
+from loansite.exports import FormulaEscapingResource
 
 
 def _resource(header: str, display_name):
@@ -18,7 +21,9 @@ def _resource(header: str, display_name):
         if column.field == "tags":
             attrs["tags"] = fields.Field(attribute="tags", column_name=name, readonly=True)
         else:
-            attrs[column.field] = fields.Field(attribute=column.field, column_name=name)
+            model_field = Customer._meta.get_field(column.field)
+            widget = FormulaEscapingResource.widget_from_django_field(model_field)()
+            attrs[column.field] = fields.Field(attribute=column.field, column_name=name, widget=widget)
 
     def dehydrate_tags(self, customer):
         return ", ".join(tag.name for tag in customer.tags.all())
@@ -34,7 +39,7 @@ def _resource(header: str, display_name):
         {"model": Customer, "fields": [c.field for c in COLUMNS], "export_order": [c.field for c in COLUMNS]},
     )
     attrs["get_display_name"] = classmethod(lambda cls: str(display_name))
-    return type(f"Customer{header.title()}Resource", (resources.ModelResource,), attrs)
+    return type(f"Customer{header.title()}Resource", (FormulaEscapingResource,), attrs)
 
 
 CustomerResource = _resource("english", _("English headers"))

@@ -11,12 +11,13 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from import_export import fields, resources
+from import_export import fields, widgets
 
 from customers.models import Customer, Industry
 from loans.models import LoanApplication, LoanProduct, LoanPurpose, RepaymentMethod
 from loansite.demo_profiles import CITIES
 from loansite.errors import ApplicationError
+from loansite.exports import FormulaEscapingResource
 from loansite.money import money
 
 # key -> (English header, Chinese header, attribute for export)
@@ -43,6 +44,17 @@ COLUMNS = {
     "score_grade": ("Grade", "评级", "score_grade"),
     "score_points": ("Score points", "评分", "score_points"),
     "score_probability": ("Probability of default", "违约概率", "score_probability"),
+}
+# Number columns go out as numbers (number cells in XLSX).
+NUMBER_WIDGETS = {
+    "amount": widgets.DecimalWidget,
+    "monthly_revenue": widgets.DecimalWidget,
+    "monthly_cost": widgets.DecimalWidget,
+    "score_probability": widgets.DecimalWidget,
+    "credit_score": widgets.IntegerWidget,
+    "years_in_business": widgets.IntegerWidget,
+    "term_months": widgets.IntegerWidget,
+    "score_points": widgets.IntegerWidget,
 }
 # Columns an import reads; the rest are export-only.
 IMPORT_KEYS = [
@@ -122,7 +134,7 @@ def _parse_date(value):
     raise ValueError(text)
 
 
-class _ApplicationResource(resources.ModelResource):
+class _ApplicationResource(FormulaEscapingResource):
     LANGUAGE = "en"
 
     def __init__(self, actor=None, **kwargs):
@@ -141,7 +153,12 @@ class _ApplicationResource(resources.ModelResource):
     def _build_fields(cls):
         index = 0 if cls.LANGUAGE == "en" else 1
         return {
-            key: fields.Field(attribute=attr, column_name=names[index], readonly=key not in IMPORT_KEYS)
+            key: fields.Field(
+                attribute=attr,
+                column_name=names[index],
+                readonly=key not in IMPORT_KEYS,
+                widget=NUMBER_WIDGETS.get(key, widgets.Widget)(),
+            )
             for key, (*names, attr) in COLUMNS.items()
         }
 
@@ -162,7 +179,8 @@ class _ApplicationResource(resources.ModelResource):
         return str(app.get_channel_display())
 
     def dehydrate_industry(self, app):
-        return str(app.customer.get_industry_display())
+        # No customer while a public application's identity is unverified.
+        return str(app.customer.get_industry_display()) if app.customer_id else ""
 
     def dehydrate_purpose(self, app):
         return str(app.get_purpose_display())
