@@ -1,11 +1,17 @@
 """Roles are Django groups with model permissions; this is their one definition.
 
-Patterns are ``app_label.codename`` with ``*`` wildcards. A data migration creates the
-groups; after every migrate, permissions that later migrations added are attached too,
-so a role grows with the apps it covers.
-"""
+Each role is an explicit allow-list of ``app_label.codename`` permissions: named models and
+named actions, never a pattern over whatever happens to be installed (``*.view_*`` once
+matched the JWT token tables and let an auditor read a superuser's refresh token). A new
+model or app therefore gives nobody anything until it is listed here, and the permission
+matrix in the README (``manage.py roles_matrix``, checked by a test) shows what each role
+can do.
 
-from fnmatch import fnmatchcase
+A data migration creates the groups and sets each to exactly its list (``exact=True``);
+after every ``migrate`` the listed permissions that later migrations created are added
+(permissions an administrator granted by hand stay until the next exact resync).
+Permissions of apps that are not installed, or not migrated yet, are skipped.
+"""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -25,82 +31,176 @@ ROLE_LABELS = {
     ADMINISTRATOR: _("Administrator"),
 }
 
-_VIEW_BUSINESS = ["customers.view_*", "loans.view_*", "risk.view_*", "scoring.view_*"]
+VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
+ALL = (VIEW, ADD, CHANGE, DELETE)
+
+
+def model_perms(model: str, *actions: str) -> list[str]:
+    """``model_perms("customers.customer", "view", "add")`` -> ``["customers.view_customer", ...]``."""
+    app_label, model_name = model.split(".")
+    return [f"{app_label}.{action}_{model_name}" for action in actions]
+
+
+# What every business role reads: the customer book, the loan book and the scoring registry.
+# Never users, tokens, sessions, task payloads or the audit trail.
+VIEW_BUSINESS = [
+    *model_perms("customers.customer", VIEW),
+    *model_perms("customers.tag", VIEW),
+    *model_perms("customers.need", VIEW),
+    *model_perms("customers.interest", VIEW),
+    *model_perms("customers.creditline", VIEW),
+    *model_perms("customers.relationshipmanager", VIEW),
+    *model_perms("customers.assignment", VIEW),
+    *model_perms("customers.matchingrun", VIEW),
+    *model_perms("customers.importjob", VIEW),
+    *model_perms("loans.loanproduct", VIEW),
+    *model_perms("loans.loanapplication", VIEW),
+    *model_perms("loans.approvalauthority", VIEW),
+    *model_perms("loans.approvaldecision", VIEW),
+    *model_perms("scoring.modelversion", VIEW),
+    *model_perms("scoring.trainingrun", VIEW),
+    *model_perms("scoring.scoringrun", VIEW),
+    *model_perms("scoring.score", VIEW),
+    *model_perms("scoring.loanoutcome", VIEW),
+]
+
+# Celery beat: the periodic tasks and the two schedule kinds the back office uses.
+SCHEDULES = [
+    *model_perms("django_celery_beat.periodictask", *ALL),
+    *model_perms("django_celery_beat.crontabschedule", *ALL),
+    *model_perms("django_celery_beat.intervalschedule", *ALL),
+]
+SCHEDULES_VIEW = [perm for perm in SCHEDULES if ".view_" in perm]
+# Task results (the admin shows status and timing only, never arguments or results).
+TASK_RESULTS_VIEW = [
+    *model_perms("django_celery_results.taskresult", VIEW),
+    *model_perms("django_celery_results.groupresult", VIEW),
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     LOAN_OFFICER: [
-        *_VIEW_BUSINESS,
-        # Customers and their labels; credit lines and manager assignment are not theirs.
-        "customers.add_customer",
-        "customers.change_customer",
-        "customers.add_tag",
-        "customers.change_tag",
-        "customers.import_*",
-        "customers.export_*",
-        "loans.add_loanapplication",
-        "loans.change_loanapplication",
+        *VIEW_BUSINESS,
+        # Customers and their labels; credit lines, ratings and manager assignment are not theirs.
+        *model_perms("customers.customer", ADD, CHANGE),
+        "customers.import_customer",
+        "customers.export_customer",
+        *model_perms("customers.tag", ADD, CHANGE),
+        *model_perms("loans.loanapplication", ADD, CHANGE),
         "loans.submit_loanapplication",
-        "loans.import_*",
-        "loans.export_*",
-        "loans.add_repayment",
+        "loans.import_loanapplication",
+        "loans.export_loanapplication",
+        # Public applications that named an existing customer wait for an officer's check.
+        "loans.verify_identity_loanapplication",
     ],
     CREDIT_APPROVER: [
-        *_VIEW_BUSINESS,
+        *VIEW_BUSINESS,
         "loans.review_loanapplication",
         "loans.approve_loanapplication",
-        "loans.export_*",
+        "loans.export_loanapplication",
         # Granting or changing a credit line (授信) is a credit decision.
-        "customers.add_creditline",
-        "customers.change_creditline",
+        *model_perms("customers.creditline", ADD, CHANGE),
     ],
     RISK_ANALYST: [
-        *_VIEW_BUSINESS,
-        "risk.*",
-        "customers.change_customer",
-        "customers.change_creditline",
-        "customers.export_*",
+        *VIEW_BUSINESS,
+        *model_perms("customers.customer", CHANGE),
+        "customers.rate_customer",
+        "customers.export_customer",
+        *model_perms("customers.creditline", CHANGE),
     ],
     MODEL_OPS: [
-        *_VIEW_BUSINESS,
-        "scoring.*",
-        "django_celery_beat.*",
-        "django_celery_results.view_*",
+        *VIEW_BUSINESS,
+        "scoring.train_model",
+        "scoring.activate_modelversion",
+        *model_perms("scoring.loanoutcome", ADD, CHANGE, DELETE),
+        *SCHEDULES,
+        *TASK_RESULTS_VIEW,
     ],
     AUDITOR: [
-        "*.view_*",
+        *VIEW_BUSINESS,
+        *model_perms("audit.auditentry", VIEW),
         "audit.export_auditentry",
-        "customers.export_*",
-        "loans.export_*",
+        "customers.export_customer",
+        "loans.export_loanapplication",
+        # Who has which role, and the sign-in attempts (the admin hides the request data).
+        *model_perms("auth.user", VIEW),
+        *model_perms("auth.group", VIEW),
+        *model_perms("axes.accessattempt", VIEW),
+        *model_perms("axes.accesslog", VIEW),
+        *model_perms("axes.accessfailurelog", VIEW),
+        *SCHEDULES_VIEW,
+        *TASK_RESULTS_VIEW,
     ],
-    ADMINISTRATOR: ["*.*"],
+    # Named too, not "everything installed": a new app (a token table, a key store) must be
+    # granted on purpose. Users and groups, the whole business, schedules, unlocking sign-ins,
+    # the sessions list of API tokens (never the token text) and two-factor device resets.
+    ADMINISTRATOR: [
+        *model_perms("auth.user", *ALL),
+        *model_perms("auth.group", *ALL),
+        *model_perms("customers.customer", *ALL),
+        "customers.import_customer",
+        "customers.export_customer",
+        "customers.rate_customer",
+        *model_perms("customers.tag", *ALL),
+        *model_perms("customers.need", *ALL),
+        *model_perms("customers.interest", *ALL),
+        *model_perms("customers.creditline", *ALL),
+        *model_perms("customers.relationshipmanager", *ALL),
+        "customers.run_matching",
+        *model_perms("customers.assignment", VIEW),
+        "customers.reassign_customer",
+        *model_perms("customers.matchingrun", VIEW),
+        *model_perms("customers.importjob", VIEW),
+        *model_perms("loans.loanproduct", *ALL),
+        *model_perms("loans.loanapplication", *ALL),
+        "loans.submit_loanapplication",
+        "loans.review_loanapplication",
+        "loans.approve_loanapplication",
+        "loans.import_loanapplication",
+        "loans.export_loanapplication",
+        "loans.import_history_loanapplication",
+        "loans.verify_identity_loanapplication",
+        *model_perms("loans.approvalauthority", *ALL),
+        *model_perms("loans.approvaldecision", VIEW),
+        *model_perms("scoring.modelversion", VIEW),
+        "scoring.train_model",
+        "scoring.activate_modelversion",
+        *model_perms("scoring.trainingrun", VIEW),
+        *model_perms("scoring.scoringrun", VIEW),
+        *model_perms("scoring.score", VIEW),
+        *model_perms("scoring.loanoutcome", *ALL),
+        *model_perms("audit.auditentry", VIEW),
+        "audit.export_auditentry",
+        *SCHEDULES,
+        *model_perms("axes.accessattempt", VIEW, DELETE),
+        *model_perms("axes.accesslog", VIEW),
+        *model_perms("axes.accessfailurelog", VIEW),
+        *model_perms("token_blacklist.outstandingtoken", VIEW),
+        *model_perms("token_blacklist.blacklistedtoken", VIEW),
+        *model_perms("otp_totp.totpdevice", VIEW, DELETE),
+        *model_perms("otp_static.staticdevice", VIEW, DELETE),
+    ],
 }
 
-# Never granted by a pattern: the audit trail is append-only for everyone.
-_NEVER = ["audit.add_*", "audit.change_*", "audit.delete_*"]
+# Refused even if listed: the audit trail is append-only for everyone.
+NEVER = frozenset({"audit.add_auditentry", "audit.change_auditentry", "audit.delete_auditentry"})
 
 
-def role_permission_ids(patterns: list[str], permissions) -> set[int]:
-    """The ids of ``permissions`` (``(id, app_label, codename)`` rows) matching ``patterns``."""
-    chosen = set()
-    for perm_id, app_label, codename in permissions:
-        name = f"{app_label}.{codename}"
-        if any(fnmatchcase(name, never) for never in _NEVER):
-            continue
-        if any(fnmatchcase(name, pattern) for pattern in patterns):
-            chosen.add(perm_id)
-    return chosen
+def role_permission_ids(names, permissions) -> set[int]:
+    """The ids of ``permissions`` (``(id, app_label, codename)`` rows) named in ``names``."""
+    wanted = set(names) - NEVER
+    return {perm_id for perm_id, app_label, codename in permissions if f"{app_label}.{codename}" in wanted}
 
 
 def roles_sync(*, group_model, permission_model, exact: bool = False) -> None:
-    """Create the role groups and give each the permissions its patterns match.
+    """Create the role groups and give each the permissions it lists.
 
-    With ``exact`` a group's permissions are set to exactly those; otherwise missing
-    ones are added and anything an administrator granted by hand is kept.
+    With ``exact`` a group's permissions are set to exactly those (anything else, including
+    what an administrator granted by hand, is removed); otherwise missing ones are added.
     """
     rows = list(permission_model.objects.values_list("id", "content_type__app_label", "codename"))
-    for name, patterns in ROLE_PERMISSIONS.items():
+    for name, names in ROLE_PERMISSIONS.items():
         group, _created = group_model.objects.get_or_create(name=name)
-        wanted = role_permission_ids(patterns, rows)
+        wanted = role_permission_ids(names, rows)
         if exact:
             group.permissions.set(wanted)
         else:
