@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from loansite.two_factor import selectors as two_factor
+from loansite.two_factor import views as two_factor_views
+
 
 class LoanAdminSite(admin.AdminSite):
     """The staff workbench: the Django admin with the back office's header and dashboard."""
@@ -9,3 +12,14 @@ class LoanAdminSite(admin.AdminSite):
     site_title = _("Loan back office")
     index_title = _("Workbench")
     enable_nav_sidebar = True
+
+    def has_permission(self, request):
+        # Staff who must use two-factor authentication (or chose to) pass the second factor first.
+        return super().has_permission(request) and two_factor.two_factor_session_passes(request)
+
+    def login(self, request, extra_context=None):
+        # The password step, then the second factor (or enrolment) before any other admin page.
+        return two_factor_views.admin_login(request, super().login, extra_context)
+
+    def get_urls(self):
+        return two_factor_views.admin_urls(self) + super().get_urls()

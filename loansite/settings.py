@@ -67,9 +67,14 @@ THIRD_PARTY_APPS = [
     "django_celery_results",
     "django_celery_beat",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 LOCAL_APPS = [
     "loansite",
+    # No models of its own, so never last: the roles sync waits for the last app's post_migrate.
+    "loansite.two_factor",
     "audit",
     "customers",
     "loans",
@@ -85,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed the second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -229,6 +236,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
+# Two-factor authentication (django-otp, TOTP plus single-use recovery codes): who must use
+# it is in loansite/two_factor/selectors.py. Wrong codes back off exponentially (1, 2, 4 ... s).
+OTP_TOTP_ISSUER = "Loan back office"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # Request context for audit entries: the header set by the trusted reverse proxy
 # (e.g. "HTTP_X_FORWARDED_FOR"), and how many proxies stand in front. Empty: REMOTE_ADDR.
 TRUSTED_PROXY_IP_HEADER = env.str("TRUSTED_PROXY_IP_HEADER", default="")
@@ -248,7 +262,8 @@ AUDIT_ANCHOR_FILE = Path(env.str("AUDIT_ANCHOR_FILE", default=str(VAR_DIR / "aud
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Sessions count only once they passed the second factor where it applies.
+        "loansite.two_factor.api.TwoFactorSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["loansite.api.permissions.StaffModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [

@@ -29,3 +29,21 @@ def make_user(db):
         return user
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(monkeypatch):
+    """``client.force_login(user)`` skips the sign-in pages, the second factor included: for users
+    who must use two-factor authentication the session is marked verified with an authenticator
+    enrolled for them. Tests of the sign-in itself post to the login pages instead."""
+    from django.test import Client
+
+    from tests.loansite.two_factor_helpers import session_two_factor_verify
+
+    password_only = Client.force_login
+
+    def force_login(self, user, backend=None):
+        password_only(self, user, backend)
+        session_two_factor_verify(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)

@@ -16,9 +16,12 @@ from audit.services import audit_record
 from loansite.accounts import user_change_password, user_register
 from loansite.api.permissions import IsActiveStaff, require_perms
 from loansite.roles import ROLE_PERMISSIONS
+from loansite.two_factor.api import TwoFactorTokenObtainPairSerializer
 
 
 class LoginView(TokenObtainPairView):
+    # {username, password, otp}: the second factor for accounts that use it.
+    serializer_class = TwoFactorTokenObtainPairSerializer
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 

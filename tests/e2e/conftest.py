@@ -54,13 +54,28 @@ def page(browser, live_server):
 
 @pytest.fixture
 def admin_login(page):
-    """``admin_login("approver", password)``: signs in through the real admin login form."""
+    """``admin_login("approver", password)``: signs in through the real admin login form.
+
+    Users whose role requires two-factor authentication get an authenticator enrolled for
+    them first, and the code it shows is entered at the second step (as on a phone).
+    """
+    from django.contrib.auth import get_user_model
+
+    from loansite.two_factor.selectors import two_factor_enrolled, two_factor_required
+    from tests.loansite.two_factor_helpers import totp_code, totp_device_enrol
 
     def login(username: str, password: str = "s3cure-Passw0rd!"):
+        user = get_user_model().objects.get(username=username)
+        device = None
+        if two_factor_required(user) or two_factor_enrolled(user):
+            device = totp_device_enrol(user)
         page.goto("/admin/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
         page.click("input[type=submit]")
+        if device is not None:
+            page.fill("#id_code", totp_code(device))
+            page.click("input[type=submit]")
         page.wait_for_selector("#user-tools")
 
     return login
