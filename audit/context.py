@@ -31,5 +31,14 @@ def deactivate(token) -> None:
     _current.reset(token)
 
 
+# Audit entries keep this much of a user agent: enough to tell browsers and tools apart,
+# not enough for a client to make every failed login a large write.
+USER_AGENT_MAX_LENGTH = 256
+
+
+def user_agent_clip(value: str | None) -> str:
+    return (value or "")[:USER_AGENT_MAX_LENGTH]
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex

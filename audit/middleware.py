@@ -1,27 +1,11 @@
-import ipaddress
 import re
 
-from django.conf import settings
-
 from audit import context
+from loansite.proxy import client_ip
+
+__all__ = ["RequestContextMiddleware", "client_ip"]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def client_ip(request) -> str | None:
-    """REMOTE_ADDR, or the address a configured trusted proxy put in its header."""
-    ip = request.META.get("REMOTE_ADDR")
-    header = settings.TRUSTED_PROXY_IP_HEADER
-    if header and request.META.get(header):
-        hops = [part.strip() for part in request.META[header].split(",") if part.strip()]
-        # Each trusted proxy appends the address it saw; the client is that many from the end.
-        index = max(len(hops) - settings.TRUSTED_PROXY_COUNT, 0)
-        if hops:
-            ip = hops[index]
-    try:
-        return str(ipaddress.ip_address(ip)) if ip else None
-    except ValueError:
-        return None
 
 
 class RequestContextMiddleware:
@@ -35,7 +19,7 @@ class RequestContextMiddleware:
         token = context.activate(
             context.RequestContext(
                 ip=client_ip(request),
-                user_agent=request.headers.get("User-Agent", "")[:512],
+                user_agent=context.user_agent_clip(request.headers.get("User-Agent", "")),
                 request_id=request_id,
                 user=getattr(request, "user", None),
             )

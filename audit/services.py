@@ -119,7 +119,7 @@ def audit_record(
             changes=jsonable(changes or {}),
             reason=reason or "",
             ip=ip if ip is not None else ctx.ip,
-            user_agent=(user_agent if user_agent is not None else ctx.user_agent)[:512],
+            user_agent=context.user_agent_clip(user_agent if user_agent is not None else ctx.user_agent),
             request_id=request_id if request_id is not None else ctx.request_id,
             prev_hash=head.hash,
         )

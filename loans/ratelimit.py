@@ -62,6 +62,10 @@ class SqliteCounters:
             conn.execute("DELETE FROM hit WHERE expires < ?", (now,))
         return count
 
+    def get(self, key: str) -> int:
+        row = self._connection().execute("SELECT count FROM hit WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else 0
+
 
 _counters: SqliteCounters | None = None
 
@@ -76,20 +80,50 @@ def _file_counters() -> SqliteCounters | None:
     return _counters
 
 
-def rate_limit_hit(*, scope: str, key: str, rate: str) -> bool:
-    """Count one hit for ``key``; ``True`` when it is over the limit for the current window."""
-    limit, period = rate_parse(rate)
+def window_start(period: int, now: float | None = None) -> int:
+    """Start (epoch seconds) of the fixed window of ``period`` seconds holding ``now``."""
+    now = _now() if now is None else now
+    return int(now // period) * period
+
+
+def counter_hit(*, scope: str, key: str, period: int, keep: int = 5) -> int:
+    """Count one hit for ``key`` in the current window of ``period`` seconds; the new count.
+
+    The count stays readable (:func:`counter_get`) for ``keep`` seconds after its window ends.
+    """
     now = _now()
     window = int(now // period)
     cache_key = f"ratelimit:{scope}:{key}:{window}"
     counters = _file_counters()
     if counters is not None:
-        return counters.hit(cache_key, expires=(window + 1) * period + 5, now=now) > limit
-    if cache.add(cache_key, 1, timeout=period + 5):
-        return limit < 1
+        return counters.hit(cache_key, expires=(window + 1) * period + keep, now=now)
+    timeout = period + keep
+    if cache.add(cache_key, 1, timeout=timeout):
+        return 1
     try:
-        count = cache.incr(cache_key)
+        return cache.incr(cache_key)
     except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=period + 5)
-        count = 1
-    return count > limit
+        cache.set(cache_key, 1, timeout=timeout)
+        return 1
+
+
+def counter_get(*, scope: str, key: str, period: int, start: int) -> int:
+    """The count of the window of ``period`` seconds that starts at ``start``."""
+    cache_key = f"ratelimit:{scope}:{key}:{start // period}"
+    counters = _file_counters()
+    if counters is not None:
+        return counters.get(cache_key)
+    return cache.get(cache_key, 0)
+
+
+def rate_limit_hit(*, scope: str, key: str, rate: str) -> bool:
+    """Count one hit for ``key``; ``True`` when it is over the limit for the current window."""
+    limit, period = rate_parse(rate)
+    return counter_hit(scope=scope, key=key, period=period) > limit
+
+
+def rate_limit_retry_after(rate: str) -> int:
+    """Whole seconds until the current window of ``rate`` ends (when a limited client may retry)."""
+    _limit, period = rate_parse(rate)
+    now = _now()
+    return max(int(window_start(period, now) + period - now + 0.999), 1)

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     # request.user.is_verified(): the session passed the second factor (django-otp).
     "django_otp.middleware.OTPMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    # POSTs to the admin login: the per-address sign-in limit (LOGIN_IP_RATE).
+    "loansite.throttling.LoginRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-axes must come last.
@@ -225,7 +227,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client address comes from the one trusted-proxy setting (TRUSTED_PROXY_IP_HEADER).
+AXES_CLIENT_IP_CALLABLE = "loansite.proxy.client_ip"
+# A refused attempt while locked does not restart the cool-off: the lockout ends when it says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "loansite.throttling.lockout_response"
 AXES_VERBOSE = False
 
 # Sessions (only staff have them) end after 30 idle minutes (OWASP ASVS L2 3.3.2).
@@ -247,6 +253,13 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # (e.g. "HTTP_X_FORWARDED_FOR"), and how many proxies stand in front. Empty: REMOTE_ADDR.
 TRUSTED_PROXY_IP_HEADER = env.str("TRUSTED_PROXY_IP_HEADER", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+
+# Sign-in attempts per client address across usernames (admin and API login together).
+LOGIN_IP_RATE = env.str("LOGIN_IP_RATE", default="20/m")
+# Failed logins: the first N per (address, username) and window are audited one by one,
+# the rest as one aggregate entry per window.
+LOGIN_FAILURE_AUDIT_LIMIT = env.int("LOGIN_FAILURE_AUDIT_LIMIT", default=10)
+LOGIN_FAILURE_AUDIT_WINDOW = 60 * env.int("LOGIN_FAILURE_AUDIT_WINDOW_MINUTES", default=15)
 
 # Audit chain: HMAC key kept outside the database, and the head anchor file.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
@@ -276,6 +289,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "loansite.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": env.str("API_AUTH_THROTTLE", default="10/min")},
+    # Stock throttles key on REMOTE_ADDR, never on a client-written X-Forwarded-For; the
+    # project's own (loansite.api.throttles) use the trusted-proxy setting.
+    "NUM_PROXIES": 0,
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

@@ -21,6 +21,8 @@ if not INTEGRATION:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 AXES_ENABLED = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}  # noqa: F405
+# Tests sign in often from one address; the throttle tests set their own rates.
+LOGIN_IP_RATE = "1000/m"
 
 if INTEGRATION:
     # One test database per run, so that runs side by side on one server never collide.

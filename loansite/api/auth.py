@@ -5,7 +5,6 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -15,6 +14,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from loansite.accounts import user_change_password, user_register
 from loansite.api.permissions import IsActiveStaff, require_perms
+from loansite.api.throttles import AuthRateThrottle, LoginRateThrottle
 from loansite.roles import ROLE_PERMISSIONS
 from loansite.two_factor.api import TwoFactorTokenObtainPairSerializer
 
@@ -22,7 +22,8 @@ from loansite.two_factor.api import TwoFactorTokenObtainPairSerializer
 class LoginView(TokenObtainPairView):
     # {username, password, otp}: the second factor for accounts that use it.
     serializer_class = TwoFactorTokenObtainPairSerializer
-    throttle_classes = [ScopedRateThrottle]
+    # One sign-in budget per address shared with the admin login, then the auth scope.
+    throttle_classes = [LoginRateThrottle, AuthRateThrottle]
     throttle_scope = "auth"
 
     def post(self, request, *args, **kwargs):
@@ -34,7 +35,7 @@ class LoginView(TokenObtainPairView):
 
 
 class RefreshView(TokenRefreshView):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AuthRateThrottle]
     throttle_scope = "auth"
 
 
@@ -94,7 +95,7 @@ class ChangePasswordSerializer(serializers.Serializer):
 
 class ChangePasswordView(APIView):
     permission_classes = [IsActiveStaff]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AuthRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(request=ChangePasswordSerializer, responses={204: None})
