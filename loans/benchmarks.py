@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.validators import make_credit_code, make_mobile_phone
+from loans import bench_schedules  # noqa: F401 - registers "loans.schedules"
 from loans.models import ApprovalAuthority, ApprovalDecision, LoanApplication, LoanProduct
 from loans.selectors import application_queue
 from loansite.bench import BenchContext, Figure, Timer, benchmark

@@ -76,6 +76,7 @@ _MAX_TERM_MONTHS = 600
 _MAX_RATE = Decimal(1)
 _MAX_AMOUNT = Decimal(10) ** 13
 _MAX_YEAR = 9000
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _new_row = tuple.__new__
 
 
@@ -503,14 +504,19 @@ def payoff_quote(
 # ---------------------------------------------------------------------------
 # Business days
 # ---------------------------------------------------------------------------
-@lru_cache(maxsize=8192)
+# The library's own is_workday() re-derives its year range on every call (~20 µs); its public
+# tables give the same answer for a dictionary look-up (a test compares every day).
+_HOLIDAYS = chinese_calendar.holidays
+_WORKDAYS = chinese_calendar.workdays
+_CALENDAR_YEARS = range(min(_HOLIDAYS).year, max(_HOLIDAYS).year + 1)
+
+
 def business_day_is(day: datetime.date) -> bool:
-    """A working day in mainland China (adjusted working days included); weekdays outside the
-    years ``chinese-calendar`` has data for."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
+    """A working day in mainland China: adjusted working days (调休) count, public holidays do not.
+    Outside the years ``chinese-calendar`` has data for, every weekday is a business day."""
+    if day.year in _CALENDAR_YEARS:
+        return day in _WORKDAYS or (day.weekday() < 5 and day not in _HOLIDAYS)
+    return day.weekday() < 5
 
 
 def business_day_following(day: datetime.date) -> datetime.date:
@@ -518,6 +524,11 @@ def business_day_following(day: datetime.date) -> datetime.date:
     while not business_day_is(day):
         day += datetime.timedelta(days=1)
     return day
+
+
+def schedule_caches_clear() -> None:
+    """Forget the memoised due-date periods (benchmarks start cold)."""
+    _build_periods.cache_clear()
 
 
 # ---------------------------------------------------------------------------
@@ -578,10 +589,11 @@ def _month_index(day: datetime.date) -> int:
 def _series_date(index: int, anchor: int) -> datetime.date:
     """The repayment-day date of month ``index`` (year * 12 + month - 1), clamped to the month's end."""
     year, month = divmod(index, 12)
-    month += 1
     if anchor > 28:
-        anchor = min(anchor, calendar.monthrange(year, month)[1])
-    return datetime.date(year, month, anchor)
+        last = _MONTH_DAYS[month] if month != 1 else 29 if calendar.isleap(year) else 28
+        if anchor > last:
+            anchor = last
+    return datetime.date(year, month + 1, anchor)
 
 
 def _series_after(day: datetime.date, anchor: int) -> datetime.date:

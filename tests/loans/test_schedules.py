@@ -178,6 +178,17 @@ def test_chinese_calendar_business_days():
     assert business_day_following(date(2030, 1, 1)) == date(2030, 1, 1)
 
 
+def test_business_days_agree_with_the_library_on_every_day_it_knows():
+    import chinese_calendar
+
+    day, last = date(min(chinese_calendar.holidays).year, 1, 1), date(max(chinese_calendar.holidays).year, 12, 31)
+    while day <= last:
+        assert business_day_is(day) == chinese_calendar.is_workday(day), day
+        day += datetime.timedelta(days=1)
+    with pytest.raises(NotImplementedError):
+        chinese_calendar.is_workday(last + datetime.timedelta(days=1))  # hence the weekend fallback
+
+
 def test_holiday_shift_moves_the_pay_date_not_the_interest():
     shifted = schedule_build(terms(months=3, disbursement_date=date(2025, 9, 1), holiday_shift=True))
     plain = schedule_build(terms(months=3, disbursement_date=date(2025, 9, 1)))
