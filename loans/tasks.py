@@ -1,27 +1,37 @@
 """Celery entry points of the loans app: thin callers of the services."""
 
 from celery import shared_task
-from django.contrib.auth import get_user_model
 
 from loans.models import LoanApplication
 from loans.services import application_batch
+from loansite.task_authorisation import task_authorised
 
 
-@shared_task(name="loans.application_batch")
-def application_batch_task(
-    *, actor_id: int, application_ids: list[int], operation: str, reason: str = "", reviewer_id: int | None = None
-) -> dict:
-    """A large batch decision off the request: each item through its service, as in the admin.
+@shared_task(name="loans.application_batch", bind=True)
+def application_batch_task(self, authorisation: str) -> dict:
+    """A large batch decision off the request, for the person who confirmed it: each item
+    through its service, as in the admin.
 
-    Idempotent on retry: items already moved fail their transition check and are reported.
+    The person, the applications, the operation, the reason and the reviewer all come from
+    the signed authorisation the request issued (``application_batch_queue``); nothing a
+    schedule or another caller passes can name them. Idempotent on a redelivery: items
+    already moved fail their transition check and are reported.
     """
-    User = get_user_model()
-    actor = User.objects.get(pk=actor_id)
-    reviewer = User.objects.get(pk=reviewer_id) if reviewer_id else None
-    applications = LoanApplication.objects.filter(pk__in=application_ids).order_by("submitted_at", "id")
-    outcome = application_batch(
-        actor=actor, applications=applications.iterator(), operation=operation, reason=reason, reviewer=reviewer
-    )
+    with task_authorised(self, authorisation) as grant:
+        params = grant.params
+        reviewer = None
+        if params.get("reviewer_id"):
+            from django.contrib.auth import get_user_model
+
+            reviewer = get_user_model().objects.filter(pk=params["reviewer_id"]).first()
+        applications = LoanApplication.objects.filter(pk__in=params["application_ids"]).order_by("submitted_at", "id")
+        outcome = application_batch(
+            actor=grant.actor,
+            applications=applications.iterator(),
+            operation=params["operation"],
+            reason=params.get("reason", ""),
+            reviewer=reviewer,
+        )
     return {
         "done": [app.reference for app in outcome.done],
         "failed": {app.reference: why for app, why in outcome.failed},

@@ -205,6 +205,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+# How long a signed task authorisation (loansite.task_authorisation) stays good: queue wait
+# plus, for a redelivered message, the broker's visibility timeout.
+TASK_AUTHORISATION_MAX_AGE = env.int("TASK_AUTHORISATION_MAX_AGE", default=6 * 3600)
 
 # ---------------------------------------------------------------------------
 # Authentication, sessions, lockout

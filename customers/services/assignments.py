@@ -84,7 +84,8 @@ def matching_run_start(*, actor, scope: str = MatchingRun.Scope.UNASSIGNED) -> M
     """Record a run and queue the matching task once the run is committed; returns the run (with task id)."""
     if scope not in MatchingRun.Scope.values:
         raise ValidationFailed(_("Unknown matching scope: %(scope)s.") % {"scope": scope})
-    from customers.tasks import customers_match_managers
+    from customers.tasks import MATCHING_PERMISSION, customers_match_managers
+    from loansite.task_authorisation import task_queue_authorised
 
     with transaction.atomic():
         # A run whose task was lost (broker flushed, worker killed) must not block matching forever.
@@ -102,8 +103,14 @@ def matching_run_start(*, actor, scope: str = MatchingRun.Scope.UNASSIGNED) -> M
             changes={"scope": scope, "status": run.status, "task_id": run.task_id},
             reason=_("Matching run queued"),
         )
-        run_id, task_id = run.pk, run.task_id
-        transaction.on_commit(lambda: customers_match_managers.apply_async(args=[run_id], task_id=task_id))
+        # The worker learns the actor and the run only from this signed authorisation.
+        task_queue_authorised(
+            customers_match_managers,
+            actor=actor,
+            params={"run_id": run.pk},
+            permissions=(MATCHING_PERMISSION,),
+            task_id=run.task_id,
+        )
     return run
 
 

@@ -30,6 +30,15 @@ BATCH_OPERATIONS = {
     "assign": _("Assign reviewer"),
 }
 
+# The permission each operation needs (checked when a queued batch is authorised and again
+# when the worker starts it).
+BATCH_PERMISSIONS = {
+    "approve": "loans.approve_loanapplication",
+    "reject": "loans.approve_loanapplication",
+    "review": "loans.review_loanapplication",
+    "assign": "loans.review_loanapplication",
+}
+
 
 @dataclass
 class BatchOutcome:
@@ -75,6 +84,33 @@ def application_batch(*, actor, applications, operation: str, reason: str = "", 
                 else:
                     outcome.done.append(result)
     return outcome
+
+
+def application_batch_queue(
+    *, actor, application_ids: list[int], operation: str, reason: str = "", reviewer=None
+) -> str:
+    """Hand a large batch to a worker, as ``actor``'s decision; returns the task id.
+
+    The worker learns the actor and every parameter from the signed, single-use
+    authorisation issued here (``loansite.task_authorisation``), never from task arguments.
+    """
+    from loans.tasks import application_batch_task
+    from loansite.task_authorisation import task_queue_authorised
+
+    if operation not in BATCH_OPERATIONS:
+        raise ValidationFailed(_("Unknown batch operation."))
+    if operation == "reject" and not (reason or "").strip():
+        raise ValidationFailed(_("Please give a reason."), extra={"field": "reason"})
+    params = {
+        "application_ids": sorted({int(pk) for pk in application_ids}),
+        "operation": operation,
+        "reason": reason or "",
+        "reviewer_id": reviewer.pk if reviewer is not None else None,
+    }
+    with transaction.atomic():
+        return task_queue_authorised(
+            application_batch_task, actor=actor, params=params, permissions=(BATCH_PERMISSIONS[operation],)
+        )
 
 
 def _apply(app, *, actor, operation, reason, reviewer, authority, prefetch):

@@ -1,18 +1,27 @@
 from loans.models import LoanApplication
+from loans.services.batch import application_batch_queue
 from loans.tasks import application_batch_task
 from tests.loans.factories import ApplicationFactory
 
 
-def test_batch_task_reports_done_and_failed(approver, officer, product):
+def test_batch_task_reports_done_and_failed(
+    approver, officer, product, monkeypatch, django_capture_on_commit_callbacks
+):
     ok = ApplicationFactory(product=product, status="under_review", created_by=officer, review_round=1)
     done_already = ApplicationFactory(product=product, status="approved", created_by=officer)
-    result = application_batch_task.delay(
-        actor_id=approver.pk, application_ids=[ok.pk, done_already.pk], operation="approve", reason="ok"
-    ).get()
-    assert result["done"] == [ok.reference]
-    assert list(result["failed"]) == [done_already.reference]
+    queued = []
+    publish = application_batch_task.apply_async
+    monkeypatch.setattr(application_batch_task, "apply_async", lambda **kw: queued.append(publish(**kw)))
+    with django_capture_on_commit_callbacks(execute=True):
+        task_id = application_batch_queue(
+            actor=approver, application_ids=[ok.pk, done_already.pk], operation="approve", reason="ok"
+        )
+    (result,) = queued
+    assert result.id == task_id
+    assert result.get()["done"] == [ok.reference]
+    assert list(result.get()["failed"]) == [done_already.reference]
     ok.refresh_from_db()
-    assert ok.status == LoanApplication.Status.APPROVED
+    assert ok.status == LoanApplication.Status.APPROVED and ok.decided_by == approver
 
 
 def test_refresh_query_statistics_makes_sqlite_use_the_queue_index(product):

@@ -372,3 +372,11 @@ def test_api_session_counts_only_once_verified(client, approver):
     assert client.get("/api/v1/auth/me/").status_code in (401, 403)
     client.post(VERIFY, {"code": totp_code(device)})
     assert client.get("/api/v1/auth/me/").status_code == 200
+
+
+def test_staff_without_a_role_who_enrolled_are_asked_for_the_code(client, make_user):
+    device, _codes = enrol(make_user("plain"))
+    assert password_login(client, "plain").url.startswith(VERIFY)
+    assert client.get("/admin/").status_code == 302
+    client.post(VERIFY, {"code": totp_code(device)})
+    assert client.get("/admin/").status_code == 200
