@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,6 +23,8 @@ from customers.validators import (
     validate_mobile_phone,
     validate_resident_id,
 )
+from loansite.exports import formula_unescape
+from loansite.tabular import text_has_control_characters
 
 INDUSTRY_ALIASES = {
     "零售": Industry.RETAIL,
@@ -53,13 +56,24 @@ class CellError(ValueError):
     pass
 
 
-def _text(max_length: int) -> Callable[[str], str]:
+def _text(max_length: int, *, multiline: bool = False) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > max_length:
             raise CellError(_("Too long: at most %(n)s characters.") % {"n": max_length})
+        if text_has_control_characters(value, multiline=multiline):
+            raise CellError(_("Contains control characters (such as NUL); remove them."))
         return value
 
     return parse
+
+
+def _email(value: str) -> str:
+    value = _text(254)(value)
+    try:
+        validate_email(value)
+    except ValidationError as exc:
+        raise CellError(" ".join(exc.messages))
+    return value
 
 
 def _int(minimum: int = 0) -> Callable[[str], int]:
@@ -153,7 +167,10 @@ def _tier(value: str) -> int:
 
 
 def _tags(value: str) -> list[str]:
-    return [part.strip() for part in _SPLIT_TAGS.split(value) if part.strip()]
+    tags = [part.strip() for part in _SPLIT_TAGS.split(value) if part.strip()]
+    for tag in tags:
+        _text(64)(tag)
+    return tags
 
 
 @dataclass(frozen=True)
@@ -191,7 +208,7 @@ COLUMNS = [
         required=True,
         label=gettext_lazy("Phone"),
     ),
-    Column("email", "Email", "邮箱", _text(254), label=gettext_lazy("Email")),
+    Column("email", "Email", "邮箱", _email, label=gettext_lazy("Email")),
     Column("address", "Address", "地址", _text(300), label=gettext_lazy("Address")),
     Column("city", "City", "城市", _text(64), required=True, label=gettext_lazy("City")),
     Column("city_tier", "City tier", "城市等级", _tier, label=gettext_lazy("City tier")),
@@ -215,7 +232,7 @@ COLUMNS = [
     Column("annual_revenue", "Annual revenue", "年营收", _money(), label=gettext_lazy("Annual revenue")),
     Column("rating", "Rating", "内部评级", _choice(Rating), label=gettext_lazy("Rating")),
     Column("tags", "Tags", "标签", _tags, label=gettext_lazy("Tags")),
-    Column("notes", "Notes", "备注", _text(10_000), label=gettext_lazy("Notes")),
+    Column("notes", "Notes", "备注", _text(10_000, multiline=True), label=gettext_lazy("Notes")),
 ]
 COLUMN_BY_FIELD = {column.field: column for column in COLUMNS}
 _EXTRA_ALIASES = {"月营收": "monthly_revenue", "电话": "phone", "手机": "phone", "客户名称": "name", "企业名称": "name"}
@@ -312,6 +329,8 @@ def parse_rows(headers, rows) -> ParsedFile:
                 continue
             if isinstance(value, float) and value.is_integer():
                 text = str(int(value))
+            elif text[:1] == "'":
+                text = formula_unescape(text)  # a cell that an export escaped reads back as it was
             try:
                 clean[field_name] = parse(text)
             except CellError as exc:

@@ -41,3 +41,10 @@ class FormulaEscapingResource(resources.ModelResource):
 
     def get_export_headers(self, selected_fields=None):
         return [formula_escape(header) for header in super().get_export_headers(selected_fields)]
+
+
+def formula_unescape(text: str) -> str:
+    """The inverse for imports: a cell this module escaped ("'=1+1") reads back as it was ("=1+1")."""
+    if text.startswith("'") and text[1:2] and text[1:].startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text

@@ -154,3 +154,87 @@ def test_blank_identity_cell_does_not_erase_the_one_on_record(make_user):
     assert report.updated == 1, report.as_dict()
     existing.refresh_from_db()
     assert existing.id_number == "11010519491231002X" and existing.credit_code == "92440305YX2A71UP7E"
+
+
+# -- protected columns, per-record audit, control characters ---------------------------------
+
+
+def _importer(make_user, username="importer", *, rate=False):
+    from django.contrib.auth.models import Permission
+
+    user = make_user(username)
+    codenames = ["import_customer", "add_customer", "change_customer", *(["rate_customer"] if rate else [])]
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="customers", codename__in=codenames))
+    return type(user).objects.get(pk=user.pk)  # fresh permission cache
+
+
+RATED_HEADERS = ["名称", "统一社会信用代码", "手机号", "城市", "行业", "内部评级", "信用评分"]
+
+
+def test_rating_and_bureau_score_columns_are_never_written_without_the_rating_permission(make_user):
+    existing = CustomerFactory(credit_code="91350100M000100Y43", rating="D", credit_score=480)
+    rows = [
+        ["Rated Co.", existing.credit_code, existing.phone, "Hangzhou", "零售", "A", "850"],
+        ["New Co.", "91310000MA1FL1MMXL", "13900000001", "Shanghai", "零售", "A", "850"],
+    ]
+    officer = _importer(make_user)
+    report = customer_import(parsed=parse_dataset(_dataset(RATED_HEADERS, rows)), actor=officer)
+    assert report.written and (report.new, report.updated) == (1, 1)
+    existing.refresh_from_db()
+    assert (existing.rating, existing.credit_score, existing.name) == ("D", 480, "Rated Co.")
+    new = Customer.objects.get(phone="13900000001")
+    assert (new.rating, new.credit_score) == ("", None)
+    assert any("内部评级" in notice and "信用评分" in notice for notice in report.notices)
+    assert not AuditEntry.objects.filter(changes__has_key="rating").exists()
+
+    analyst = _importer(make_user, "analyst", rate=True)
+    report = customer_import(parsed=parse_dataset(_dataset(RATED_HEADERS, rows)), actor=analyst)
+    existing.refresh_from_db()
+    assert (existing.rating, existing.credit_score) == ("A", 850) and not report.notices
+
+
+def test_every_changed_customer_of_an_import_has_its_own_audit_entry(make_user):
+    from audit.selectors import audit_chain_verify
+
+    changed = CustomerFactory(credit_code="91350100M000100Y43", monthly_revenue=Decimal("1.00"), name="Tea")
+    same = CustomerFactory(
+        credit_code="91310000MA1FL1MMXL", monthly_revenue=Decimal("7.00"), name="Same", city="Shanghai", city_tier=1
+    )
+    headers = ["名称", "统一社会信用代码", "手机号", "城市", "行业", "月均营收"]
+    rows = [
+        ["Tea", changed.credit_code, changed.phone, changed.city, changed.industry, "5000"],
+        ["Same", same.credit_code, same.phone, "Shanghai", same.industry, "7"],
+        ["Brand new", "91110000600037341L", "13700000009", "Beijing", "零售", "900.5"],
+    ]
+    user = _importer(make_user)
+    report = customer_import(parsed=parse_dataset(_dataset(headers, rows)), actor=user, file_name="book.csv")
+    assert report.written and (report.new, report.updated) == (1, 2)
+    new = Customer.objects.get(phone="13700000009")
+
+    update = AuditEntry.objects.get(action=AuditAction.UPDATE, target_type="customers.customer")
+    assert update.target_id == str(changed.pk) and update.actor == user
+    assert update.changes == {"monthly_revenue": ["1.00", "5000.00"]}
+    assert "book.csv" in update.reason
+    create = AuditEntry.objects.get(action=AuditAction.CREATE, target_type="customers.customer")
+    assert create.target_id == str(new.pk) and create.target_repr == "Brand new"
+    assert create.changes["monthly_revenue"] == [None, "900.50"] and create.changes["city"] == [None, "Beijing"]
+    assert not AuditEntry.objects.filter(target_id=str(same.pk)).exists()  # nothing changed, nothing recorded
+    summary = AuditEntry.objects.get(action=AuditAction.IMPORT)
+    assert summary.changes["new"] == 1 and summary.changes["changed"] == 1
+    assert audit_chain_verify().ok
+
+
+def test_control_characters_in_text_cells_are_row_errors(make_user):
+    headers = ["名称", "统一社会信用代码", "手机号", "城市", "行业", "地址", "备注"]
+    rows = [
+        ["Nul\x00Co", "91350100M000100Y43", "13800138000", "Hangzhou", "零售", "", ""],
+        ["Bell Co", "91310000MA1FL1MMXL", "13900000001", "Hangzhou", "零售", "Road\x07 1", ""],
+        ["Fine Co", "91110000600037341L", "13700000009", "Hangzhou", "零售", "Road 2", "line one\nline two"],
+    ]
+    report = customer_import(parsed=parse_dataset(_dataset(headers, rows)), actor=_importer(make_user))
+    assert {(e.row, e.column) for e in report.errors} == {(2, "名称"), (3, "地址")}
+    assert not report.written and Customer.objects.count() == 0
+    report = customer_import(
+        parsed=parse_dataset(_dataset(headers, rows)), actor=_importer(make_user, "u2"), skip_invalid=True
+    )
+    assert list(Customer.objects.values_list("name", "notes")) == [("Fine Co", "line one\nline two")]
