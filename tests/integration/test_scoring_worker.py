@@ -4,30 +4,34 @@ twice: no duplicates), and one application scored by the task the submit path qu
 import pytest
 
 from loans.models import LoanApplication
+from loansite.celery import app as celery_app
 from scoring.models import ModelKind, ModelVersion, RunStatus, Score, ScoringRun, TrainingRun
-from scoring.services import scoring_run_create, training_run_create
+from scoring.services import batch_score_queue, model_train_queue, scoring_run_create
 from scoring.synthetic import world_build
-from scoring.tasks import batch_score, model_train, score_application
+from scoring.tasks import batch_score, score_application
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.django_db(transaction=True)
-def test_train_and_batch_score_round_trip_through_the_worker(celery_worker):
+def test_train_and_batch_score_round_trip_through_the_worker(celery_worker, make_user):
     world = world_build(seed=11, customers=300, applications=1200)
+    ops = make_user("ops", role="Model ops")
 
-    run = training_run_create(kind=ModelKind.PD)
-    result = model_train.delay(ModelKind.PD, run_id=run.pk, activate=True).get(timeout=300)
+    # As the admin button and the API queue it: the worker acts for ops by their authorisation.
+    run = model_train_queue(kind=ModelKind.PD, actor=ops, activate=True)
+    result = celery_app.AsyncResult(run.task_id).get(timeout=300)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.percent == 100
+    assert run.requested_by == ops and version_activated_by(ModelKind.PD) == ops
     version = ModelVersion.objects.get(kind=ModelKind.PD, status=ModelVersion.Status.ACTIVE)
     assert result["model_version"] == version.label and version.metrics["holdout"]["auc"] > 0.6
 
     first = batch_score.delay(ScoringRun.Scope.PORTFOLIO).get(timeout=300)
     assert first["done"] == len(world.application_ids) == Score.objects.count()
     # A second run over the same scope (an explicit one: the beat's would be skipped) writes nothing.
-    rerun = scoring_run_create(scope=ScoringRun.Scope.PORTFOLIO)
-    again = batch_score.delay(ScoringRun.Scope.PORTFOLIO, run_id=rerun.pk).get(timeout=300)
+    rerun = batch_score_queue(scope=ScoringRun.Scope.PORTFOLIO, actor=ops)
+    again = celery_app.AsyncResult(rerun.task_id).get(timeout=300)
     assert again["done"] == 0 and Score.objects.count() == len(world.application_ids)
     assert ScoringRun.objects.filter(status=RunStatus.SUCCEEDED).count() == 2
     assert batch_score.delay(ScoringRun.Scope.PORTFOLIO).get(timeout=300)["skipped"] is True
@@ -83,3 +87,10 @@ def test_prior_counts_and_latest_fields_match_sql_on_mariadb():
         score = rows[app.pk]
         assert (app.score_points, app.score_grade, app.score_reasons) == (score.points, score.grade, score.reasons)
         assert app.score_model_version == version.label
+
+
+def version_activated_by(kind):
+    from audit.models import AuditAction, AuditEntry
+
+    version = ModelVersion.objects.get(kind=kind, status=ModelVersion.Status.ACTIVE)
+    return AuditEntry.objects.get(action=AuditAction.ACTIVATE, target_id=str(version.pk)).actor
