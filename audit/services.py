@@ -160,7 +160,7 @@ def audit_record_many(
         "action": action,
         "reason": reason or "",
         "ip": ctx.ip,
-        "user_agent": (ctx.user_agent or "")[:512],
+        "user_agent": context.user_agent_clip(ctx.user_agent),
         "request_id": ctx.request_id or "",
     }
     fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
