@@ -330,10 +330,17 @@ def customer_import_start(
             created_by=actor,
             task_id=str(uuid.uuid4()),
         )
-        from customers.tasks import customers_import_file
+        from customers.tasks import IMPORT_PERMISSION, customers_import_file
+        from loansite.task_authorisation import task_queue_authorised
 
-        job_id, task_id = job.pk, job.task_id
-        transaction.on_commit(lambda: customers_import_file.apply_async(args=[job_id], task_id=task_id))
+        # The worker learns the actor and the job only from this signed authorisation.
+        task_queue_authorised(
+            customers_import_file,
+            actor=actor,
+            params={"job_id": job.pk},
+            permissions=(IMPORT_PERMISSION,),
+            task_id=job.task_id,
+        )
     return job
 
 
