@@ -235,9 +235,22 @@ def _publish_head(seq: int, digest: str) -> None:
 
 
 def model_snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
-    """The concrete field values of an instance, for before/after change records."""
-    names = fields or [f.attname for f in instance._meta.concrete_fields]
-    return jsonable({name: getattr(instance, name) for name in names})
+    """The concrete field values of an instance, for before/after change records.
+
+    An encrypted field is recorded as a short keyed hash (a change shows, the value never
+    lands in the trail in plain text); its hash column is left out.
+    """
+    from loansite.fields import KeyedHashField
+
+    concrete = {f.attname: f for f in instance._meta.concrete_fields}
+    names = fields or [name for name, f in concrete.items() if not isinstance(f, KeyedHashField)]
+    return jsonable({name: _snapshot_value(instance, concrete.get(name), name) for name in names})
+
+
+def _snapshot_value(instance: models.Model, field, name: str):
+    value = getattr(instance, name)
+    audit_value = getattr(field, "audit_value", None)
+    return audit_value(value) if audit_value is not None else value
 
 
 def changes_between(before: dict, after: dict) -> dict:

@@ -3,13 +3,16 @@
 ``bulk_create`` compiles every value of every field through the ORM and, on SQLite, is
 limited to ~999 parameters per statement (33 rows of a 30-column table); here values go
 straight to the driver with ``executemany``, and only the types the driver cannot take
-as they are (datetimes, dates, JSON) go through the field's ``get_db_prep_save``.
+as they are (datetimes, dates, JSON) and encrypted fields go through the field's
+``get_db_prep_save``; keyed-hash columns are computed from their plain values.
 """
 
 from django.db import connection, models
 from django.utils import timezone
 
-_PREPARED = (models.DateTimeField, models.DateField, models.JSONField)
+from loansite.fields import EncryptedCharField, KeyedHashField
+
+_PREPARED = (models.DateTimeField, models.DateField, models.JSONField, EncryptedCharField)
 
 
 def bulk_insert(model, rows: list[dict], *, chunk: int = 5000) -> None:
@@ -29,6 +32,8 @@ def bulk_insert(model, rows: list[dict], *, chunk: int = 5000) -> None:
         else:
             defaults[f.attname] = ""
     prepared = {f.attname: f for f in fields if isinstance(f, _PREPARED)}
+    hashed = [(f.attname, f, f.source_field().attname) for f in fields if isinstance(f, KeyedHashField)]
+    plain_defaults = dict(defaults)
     for name, field in prepared.items():  # defaults are adapted once, row values per row
         if defaults[name] is not None:
             defaults[name] = field.get_db_prep_save(defaults[name], connection)
@@ -43,6 +48,8 @@ def bulk_insert(model, rows: list[dict], *, chunk: int = 5000) -> None:
             batch = []
             for row in rows[start : start + chunk]:
                 values = {**defaults, **row}
+                for name, field, source in hashed:
+                    values[name] = field.hash_of(row[source] if source in row else plain_defaults[source])
                 for name, field in prepared.items():
                     if row.get(name) is not None:
                         values[name] = field.get_db_prep_save(row[name], connection)

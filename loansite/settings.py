@@ -272,6 +272,36 @@ if not AUDIT_HMAC_KEY:
     AUDIT_HMAC_KEY = "dev-audit-key:" + SECRET_KEY
 AUDIT_ANCHOR_FILE = Path(env.str("AUDIT_ANCHOR_FILE", default=str(VAR_DIR / "audit-head.json")))
 
+# Encryption at rest of resident ID numbers and phones (loansite/encryption.py): the first
+# key encrypts, every key decrypts (rotation: manage.py rotate_field_keys); the hash key
+# finds and de-duplicates them. Kept outside the database, the same on every machine.
+from loansite.encryption import hash_key_check, key_decode, key_generate  # noqa: E402
+
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_HASH_KEY = env.str("FIELD_HASH_KEY", default="")
+FIELD_HASH_KEY_PREVIOUS = env.str("FIELD_HASH_KEY_PREVIOUS", default="")
+if not FIELD_ENCRYPTION_KEYS or not FIELD_HASH_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS and FIELD_HASH_KEY must be set when DJANGO_ENV=production.")
+
+    def _dev_key(file_name: str) -> str:
+        """Development only: a random key kept in var/ beside the database (no protection there)."""
+        path = VAR_DIR / file_name
+        if not path.exists():
+            path.write_text(key_generate())
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [_dev_key("field_encryption_key")]
+    FIELD_HASH_KEY = FIELD_HASH_KEY or _dev_key("field_hash_key")
+for _key in FIELD_ENCRYPTION_KEYS:  # malformed or short keys stop the start
+    key_decode(_key)
+hash_key_check(FIELD_HASH_KEY)
+if FIELD_HASH_KEY in FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("FIELD_HASH_KEY must be a key of its own, not one of FIELD_ENCRYPTION_KEYS.")
+if FIELD_HASH_KEY_PREVIOUS:
+    hash_key_check(FIELD_HASH_KEY_PREVIOUS, name="FIELD_HASH_KEY_PREVIOUS")
+
 # ---------------------------------------------------------------------------
 # REST API
 # ---------------------------------------------------------------------------
