@@ -183,15 +183,18 @@ class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionM
     # --- list columns ------------------------------------------------------------
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_name(self, obj):
+        if obj.customer is None:
+            # Not linked to anyone until the identity is verified: the name as given.
+            return _("%(name)s (identity not verified)") % {"name": (obj.claimed_identity or {}).get("name", "-")}
         return obj.customer.name
 
     @admin.display(description=_("industry"))
     def industry(self, obj):
-        return obj.customer.get_industry_display()
+        return obj.customer.get_industry_display() if obj.customer is not None else ""
 
     @admin.display(description=_("city"))
     def city(self, obj):
-        return obj.customer.city
+        return obj.customer.city if obj.customer is not None else ""
 
     @admin.display(description=_("product"), ordering="product__code")
     def product_code(self, obj):

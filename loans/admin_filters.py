@@ -39,7 +39,10 @@ class QueueStatusFilter(admin.SimpleListFilter):
     ALL = "all"
 
     def lookups(self, request, model_admin):
-        return [(self.ALL, _("All")), *LoanApplication.Status.choices]
+        # Applications waiting for an identity check come right after the queue.
+        verify = LoanApplication.Status.PENDING_VERIFICATION
+        others = [choice for choice in LoanApplication.Status.choices if choice[0] != verify]
+        return [(self.ALL, _("All")), (verify, verify.label), *others]
 
     def queryset(self, request, queryset):
         value = self.value()

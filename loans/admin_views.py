@@ -4,6 +4,8 @@ Thin callers: read the form, call the service, report the result (a domain error
 admin message, never a 500).
 """
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -19,6 +21,7 @@ from loans.forms import AssignReviewerForm, ReasonForm
 from loans.models import LoanApplication
 from loans.selectors import application_history, approver_authority_limit, customer_other_applications
 from loans.services.batch import BATCH_OPERATIONS
+from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
 
 SECOND_APPROVAL_NEEDED = gettext_lazy(
@@ -68,7 +71,21 @@ DECISIONS = {
         "loans.change_loanapplication",
         False,
         gettext_lazy("Withdraw"),
-        LoanApplication.PENDING,
+        (*LoanApplication.PENDING, LoanApplication.Status.PENDING_VERIFICATION),
+    ),
+    "verify_identity": (
+        partial(services.application_verify_identity, decision=services.IDENTITY_VERIFIED),
+        "loans.verify_identity_loanapplication",
+        False,
+        gettext_lazy("Verify identity"),
+        (LoanApplication.Status.PENDING_VERIFICATION,),
+    ),
+    "reject_identity": (
+        partial(services.application_verify_identity, decision=services.IDENTITY_REJECTED),
+        "loans.verify_identity_loanapplication",
+        True,
+        gettext_lazy("Reject as unverified"),
+        (LoanApplication.Status.PENDING_VERIFICATION,),
     ),
     "cancel": (
         services.application_cancel,
@@ -108,9 +125,63 @@ def _score_history(app) -> list:
     return list(application_scores(application_id=app.pk)[:10])
 
 
+# The applicant's details next to the record, in this order.
+IDENTITY_ROWS = (
+    ("name", gettext_lazy("Name")),
+    ("kind", gettext_lazy("Type of business")),
+    ("credit_code", gettext_lazy("Unified social credit code")),
+    ("id_number", gettext_lazy("Owner's resident ID number")),
+    ("phone", gettext_lazy("Mobile phone")),
+    ("email", gettext_lazy("Email")),
+    ("city", gettext_lazy("City")),
+    ("industry", gettext_lazy("Industry")),
+    ("years_in_business", gettext_lazy("Years in business")),
+    ("employees", gettext_lazy("Employees")),
+    ("monthly_revenue", gettext_lazy("Monthly revenue")),
+    ("monthly_cost", gettext_lazy("Monthly cost")),
+)
+
+
+def application_identity_rows(app: LoanApplication) -> list[dict]:
+    """``{"label", "claimed", "on_file", "differs"}`` per detail: what the applicant gave
+    beside the record of the customer on file these details named."""
+    claimed = app.claimed_identity or {}
+    on_file = app.identity_match or app.customer
+    rows = []
+    for name, label in IDENTITY_ROWS:
+        given = claimed.get(name)
+        record = getattr(on_file, name, None) if on_file is not None else None
+        given_text = "" if given in (None, "") else str(given)
+        record_text = "" if record in (None, "") else str(record)
+        if not given_text and not record_text:
+            continue
+        rows.append(
+            {
+                "label": label,
+                "claimed": given_text or "-",
+                "on_file": record_text or "-",
+                "differs": on_file is not None and not _same_value(name, given_text, record_text),
+            }
+        )
+    return rows
+
+
+def _same_value(name: str, given: str, record: str) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    from loans.services.public import applicant_name_key
+
+    if name == "name":
+        return applicant_name_key(given) == applicant_name_key(record)
+    try:
+        return Decimal(given) == Decimal(record)
+    except (InvalidOperation, ValueError):
+        return given.strip().casefold() == record.strip().casefold()
+
+
 def application_page_context(model_admin, request, object_id) -> dict:
     app = (
-        LoanApplication.objects.select_related("customer", "product", "reviewer", "decided_by")
+        LoanApplication.objects.select_related("customer", "product", "reviewer", "decided_by", "identity_match")
         .filter(pk=object_id)
         .first()
     )
@@ -119,14 +190,22 @@ def application_page_context(model_admin, request, object_id) -> dict:
     from customers.selectors import credit_line_active, credit_line_headroom
 
     customer = app.customer
-    line = credit_line_active(customer=customer)
-    audit = AuditEntry.objects.filter(target_type="loans.loanapplication", target_id=str(app.pk)).order_by("seq")
+    line = credit_line_active(customer=customer) if customer is not None else None
+    # The audit trail is for auditors and administrators only (README), the excerpt too.
+    audit = (
+        AuditEntry.objects.filter(target_type="loans.loanapplication", target_id=str(app.pk)).order_by("seq")
+        if request.user.has_perm("audit.view_auditentry")
+        else AuditEntry.objects.none()
+    )
     return {
         "application": app,
         "customer": customer,
-        "ratios": customer.ratios,
+        "ratios": customer.ratios if customer is not None else None,
         "credit_line": line,
         "headroom": credit_line_headroom(customer=customer) if line else None,
+        "identity_to_verify": app.status == LoanApplication.Status.PENDING_VERIFICATION,
+        "identity_match": app.identity_match,
+        "identity_rows": application_identity_rows(app) if app.claimed_identity else [],
         "other_applications": customer_other_applications(application=app),
         "decisions": application_history(application=app),
         "audit_entries": audit[:50],
@@ -168,6 +247,7 @@ def application_decide_view(model_admin, request, object_id, action):
         "opts": model_admin.opts,
         "title": _("%(action)s application %(ref)s") % {"action": label, "ref": app.reference},
         "application": app,
+        "applicant_name": app.customer.name if app.customer_id else (app.claimed_identity or {}).get("name", ""),
         "form": form,
         "action": action,
         "action_label": label,
@@ -182,10 +262,11 @@ def application_batch_view(model_admin, request, queryset, operation: str):
     applications = list(queryset.select_related("customer", "product").order_by("submitted_at", "id"))
     form_class = AssignReviewerForm if operation == "assign" else ReasonForm
     form_kwargs = {} if operation == "assign" else {"reason_required": operation == "reject"}
+    selection = selection_of(request, (app.pk for app in applications))
     confirmed = request.POST.get("post") == "yes"
     form = form_class(request.POST if confirmed else None, **form_kwargs)
     outcome = None
-    if confirmed and form.is_valid():
+    if confirmed and selection_confirmed(model_admin, request, selection) and form.is_valid():
         try:
             outcome = services.application_batch(
                 actor=request.user,
@@ -230,6 +311,7 @@ def application_batch_view(model_admin, request, queryset, operation: str):
         "outcome": outcome,
         "action_name": request.POST.get("action", ""),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "selection": selection,
         "changelist_url": reverse(
             f"{model_admin.admin_site.name}:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist"
         ),

@@ -137,8 +137,17 @@ class StatusLookupForm(forms.Form):
     phone = forms.CharField(label=_("Mobile phone"), max_length=20)
 
 
+# Free text typed by staff: bounded like the API's.
+TEXT_MAX = 2000
+
+
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required=False,
+    )
 
     def __init__(self, *args, reason_required=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,7 +156,9 @@ class ReasonForm(forms.Form):
 
 class AssignReviewerForm(forms.Form):
     reviewer = forms.ModelChoiceField(label=_("Reviewer"), queryset=get_user_model().objects.none())
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+    reason = forms.CharField(
+        label=_("Reason"), max_length=TEXT_MAX, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,6 +192,15 @@ class ApplicationAdminForm(forms.ModelForm):
             "contact_phone",
             "notes",
         )
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4, "cols": 60, "maxlength": TEXT_MAX})}
+
+    def clean_notes(self):
+        notes = self.cleaned_data.get("notes") or ""
+        if len(notes) > TEXT_MAX:
+            raise forms.ValidationError(
+                _("Keep the notes to %(max)s characters (they have %(n)s).") % {"max": TEXT_MAX, "n": len(notes)}
+            )
+        return notes
 
     def clean(self):
         from loans.services import application_check_product_limits

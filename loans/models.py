@@ -79,6 +79,9 @@ class LoanProduct(models.Model):
 
 class ApplicationStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
+    # A public application whose details name an existing customer but do not agree with
+    # the record: held apart from that customer until an officer verifies the identity.
+    PENDING_VERIFICATION = "pending_verification", _("Pending identity verification")
     SUBMITTED = "submitted", _("Submitted")
     UNDER_REVIEW = "under_review", _("Under review")
     RETURNED = "returned_for_info", _("Returned for information")
@@ -102,6 +105,8 @@ class LoanApplication(models.Model):
     # The one definition of the state machine: from-state -> the states it may move to.
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.DRAFT: frozenset({Status.SUBMITTED}),
+        # Only application_verify_identity moves it on (submitted once verified).
+        Status.PENDING_VERIFICATION: frozenset({Status.SUBMITTED, Status.REJECTED, Status.WITHDRAWN}),
         Status.SUBMITTED: frozenset({Status.UNDER_REVIEW, Status.WITHDRAWN}),
         Status.UNDER_REVIEW: frozenset({Status.APPROVED, Status.REJECTED, Status.RETURNED, Status.WITHDRAWN}),
         Status.RETURNED: frozenset({Status.SUBMITTED}),
@@ -114,6 +119,8 @@ class LoanApplication(models.Model):
     # The workbench queue: what reviewers still have to decide.
     PENDING = (Status.SUBMITTED, Status.UNDER_REVIEW)
     EDITABLE = (Status.DRAFT, Status.RETURNED)
+    # Where an application may have no customer: never linked (identity not verified).
+    WITHOUT_CUSTOMER = (Status.PENDING_VERIFICATION, Status.REJECTED, Status.WITHDRAWN)
 
     class Grade(models.TextChoices):
         A = "A", "A"
@@ -123,8 +130,14 @@ class LoanApplication(models.Model):
         E = "E", "E"
 
     reference = models.CharField(_("reference number"), max_length=20, unique=True, editable=False)
+    # Empty only while a public application's identity is unverified (and when that ended
+    # in a rejection or withdrawal): such an application never touches a customer's record.
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="applications"
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
     )
     product = models.ForeignKey(
         LoanProduct, verbose_name=_("product"), on_delete=models.PROTECT, related_name="applications"
@@ -196,6 +209,18 @@ class LoanApplication(models.Model):
     # Short risk flags (e.g. "high_risk_event") set by other parts of the system.
     risk_flags = models.JSONField(_("risk flags"), default=list, blank=True)
 
+    # The public form's applicant details as typed (never written to a customer), and the
+    # customer on file they pointed at while the identity waits for an officer.
+    claimed_identity = models.JSONField(_("details given by the applicant"), default=dict, blank=True)
+    identity_match = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer on file to verify against"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
     class Meta:
         verbose_name = _("loan application")
         verbose_name_plural = _("loan applications")
@@ -203,6 +228,21 @@ class LoanApplication(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="loan_application_amount_positive"),
             models.CheckConstraint(condition=Q(term_months__gte=1), name="loan_application_term_positive"),
+            models.CheckConstraint(
+                condition=Q(customer__isnull=False)
+                | Q(
+                    status__in=[
+                        ApplicationStatus.PENDING_VERIFICATION,
+                        ApplicationStatus.REJECTED,
+                        ApplicationStatus.WITHDRAWN,
+                    ]
+                ),
+                name="loan_application_customer_unless_unverified",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ApplicationStatus.PENDING_VERIFICATION) | Q(customer__isnull=True),
+                name="loan_application_unverified_has_no_customer",
+            ),
         ]
         indexes = [
             # Plus, where the database has partial indexes, loan_app_pending_idx on
@@ -225,6 +265,8 @@ class LoanApplication(models.Model):
             # History (applications already decided elsewhere) bypasses the decision services:
             # a separate, audited permission of its own.
             ("import_history_loanapplication", _("Can import application history in decided states")),
+            # Resolves public applications whose details name an existing customer.
+            ("verify_identity_loanapplication", _("Can verify the identity behind public applications")),
         ]
 
     def __str__(self):
@@ -300,6 +342,8 @@ class ApprovalDecision(models.Model):
         RETURN = "return", _("Returned for information")
         WITHDRAW = "withdraw", _("Withdrawn")
         CANCEL = "cancel", _("Cancelled")
+        VERIFY_IDENTITY = "verify_identity", _("Identity verified")
+        REJECT_IDENTITY = "reject_identity", _("Rejected: identity not verified")
 
     application = models.ForeignKey(
         LoanApplication, verbose_name=_("application"), on_delete=models.CASCADE, related_name="decisions"

@@ -2,8 +2,9 @@
 
 from decimal import Decimal
 
-from django.db.models import BooleanField, Max, Q, QuerySet
+from django.db.models import BooleanField, Max, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
 
 from loans.models import ApprovalAuthority, ApprovalDecision, LoanApplication, LoanProduct
 
@@ -56,7 +57,9 @@ def application_history(*, application: LoanApplication) -> QuerySet:
 
 
 def application_public_lookup(*, reference: str, phone: str) -> LoanApplication | None:
-    """The application with this reference whose contact or customer phone matches, else ``None``.
+    """The application with this reference and this contact phone (the one given on that
+    application), else ``None``. The customer's phone on record does not open it: the
+    applicant proves nothing about a customer by knowing its phone.
 
     Both a wrong reference and a wrong phone give ``None``: callers answer the same way.
     """
@@ -68,10 +71,22 @@ def application_public_lookup(*, reference: str, phone: str) -> LoanApplication 
         return None
     return (
         LoanApplication.objects.select_related("product")
-        .filter(reference=reference)
-        .filter(Q(contact_phone=phone) | Q(customer__phone=phone))
+        .only("reference", "status", "amount", "submitted_at", "contact_phone", "product__name", "product__code")
+        .filter(reference=reference, contact_phone=phone)
         .first()
     )
+
+
+# What the status page says: a new application and one whose identity is being checked
+# read alike, so the page never tells whether the details named a customer on file.
+PUBLIC_STATUS_LABELS = {
+    LoanApplication.Status.PENDING_VERIFICATION: _("Received, being checked"),
+    LoanApplication.Status.SUBMITTED: _("Received, being checked"),
+}
+
+
+def application_public_status(application: LoanApplication) -> str:
+    return str(PUBLIC_STATUS_LABELS.get(application.status) or application.get_status_display())
 
 
 def product_active_list() -> QuerySet:
@@ -79,6 +94,8 @@ def product_active_list() -> QuerySet:
 
 
 def customer_other_applications(*, application: LoanApplication, limit: int = 20) -> QuerySet:
+    if application.customer_id is None:
+        return LoanApplication.objects.none()
     return (
         LoanApplication.objects.filter(customer_id=application.customer_id)
         .exclude(pk=application.pk)

@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_protect
 from audit import context
 from loans.forms import PublicApplicationForm, StatusLookupForm
 from loans.ratelimit import rate_limit_hit
-from loans.selectors import application_public_lookup
+from loans.selectors import application_public_lookup, application_public_status
 from loans.services import application_submit_public
 from loansite.errors import ApplicationError
 
@@ -47,6 +47,7 @@ def apply(request):
     if form.is_bot():
         # Answer like a success so the bot learns nothing; nothing is saved.
         return render(request, "loans/public/apply_done.html", {"application": None})
+    http_status = 400  # invalid input: the form again, with everything typed kept
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -60,9 +61,12 @@ def apply(request):
             )
         except ApplicationError as exc:
             _apply_errors(form, exc)
+            http_status = exc.status_code
         else:
+            # The same page and a reference for a new customer, a customer on file and an
+            # application pending identity verification: it tells nobody who is on file.
             return render(request, "loans/public/apply_done.html", {"application": application})
-    return render(request, "loans/public/apply.html", {"form": form}, status=200)
+    return render(request, "loans/public/apply.html", {"form": form}, status=http_status)
 
 
 @never_cache
@@ -83,5 +87,11 @@ def status(request):
     return render(
         request,
         "loans/public/status.html",
-        {"form": form, "result": result, "searched": searched, "not_found": _("No application matches these details.")},
+        {
+            "form": form,
+            "result": result,
+            "result_status": application_public_status(result) if result is not None else "",
+            "searched": searched,
+            "not_found": _("No application matches these details."),
+        },
     )

@@ -166,6 +166,10 @@ def application_frame(*, where: str = "", params=(), limit: int | None = None) -
         sql += " LIMIT %s"
         args.append(limit)
     ids, customer, product, amount, term, status = _columns(sql, args, 6)
+    if None in customer:
+        # No customer yet (a public application whose identity is not verified): nothing to score.
+        rows = [row for row in zip(ids, customer, product, amount, term, status, strict=True) if row[1] is not None]
+        ids, customer, product, amount, term, status = list(zip(*rows, strict=True)) if rows else [()] * 6
     ids, customer = _ints(ids), _ints(customer)
     customers = np.unique(customer)
     data: dict[str, np.ndarray] = {"amount": _floats(amount), "term_months": _floats(term)}
@@ -211,7 +215,7 @@ def application_frame_by_ids(ids) -> pd.DataFrame:
 def _scope_where(scope: str) -> str:
     if scope == ScoringRun.Scope.PENDING:
         return f"a.status IN ({_in_list(LoanApplication.PENDING)})"
-    return f"a.status <> '{ApplicationStatus.DRAFT}'"
+    return f"a.status <> '{ApplicationStatus.DRAFT}' AND a.customer_id IS NOT NULL"
 
 
 def _unscored(version_ids) -> str:

@@ -6,6 +6,9 @@ from customers.models import Customer
 from loans.models import ApprovalDecision, LoanApplication, LoanProduct, LoanPurpose, RepaymentMethod
 from scoring.api.serializers import ReasonSerializer
 
+# Free text typed by staff (notes, reasons): long enough for any note, bounded for the database and the pages.
+TEXT_MAX = 2000
+
 
 class ProductSerializer(serializers.ModelSerializer):
     class Meta:
@@ -94,6 +97,8 @@ class ApplicationOutputSerializer(serializers.ModelSerializer):
             "score_model_version",
             "scored_at",
             "risk_flags",
+            "claimed_identity",
+            "identity_match",
         )
 
 
@@ -114,7 +119,7 @@ class ApplicationCreateSerializer(serializers.Serializer):
         choices=RepaymentMethod.choices, required=False, allow_blank=True, default=""
     )
     contact_phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
     submit = serializers.BooleanField(required=False, default=False, help_text=_("Submit at once."))
 
 
@@ -125,16 +130,25 @@ class ApplicationUpdateSerializer(serializers.Serializer):
     purpose = serializers.ChoiceField(choices=LoanPurpose.choices, required=False)
     repayment_method = serializers.ChoiceField(choices=RepaymentMethod.choices, required=False)
     contact_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True)
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
+
+
+class VerifyIdentitySerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=[("verified", _("Verified: the applicant is the customer on file")), ("rejected", _("Not verified"))]
+    )
+    reason = serializers.CharField(
+        max_length=TEXT_MAX, required=False, allow_blank=True, default="", help_text=_("Required to reject.")
+    )
 
 
 class AssignSerializer(serializers.Serializer):
     reviewer = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.filter(is_active=True))
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -61,6 +61,8 @@ class ApplicationViewSet(
             return [require_perms(TRANSITIONS[self.action][1])()]
         if self.action == "assign":
             return [require_perms("loans.review_loanapplication")()]
+        if self.action == "verify_identity":
+            return [require_perms("loans.verify_identity_loanapplication")()]
         return super().get_permissions()
 
     def get_queryset(self):
@@ -139,6 +141,20 @@ class ApplicationViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         return self._transition(request, "cancel")
+
+    @extend_schema(
+        request=s.VerifyIdentitySerializer,
+        responses={200: s.ApplicationDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], url_path="verify-identity")
+    def verify_identity(self, request, pk=None):
+        """Resolve an application pending identity verification: ``verified`` links it to the
+        customer on file and submits it; ``rejected`` (with a reason) ends it."""
+        app = self.get_object()
+        data = s.VerifyIdentitySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        app = services.application_verify_identity(actor=request.user, application=app, **data.validated_data)
+        return self._out(app)
 
     @extend_schema(request=s.AssignSerializer, responses={200: s.ApplicationDetailSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])

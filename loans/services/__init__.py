@@ -2,6 +2,8 @@
 
 from loans.services.applications import (
     EDITABLE_FIELDS,
+    IDENTITY_REJECTED,
+    IDENTITY_VERIFIED,
     application_approve,
     application_assign_reviewer,
     application_cancel,
@@ -12,6 +14,7 @@ from loans.services.applications import (
     application_start_review,
     application_submit,
     application_update,
+    application_verify_identity,
     application_withdraw,
     reference_new,
 )
@@ -22,6 +25,8 @@ from loans.services.public import application_submit_public
 __all__ = [
     "BATCH_OPERATIONS",
     "EDITABLE_FIELDS",
+    "IDENTITY_REJECTED",
+    "IDENTITY_VERIFIED",
     "BatchOutcome",
     "application_approve",
     "application_assign_reviewer",
@@ -36,6 +41,7 @@ __all__ = [
     "application_submit",
     "application_submit_public",
     "application_update",
+    "application_verify_identity",
     "application_withdraw",
     "reference_new",
 ]

@@ -30,6 +30,10 @@ PERM_CHANGE = "loans.change_loanapplication"
 PERM_SUBMIT = "loans.submit_loanapplication"
 PERM_REVIEW = "loans.review_loanapplication"
 PERM_APPROVE = "loans.approve_loanapplication"
+PERM_VERIFY_IDENTITY = "loans.verify_identity_loanapplication"
+
+IDENTITY_VERIFIED = "verified"
+IDENTITY_REJECTED = "rejected"
 
 EDITABLE_FIELDS = ("product", "amount", "term_months", "purpose", "repayment_method", "contact_phone", "notes")
 
@@ -59,6 +63,16 @@ def _check_move(app: LoanApplication, to_status: str) -> None:
         raise InvalidTransition(
             _("Application %(ref)s is %(status)s; it cannot become %(to)s.")
             % {"ref": app.reference, "status": app.get_status_display(), "to": Status(to_status).label},
+            extra={"status": app.status},
+        )
+
+
+def _check_not_pending_verification(app: LoanApplication) -> None:
+    """Out of ``pending_verification`` only through ``application_verify_identity`` (or a withdrawal)."""
+    if app.status == Status.PENDING_VERIFICATION:
+        raise InvalidTransition(
+            _("Application %(ref)s waits for identity verification; verify or reject the identity instead.")
+            % {"ref": app.reference},
             extra={"status": app.status},
         )
 
@@ -150,13 +164,15 @@ def application_create(
     notes: str = "",
     submit: bool = False,
     reference: str = "",
+    claimed_identity: dict | None = None,
 ) -> LoanApplication:
     """A new application in draft, or with ``submit`` created already submitted.
 
     Creating it submitted is one step (one row written, one audit entry recording the
     status), as the public form and API clients need it; scoring is queued on commit.
     ``reference`` is one drawn by ``application_reference_allocate()`` before the
-    transaction (the unique index still refuses a duplicate).
+    transaction (the unique index still refuses a duplicate). ``claimed_identity``: the
+    applicant's details as given on the public form (kept on the application only).
     """
     if actor is not None:
         _require(actor, PERM_ADD)
@@ -177,6 +193,7 @@ def application_create(
         channel=channel,
         contact_phone=contact_phone or customer.phone,
         notes=notes,
+        claimed_identity=claimed_identity or {},
         created_by=actor,
         created_at=now,
         **(
@@ -245,6 +262,7 @@ def application_submit(*, actor, application: LoanApplication, reason: str = "")
     if actor is not None:
         _require(actor, PERM_SUBMIT)
     app = _lock(application)
+    _check_not_pending_verification(app)
     _check_move(app, Status.SUBMITTED)
     application_check_product_limits(
         product=app.product, amount=app.amount, term_months=app.term_months, method=app.repayment_method
@@ -270,6 +288,71 @@ def _queue_scoring(application_id: int) -> None:
     from scoring.tasks import score_application
 
     score_application.delay(application_id)
+
+
+@transaction.atomic
+def application_verify_identity(
+    *, actor, application: LoanApplication, decision: str, reason: str = ""
+) -> LoanApplication:
+    """pending_verification -> submitted (``verified``) or rejected (``rejected``).
+
+    ``verified``: the officer confirmed, against the customer on file (by its phone on
+    record, not the one typed in), that the applicant is that customer. Only now is the
+    application linked to the customer, enters the queue and is scored. ``rejected``: it
+    is not that customer; the application ends without ever touching the customer's
+    record. The applicant's details stay on the application in either case.
+    """
+    _require(actor, PERM_VERIFY_IDENTITY)
+    if decision not in (IDENTITY_VERIFIED, IDENTITY_REJECTED):
+        raise ValidationFailed(
+            _("The decision must be %(a)s or %(b)s.") % {"a": IDENTITY_VERIFIED, "b": IDENTITY_REJECTED},
+            extra={"field": "decision"},
+        )
+    reason = (reason or "").strip()
+    if decision == IDENTITY_REJECTED:
+        reason = _need_reason(reason)
+    app = _lock(application)
+    if app.status != Status.PENDING_VERIFICATION:
+        raise InvalidTransition(
+            _("Application %(ref)s is %(status)s; only applications pending identity verification can be resolved.")
+            % {"ref": app.reference, "status": app.get_status_display()},
+            extra={"status": app.status},
+        )
+    now = timezone.now()
+    if decision == IDENTITY_REJECTED:
+        _move(
+            app,
+            to_status=Status.REJECTED,
+            actor=actor,
+            action=AuditAction.REJECT,
+            reason=reason,
+            extra={"identity": IDENTITY_REJECTED, "identity_match": app.identity_match_id},
+            decided_by=actor,
+            decided_at=now,
+            decision_reason=reason,
+        )
+        _decision(app, actor=actor, kind=ApprovalDecision.Kind.REJECT_IDENTITY, reason=reason)
+        return app
+    customer = app.identity_match
+    if customer is None:
+        raise ValidationFailed(
+            _("The customer these details matched is no longer on file; reject the identity instead."),
+        )
+    _move(
+        app,
+        to_status=Status.SUBMITTED,
+        actor=actor,
+        action=AuditAction.TRANSITION,
+        reason=reason,
+        extra={"identity": IDENTITY_VERIFIED, "customer": [None, customer.pk]},
+        customer=customer,
+        submitted_at=app.submitted_at or now,
+        review_round=app.review_round + 1,
+    )
+    _decision(app, actor=actor, kind=ApprovalDecision.Kind.VERIFY_IDENTITY, reason=reason)
+    app_id = app.pk
+    transaction.on_commit(lambda: _queue_scoring(app_id), robust=True)
+    return app
 
 
 @transaction.atomic
@@ -433,6 +516,7 @@ def application_reject(*, actor, application: LoanApplication, reason: str) -> L
     _require(actor, PERM_APPROVE)
     reason = _need_reason(reason)
     app = _lock(application)
+    _check_not_pending_verification(app)
     _check_move(app, Status.REJECTED)
     _check_maker_checker(app, actor)
     _move(

@@ -22,7 +22,12 @@ from loans.services.applications import (
 )
 from loansite.errors import ValidationFailed
 
-IMPORTABLE_STATUSES = [s for s in LoanApplication.Status.values if s != LoanApplication.Status.DISBURSED]
+# Not "pending identity verification": only the public form puts an application there.
+IMPORTABLE_STATUSES = [
+    s
+    for s in LoanApplication.Status.values
+    if s not in (LoanApplication.Status.DISBURSED, LoanApplication.Status.PENDING_VERIFICATION)
+]
 DECIDED = {
     LoanApplication.Status.APPROVED,
     LoanApplication.Status.REJECTED,

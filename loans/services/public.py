@@ -2,19 +2,36 @@
 
 One transaction for the writes: a failure anywhere leaves neither a customer nor an
 application behind.
+
+Who the applicant is, is not taken on trust. Details that agree with one customer on file
+(an identifier of theirs, their phone on record, their name) file the application under
+that customer. Details that name an existing customer (its credit code, resident ID or
+phone) but disagree with the record in anything else never reach that customer: the
+application waits in ``pending_verification``, without a customer, until an officer
+verifies the identity (``application_verify_identity``). The applicant gets the same
+confirmation page and reference number either way, so the form tells nobody whether a
+customer exists.
 """
 
+import unicodedata
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record, model_snapshot
 from loans.models import Channel, LoanApplication, LoanProduct
 from loans.services.applications import (
     application_check_product_limits,
     application_create,
     application_reference_allocate,
 )
-from loansite.errors import Conflict, ValidationFailed
+from loansite.errors import Conflict
 from loansite.money import money
+
+Status = LoanApplication.Status
 
 # Customer fields the applicant may give; anything else stays with the bank's staff.
 PUBLIC_CUSTOMER_FIELDS = (
@@ -35,34 +52,122 @@ PUBLIC_CUSTOMER_FIELDS = (
 )
 
 
-def _identity_mismatch(customer, fields: dict) -> bool:
-    from customers.validators import normalize_credit_code, normalize_resident_id
+def applicant_name_key(value) -> str:
+    """A name as compared: full-width and half-width alike, case and spaces ignored."""
+    return "".join(unicodedata.normalize("NFKC", str(value or "")).casefold().split())
+
+
+def _same_applicant(customer, fields: dict) -> bool:
+    """Whether the details agree with this customer's record: one of its identifiers, no
+    other identifier of theirs contradicted, the phone on record, the name, the email
+    where both have one. Anything less is a claim an officer must verify."""
+    from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
 
     code = normalize_credit_code(fields.get("credit_code"))
     id_number = normalize_resident_id(fields.get("id_number"))
-    return bool(
-        (code and customer.credit_code and customer.credit_code != code)
-        or (id_number and customer.id_number and customer.id_number != id_number)
-    )
+    if (code and customer.credit_code and customer.credit_code != code) or (
+        id_number and customer.id_number and customer.id_number != id_number
+    ):
+        return False
+    if not ((code and customer.credit_code == code) or (id_number and customer.id_number == id_number)):
+        return False
+    if normalize_mobile_phone(fields.get("phone")) != customer.phone:
+        return False
+    if applicant_name_key(fields.get("name")) != applicant_name_key(customer.name):
+        return False
+    email = (fields.get("email") or "").strip().lower()
+    return not (email and customer.email and email != customer.email.strip().lower())
 
 
-def _no_match() -> ValidationFailed:
-    return ValidationFailed(
-        _("These details do not match our records. Please call your branch so we can help."),
-        extra={"field": "phone"},
-    )
+@dataclass(frozen=True)
+class PublicMatch:
+    """``customer``: the applicant is this customer; ``to_verify``: the details name this
+    customer on file but do not agree with it. Both ``None``: nobody on file."""
+
+    customer: object = None
+    to_verify: object = None
+
+    @property
+    def found(self) -> bool:
+        return self.customer is not None or self.to_verify is not None
 
 
-def _match(fields: dict):
-    """The one customer these details name, ``None`` when none; refuses details that disagree."""
+def public_match(fields: dict) -> PublicMatch:
+    """Who on file these details name (one indexed query)."""
     from customers.selectors import customer_matches
+    from customers.validators import normalize_credit_code, normalize_resident_id
 
     found = customer_matches(
         credit_code=fields.get("credit_code"), id_number=fields.get("id_number"), phone=fields.get("phone")
     )
-    if len(found) > 1 or (found and _identity_mismatch(found[0], fields)):
-        raise _no_match()
-    return found[0] if found else None
+    if not found:
+        return PublicMatch()
+    if len(found) == 1 and _same_applicant(found[0], fields):
+        return PublicMatch(customer=found[0])
+    # The holder of the identifier is whom the applicant claims to be; else the phone's.
+    code = normalize_credit_code(fields.get("credit_code"))
+    id_number = normalize_resident_id(fields.get("id_number"))
+    by_identifier = [c for c in found if (code and c.credit_code == code) or (id_number and c.id_number == id_number)]
+    return PublicMatch(to_verify=(by_identifier or found)[0])
+
+
+def _claimed(fields: dict) -> dict:
+    """The applicant's details as given (normalised keys, JSON values)."""
+    from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
+
+    claimed = {}
+    for name in PUBLIC_CUSTOMER_FIELDS:
+        value = fields.get(name)
+        if value in (None, ""):
+            continue
+        if name == "credit_code":
+            value = normalize_credit_code(value)
+        elif name == "id_number":
+            value = normalize_resident_id(value)
+        elif name == "phone":
+            value = normalize_mobile_phone(value)
+        claimed[name] = value if isinstance(value, str | int | bool) else str(value)
+    return claimed
+
+
+def _application_create_unverified(
+    *,
+    identity_match,
+    claimed_identity: dict,
+    product: LoanProduct,
+    amount,
+    term_months: int,
+    purpose: str,
+    repayment_method: str,
+    contact_phone: str,
+    reference: str,
+) -> LoanApplication:
+    """The application in ``pending_verification``: no customer, no queue, no score yet."""
+    now = timezone.now()
+    app = LoanApplication.objects.create(
+        reference=reference,
+        customer=None,
+        identity_match=identity_match,
+        claimed_identity=claimed_identity,
+        product=product,
+        amount=amount,
+        term_months=term_months,
+        purpose=purpose or product.purpose,
+        repayment_method=repayment_method,
+        channel=Channel.PUBLIC,
+        contact_phone=contact_phone,
+        status=Status.PENDING_VERIFICATION,
+        submitted_at=now,
+        status_changed_at=now,
+        created_at=now,
+    )
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=None,
+        target=app,
+        changes={"created": model_snapshot(app), "status": [None, Status.PENDING_VERIFICATION]},
+    )
+    return app
 
 
 def application_submit_public(
@@ -76,9 +181,10 @@ def application_submit_public(
 ) -> LoanApplication:
     """Create (or match) the customer and a submitted application from the public form.
 
-    An existing customer is matched by credit code, ID number or phone and is not
-    changed by the anonymous form; details that point at two customers, or at a customer
-    with a different identity, are refused without saying which.
+    A new applicant becomes a customer; details that agree with one customer on file
+    file the application under it (the anonymous form never changes the customer); details
+    that name a customer on file but disagree with it give an application pending
+    identity verification, attached to no customer. All three answer alike.
 
     Every check that needs no lock runs first (product limits, a first match, the
     reference number), so the write transaction (on SQLite: the database's one write
@@ -91,35 +197,43 @@ def application_submit_public(
     amount = money(amount)
     repayment_method = repayment_method or (product.repayment_methods or ["equal_installment"])[0]
     application_check_product_limits(product=product, amount=amount, term_months=term_months, method=repayment_method)
-    seen = _match(fields)  # refuses disagreeing details before any lock is taken
+    seen = public_match(fields)
     reference = application_reference_allocate()
+    request = {
+        "product": product,
+        "amount": amount,
+        "term_months": term_months,
+        "purpose": purpose,
+        "repayment_method": repayment_method,
+        "contact_phone": normalize_mobile_phone(fields.get("phone")),
+        "reference": reference,
+    }
+    claimed = _claimed(fields)
     try:
         with transaction.atomic():
             # Under the lock, the authoritative match: the details may have been
-            # registered (by a concurrent submission) since the read above.
-            customer = _match(fields) if seen is not None else None
-            if customer is None:
+            # registered (by a concurrent submission) or changed since the read above.
+            match = public_match(fields) if seen.found else PublicMatch()
+            if not match.found:
                 try:
                     # customer_create checks for duplicates itself, under this lock.
-                    customer = customer_create(actor=None, **fields)
+                    match = PublicMatch(customer=customer_create(actor=None, **fields))
                 except Conflict:
-                    # Registered a moment ago: the same applicant is matched, anybody else is
-                    # refused without naming the other party.
-                    customer = _match(fields)
-                    if customer is None:
-                        raise _no_match() from None
+                    # Registered a moment ago: matched like any other customer on file.
+                    match = public_match(fields)
+                    if not match.found:
+                        raise Conflict(_("We could not save your application; please try again.")) from None
+            if match.customer is None:
+                return _application_create_unverified(
+                    identity_match=match.to_verify, claimed_identity=claimed, **request
+                )
             return application_create(
                 actor=None,
-                customer=customer,
-                product=product,
-                amount=amount,
-                term_months=term_months,
-                purpose=purpose,
-                repayment_method=repayment_method,
+                customer=match.customer,
                 channel=Channel.PUBLIC,
-                contact_phone=normalize_mobile_phone(fields.get("phone")),
                 submit=True,
-                reference=reference,
+                claimed_identity=claimed,
+                **request,
             )
     except IntegrityError:
         # Only a reference number drawn twice at the same moment gets here; nothing was saved.

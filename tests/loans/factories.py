@@ -71,7 +71,7 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     repayment_method = "equal_installment"
     channel = "branch"
     status = LoanApplication.Status.DRAFT
-    contact_phone = factory.LazyAttribute(lambda o: o.customer.phone)
+    contact_phone = factory.LazyAttribute(lambda o: o.customer.phone if o.customer else "13900000001")
 
 
 class AuthorityFactory(factory.django.DjangoModelFactory):

@@ -325,8 +325,16 @@ def _upload(client, content, name="apps.csv"):
     )
 
 
+def _may_rate(user):
+    """Imports with a credit-score column need the rating permission (customers.rate_customer)."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename="rate_customer"))
+    return user
+
+
 def test_import_reports_bad_rows_and_imports_nothing(client, make_user, product):
-    client.force_login(make_user("imp", role="Loan officer"))
+    client.force_login(_may_rate(make_user("imp", role="Loan officer")))
     csv = (
         f"商户名称,统一社会信用代码,手机号,行业,城市,信用评分,产品,申请金额,期限（月）,日期,状态\n"
         f"Good Shop,{CODE},13812345678,retail,Hangzhou,700,WC,200000,12,2026-03-01,submitted\n"
@@ -344,7 +352,7 @@ def test_import_reports_bad_rows_and_imports_nothing(client, make_user, product)
 
 
 def test_import_valid_file_with_chinese_headers(client, make_user, product):
-    officer = make_user("imp", role="Loan officer")
+    officer = _may_rate(make_user("imp", role="Loan officer"))
     client.force_login(officer)
     csv = (
         f"商户名称,统一社会信用代码,手机号,行业,城市,信用评分,产品,申请金额,期限（月）,日期,状态\n"
@@ -462,3 +470,74 @@ def test_domain_error_while_saving_is_a_message(client, officer, product, monkey
     assert any("submitted meanwhile" in str(m) for m in response.context["messages"])
     app.refresh_from_db()
     assert app.amount == Decimal("100000.00")
+
+
+# ---------------------------------------------------------------------------
+# Identity verification in the workbench
+# ---------------------------------------------------------------------------
+def _unverified(product, phone="13955556666"):
+    from tests.loans.factories import CustomerFactory
+
+    on_file = CustomerFactory(name="Real Tea House", phone=phone)
+    return ApplicationFactory(
+        product=product,
+        customer=None,
+        identity_match=on_file,
+        status=S.PENDING_VERIFICATION,
+        channel="public",
+        submitted_at=timezone.now(),
+        contact_phone="13700001111",
+        claimed_identity={
+            "name": "Someone Else Trading",
+            "credit_code": on_file.credit_code,
+            "phone": "13700001111",
+            "monthly_revenue": "120000",
+        },
+    )
+
+
+def test_pending_identity_filter_lists_them_apart_from_the_queue(client, officer, product):
+    app = _unverified(product)
+    queued = make_pending(1, officer, product)[0]
+    client.force_login(officer)
+    queue = client.get(CHANGELIST)
+    assert [a.pk for a in queue.context["cl"].result_list] == [queued.pk]
+    held = client.get(CHANGELIST, {"status": "pending_verification"})
+    assert [a.pk for a in held.context["cl"].result_list] == [app.pk]
+    html = held.content.decode()
+    assert "Pending identity verification" in html
+    assert "Someone Else Trading (identity not verified)" in html
+
+
+def test_application_page_shows_the_claim_beside_the_record_and_the_buttons(client, officer, approver, product):
+    app = _unverified(product)
+    client.force_login(officer)
+    html = client.get(change_url(app)).content.decode()
+    assert "Identity to verify" in html
+    assert "Someone Else Trading" in html and "Real Tea House" in html  # given vs on file
+    assert "13700001111" in html and "13955556666" in html
+    assert '<td class="differs">Someone Else Trading</td>' in html
+    assert '<td class="differs">120000</td>' not in html  # 120000 and 120000.00 are the same figure
+    assert decide_url(app, "verify_identity") in html and decide_url(app, "reject_identity") in html
+    assert decide_url(app, "review") not in html
+    client.force_login(approver)  # no verify permission: no buttons, and the view refuses
+    html = client.get(change_url(app)).content.decode()
+    assert decide_url(app, "verify_identity") not in html
+    assert client.post(decide_url(app, "verify_identity"), {"reason": ""}).status_code == 403
+
+
+def test_verify_and_reject_buttons(client, officer, product):
+    client.force_login(officer)
+    app = _unverified(product)
+    response = client.post(decide_url(app, "reject_identity"), {"reason": ""})
+    assert response.status_code == 200 and response.context["form"].errors  # a reason is required
+    response = client.post(decide_url(app, "verify_identity"), {"reason": "Confirmed on the phone on file"})
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert (app.status, app.customer) == (S.SUBMITTED, app.identity_match)
+    other = _unverified(product, phone="13955557777")
+    client.post(decide_url(other, "reject_identity"), {"reason": "The customer never applied"})
+    other.refresh_from_db()
+    assert (other.status, other.customer) == (S.REJECTED, None)
+    page = client.get(change_url(other)).content.decode()
+    assert "No customer linked" in page and "The customer never applied" in page

@@ -134,3 +134,58 @@ def test_products(officer, product):
     assert response.status_code == 200
     assert response.data["results"][0]["code"] == product.code
     assert api(officer).post("/api/v1/loans/products/", {}, format="json").status_code in (403, 405)
+
+
+# ---------------------------------------------------------------------------
+# Identity verification and text limits
+# ---------------------------------------------------------------------------
+def _unverified(product):
+    on_file = CustomerFactory(name="Real Tea House")
+    return ApplicationFactory(
+        product=product,
+        customer=None,
+        identity_match=on_file,
+        status=S.PENDING_VERIFICATION,
+        channel="public",
+        claimed_identity={"name": "Someone Else", "phone": "13700001111"},
+    )
+
+
+def test_verify_identity_endpoint(officer, approver, product):
+    app = _unverified(product)
+    url = f"{BASE}{app.pk}/verify-identity/"
+    response = api(approver).post(url, {"decision": "verified"}, format="json")
+    assert response.status_code == 403  # approvers decide credit, not identity
+    response = api(officer).post(url, {"decision": "rejected"}, format="json")
+    assert response.status_code == 400 and response.data["field"] == "reason"
+    listed = api(officer).get(BASE, {"status": "pending_verification"})
+    assert [row["reference"] for row in listed.data["results"]] == [app.reference]
+    assert listed.data["results"][0]["customer"] is None
+    assert listed.data["results"][0]["claimed_identity"]["name"] == "Someone Else"
+    response = api(officer).post(url, {"decision": "verified", "reason": "Confirmed by phone on file"}, format="json")
+    assert response.status_code == 200, response.data
+    assert response.data["status"] == "submitted" and response.data["customer"]["id"] == app.identity_match_id
+    response = api(officer).post(url, {"decision": "verified"}, format="json")
+    assert response.status_code == 409 and response.data["code"] == "InvalidTransition"
+
+
+def test_an_unverified_application_cannot_be_submitted_through_the_api(officer, product):
+    app = _unverified(product)
+    response = api(officer).post(f"{BASE}{app.pk}/submit/", {}, format="json")
+    assert response.status_code == 409
+    app.refresh_from_db()
+    assert app.status == S.PENDING_VERIFICATION
+
+
+def test_free_text_is_bounded(officer, approver, customer, product, pending):
+    payload = {"customer": customer.pk, "product": product.code, "amount": "300000", "term_months": 12}
+    response = api(officer).post(BASE, {**payload, "notes": "x" * 2001}, format="json")
+    assert response.status_code == 400 and "notes" in response.data
+    response = api(officer).post(BASE, {**payload, "notes": "x" * 2000}, format="json")
+    assert response.status_code == 201
+    draft = response.data["id"]
+    assert api(officer).patch(f"{BASE}{draft}/", {"notes": "y" * 5000}, format="json").status_code == 400
+    response = api(approver).post(f"{BASE}{pending.pk}/reject/", {"reason": "z" * 2001}, format="json")
+    assert response.status_code == 400 and "reason" in response.data
+    pending.refresh_from_db()
+    assert pending.status == S.UNDER_REVIEW

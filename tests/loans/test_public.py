@@ -63,23 +63,118 @@ def test_submission_creates_customer_and_submitted_application(client, form_data
 
 
 def test_existing_customer_is_matched_not_duplicated(client, form_data):
-    existing = CustomerFactory(credit_code=form_data["credit_code"], phone=form_data["phone"], name="Old name")
+    existing = CustomerFactory(
+        credit_code=form_data["credit_code"], phone=form_data["phone"], name="HANGZHOU  tea house", monthly_revenue=1
+    )
     client.post(APPLY, form_data)
     client.post(APPLY, {**form_data, "amount": "150000"})
     assert Customer.objects.count() == 1
-    assert LoanApplication.objects.filter(customer=existing).count() == 2
+    apps = LoanApplication.objects.filter(customer=existing)
+    assert [a.status for a in apps] == ["submitted", "submitted"]
     existing.refresh_from_db()
-    assert existing.name == "Old name"  # the anonymous form never rewrites the customer book
+    assert existing.monthly_revenue == 1  # the anonymous form never rewrites the customer book
+    assert apps[0].claimed_identity["monthly_revenue"] == "90000"  # what the applicant said is kept apart
 
 
-def test_match_by_phone_with_a_different_credit_code_is_refused(client, form_data):
+# ---------------------------------------------------------------------------
+# Identity: details naming a customer on file but not agreeing with it
+# ---------------------------------------------------------------------------
+def _strip(response) -> str:
+    """The page without what differs between any two answers by design (token, reference)."""
+    import re
+
+    html = response.content.decode()
+    html = re.sub(r'value="[^"]*"', "", html)
+    return re.sub(r"LA-\d{6}-[2-9A-Z]{6}", "LA-REFERENCE", html)
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"name": "Someone Else Trading", "phone": "13700001111"},  # another's credit code, a new phone
+        {"phone": "13700001111"},  # the right name, a phone not on record
+        {"name": "Someone Else Trading"},  # the phone on record, another name
+        {"email": "other@example.com"},  # an email other than the one on record
+    ],
+)
+def test_a_customers_identifier_with_other_details_waits_for_verification(
+    client, form_data, django_capture_on_commit_callbacks, monkeypatch, changed
+):
+    from loans.services import applications
+    from tests.loans.factories import CreditLineFactory
+
+    queued = []
+    monkeypatch.setattr(applications, "_queue_scoring", queued.append)
+
+    real = CustomerFactory(
+        credit_code=form_data["credit_code"], phone="13955556666", name="Hangzhou Tea House", email="boss@tea.example"
+    )
+    if "phone" not in changed:
+        real.phone = form_data["phone"]
+        real.save()
+    line = CreditLineFactory(customer=real)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(APPLY, {**form_data, **changed})
+    assert response.status_code == 200
+    app = LoanApplication.objects.get()
+    assert app.reference in response.content.decode()
+    assert app.status == LoanApplication.Status.PENDING_VERIFICATION
+    # Not on the customer's record, its credit line or its history; nothing to score yet.
+    assert app.customer is None and app.identity_match == real
+    assert not real.applications.exists()
+    assert queued == []
+    line.refresh_from_db()
+    assert line.used == 0
+    # What the applicant gave is kept on the application, never written to the customer.
+    for field, value in changed.items():
+        assert app.claimed_identity[field] == value
+        assert getattr(Customer.objects.get(pk=real.pk), field) != value
+    assert app.contact_phone == (changed.get("phone") or form_data["phone"])
+    assert Customer.objects.count() == 1
+    entry = AuditEntry.objects.get(target_type="loans.loanapplication", target_id=str(app.pk))
+    assert entry.changes["status"] == [None, "pending_verification"] and entry.actor is None
+
+
+def test_a_customers_phone_with_another_identifier_waits_for_verification(client, form_data):
     import random
 
-    CustomerFactory(credit_code=make_credit_code(random.Random(99)), phone=form_data["phone"])
+    holder = CustomerFactory(credit_code=make_credit_code(random.Random(99)), phone=form_data["phone"])
     response = client.post(APPLY, form_data)
-    assert "do not match our records" in response.content.decode()
-    assert not LoanApplication.objects.exists()
-    assert Customer.objects.count() == 1
+    assert response.status_code == 200
+    app = LoanApplication.objects.get()
+    assert app.reference in response.content.decode()
+    assert (app.status, app.customer, app.identity_match) == ("pending_verification", None, holder)
+    assert app.claimed_identity["credit_code"] == form_data["credit_code"]
+    assert Customer.objects.count() == 1  # no second customer with that phone
+
+
+def test_details_of_two_customers_wait_for_verification_against_the_identifiers_holder(client, form_data):
+    import random
+
+    by_code = CustomerFactory(credit_code=form_data["credit_code"], name=form_data["name"])
+    CustomerFactory(credit_code=make_credit_code(random.Random(98)), phone=form_data["phone"])
+    client.post(APPLY, form_data)
+    app = LoanApplication.objects.get()
+    assert (app.status, app.customer, app.identity_match) == ("pending_verification", None, by_code)
+
+
+def test_the_answer_never_tells_whether_a_customer_is_on_file(client, form_data):
+    """New applicant, someone else's phone, someone else's credit code: the same page,
+    status code and headers, apart from the reference number."""
+    import random
+
+    rng = random.Random(5)
+    CustomerFactory(credit_code=make_credit_code(rng), phone="13611112222", name="Phone Holder Ltd")
+    taken_code = make_credit_code(rng)
+    CustomerFactory(credit_code=taken_code, phone="13633334444", name="Code Holder Ltd")
+    new = client.post(APPLY, {**form_data, "credit_code": make_credit_code(rng), "phone": "13655556666"})
+    phone_of_another = client.post(APPLY, {**form_data, "credit_code": make_credit_code(rng), "phone": "13611112222"})
+    code_of_another = client.post(APPLY, {**form_data, "credit_code": taken_code, "phone": "13677778888"})
+    statuses = sorted(LoanApplication.objects.values_list("status", flat=True))
+    assert statuses == ["pending_verification", "pending_verification", "submitted"]
+    assert new.status_code == phone_of_another.status_code == code_of_another.status_code == 200
+    assert _strip(new) == _strip(phone_of_another) == _strip(code_of_another)
+    assert "Holder" not in _strip(phone_of_another) + _strip(code_of_another)
 
 
 @pytest.mark.parametrize(
@@ -95,8 +190,13 @@ def test_match_by_phone_with_a_different_credit_code_is_refused(client, form_dat
 )
 def test_validation_errors_leave_nothing_behind(client, form_data, field, value):
     response = client.post(APPLY, {**form_data, field: value})
-    assert response.status_code == 200
-    assert 'class="errorlist' in response.content.decode()
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="errorlist' in html
+    # The form comes back with everything typed.
+    assert f'value="{form_data["name"]}"' in html and 'value="200000"' in html or field == "amount"
+    if value:
+        assert f'value="{value}"' in html
     assert not LoanApplication.objects.exists()
     assert not Customer.objects.exists()
 
@@ -144,7 +244,7 @@ def frozen_window(monkeypatch):
 def test_rate_limit_per_ip(client, form_data, settings, frozen_window):
     settings.PUBLIC_APPLY_RATE = "2/m"
     for _ in range(2):
-        assert client.post(APPLY, {**form_data, "phone": "12"}).status_code == 200
+        assert client.post(APPLY, {**form_data, "phone": "12"}).status_code == 400
     response = client.post(APPLY, form_data)
     assert response.status_code == 429
     assert not LoanApplication.objects.exists()
@@ -182,6 +282,33 @@ def test_status_lookup_leaks_nothing(client, product):
     assert app.get_status_display() not in strip(wrong_phone)
 
 
+def test_status_lookup_answers_the_phone_given_on_that_application_only(client, product):
+    customer = CustomerFactory(phone="13811112222")
+    app = ApplicationFactory(product=product, customer=customer, status="under_review", contact_phone="13933334444")
+    by_customer_phone = client.post(STATUS, {"reference": app.reference, "phone": customer.phone})
+    assert app.get_status_display() not in by_customer_phone.content.decode()
+    by_contact_phone = client.post(STATUS, {"reference": app.reference, "phone": app.contact_phone})
+    assert app.get_status_display() in by_contact_phone.content.decode()
+
+
+def test_status_of_an_application_pending_verification_reads_like_a_new_one(client, form_data):
+    import random
+
+    real = CustomerFactory(credit_code=form_data["credit_code"], name="Real Tea House Co", phone="13955556666")
+    client.post(APPLY, {**form_data, "phone": "13700001111"})
+    held = LoanApplication.objects.get()
+    client.post(APPLY, {**form_data, "credit_code": make_credit_code(random.Random(3)), "phone": "13700002222"})
+    fresh = LoanApplication.objects.exclude(pk=held.pk).get()
+    assert (held.status, fresh.status) == ("pending_verification", "submitted")
+    by_real_phone = client.post(STATUS, {"reference": held.reference, "phone": real.phone})
+    assert 'id="status"' not in by_real_phone.content.decode()  # the customer's phone opens nothing
+    held_page = client.post(STATUS, {"reference": held.reference, "phone": "13700001111"})
+    fresh_page = client.post(STATUS, {"reference": fresh.reference, "phone": "13700002222"})
+    html = held_page.content.decode()
+    assert "Received, being checked" in html and real.name not in html and "verif" not in html.lower()
+    assert _strip(held_page) == _strip(fresh_page)
+
+
 def test_status_lookup_rate_limited(client, settings, frozen_window):
     settings.PUBLIC_STATUS_RATE = "3/m"
     for _ in range(3):
@@ -200,7 +327,8 @@ def test_a_duplicate_race_never_names_the_other_customer(client, form_data, monk
     monkeypatch.setattr(customer_services, "customer_create", clash)
     response = client.post(APPLY, form_data)
     html = response.content.decode()
-    assert "Secret Trading" not in html and "do not match our records" in html
+    assert response.status_code == 409
+    assert "Secret Trading" not in html and "please try again" in html
     assert not LoanApplication.objects.exists()
 
 
@@ -247,7 +375,7 @@ def test_reference_drawn_twice_is_a_form_error_and_saves_nothing(client, form_da
     taken = ApplicationFactory().reference
     monkeypatch.setattr(public, "application_reference_allocate", lambda: taken)
     response = client.post(APPLY, form_data)
-    assert response.status_code == 200 and "try again" in response.content.decode()
+    assert response.status_code == 409 and "try again" in response.content.decode()
     assert LoanApplication.objects.count() == 1
     assert not Customer.objects.filter(credit_code=form_data["credit_code"]).exists()
 

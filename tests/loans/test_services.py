@@ -41,8 +41,17 @@ def test_every_transition_is_legal_or_refused(make_user, product, from_status, t
     superuser = make_user("boss", superuser=True)
     AuthorityFactory(user=superuser, limit=Decimal("10000000"))
     maker = make_user("maker", role="Loan officer")
-    app = ApplicationFactory(product=product, status=from_status, created_by=maker, review_round=1)
-    legal = LoanApplication.can_move(from_status, to_status)
+    unverified = from_status == S.PENDING_VERIFICATION  # never linked to a customer
+    app = ApplicationFactory(
+        product=product,
+        status=from_status,
+        created_by=maker,
+        review_round=1,
+        **({"customer": None} if unverified else {}),
+    )
+    # Out of pending_verification only a withdrawal goes through the ordinary services;
+    # submitted / rejected are application_verify_identity's (tested on their own).
+    legal = LoanApplication.can_move(from_status, to_status) and not (unverified and to_status != S.WITHDRAWN)
     if legal:
         moved = _mover(to_status)(superuser, app)
         assert moved.status == to_status
@@ -407,3 +416,122 @@ def test_create_submitted_needs_submit_permission(make_user, customer, product):
         services.application_create(
             actor=clerk, customer=customer, product=product, amount="80000", term_months=6, submit=True
         )
+
+
+# ---------------------------------------------------------------------------
+# Identity verification of public applications that named an existing customer
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def verifier(make_user):
+    """A loan officer: the role holds loans.verify_identity_loanapplication."""
+    return make_user("verifier", role="Loan officer")
+
+
+def _unverified(product, **kw):
+    from tests.loans.factories import CustomerFactory
+
+    on_file = kw.pop("identity_match", None) or CustomerFactory(name="Real Tea House")
+    return ApplicationFactory(
+        product=product,
+        customer=None,
+        identity_match=on_file,
+        status=S.PENDING_VERIFICATION,
+        channel="public",
+        contact_phone="13700001111",
+        claimed_identity={"name": "Someone Else", "phone": "13700001111", "credit_code": on_file.credit_code},
+        **kw,
+    )
+
+
+def test_verified_identity_links_the_customer_and_submits(verifier, product, django_capture_on_commit_callbacks):
+    app = _unverified(product)
+    on_file = app.identity_match
+    with django_capture_on_commit_callbacks() as callbacks:
+        moved = services.application_verify_identity(
+            actor=verifier, application=app, decision="verified", reason="Called the number on file; confirmed."
+        )
+    assert callbacks  # scoring queued once the application belongs to the customer
+    app.refresh_from_db()
+    assert (moved.status, app.status, app.customer, app.review_round) == (S.SUBMITTED, S.SUBMITTED, on_file, 1)
+    assert app.claimed_identity["name"] == "Someone Else"  # kept, never copied to the customer
+    on_file.refresh_from_db()
+    assert on_file.name == "Real Tea House"
+    entry = audit_for(app).latest("seq")
+    assert entry.actor == verifier and entry.changes["status"] == [S.PENDING_VERIFICATION, S.SUBMITTED]
+    assert entry.changes["identity"] == "verified" and entry.changes["customer"] == [None, on_file.pk]
+    assert app.decisions.get().kind == ApprovalDecision.Kind.VERIFY_IDENTITY
+
+
+def test_rejected_identity_ends_the_application_without_a_customer(verifier, product):
+    app = _unverified(product)
+    with pytest.raises(ValidationFailed):
+        services.application_verify_identity(actor=verifier, application=app, decision="rejected", reason=" ")
+    services.application_verify_identity(
+        actor=verifier, application=app, decision="rejected", reason="The customer never applied."
+    )
+    app.refresh_from_db()
+    assert (app.status, app.customer, app.decided_by) == (S.REJECTED, None, verifier)
+    assert not app.identity_match.applications.exists()
+    assert audit_for(app, AuditAction.REJECT).get().changes["identity"] == "rejected"
+    assert app.decisions.get().kind == ApprovalDecision.Kind.REJECT_IDENTITY
+
+
+def test_verification_needs_the_permission_and_a_pending_application(verifier, approver, product):
+    app = _unverified(product)
+    with pytest.raises(NotAllowed):
+        services.application_verify_identity(actor=approver, application=app, decision="verified")
+    with pytest.raises(ValidationFailed):
+        services.application_verify_identity(actor=verifier, application=app, decision="maybe")
+    services.application_verify_identity(actor=verifier, application=app, decision="verified")
+    with pytest.raises(InvalidTransition):
+        services.application_verify_identity(actor=verifier, application=app, decision="rejected", reason="again")
+    other = ApplicationFactory(product=product, status=S.SUBMITTED)
+    with pytest.raises(InvalidTransition):
+        services.application_verify_identity(actor=verifier, application=other, decision="verified")
+
+
+def test_two_concurrent_verifications_one_wins(verifier, product):
+    app = _unverified(product)
+    stale = LoanApplication.objects.get(pk=app.pk)
+    services.application_verify_identity(actor=verifier, application=app, decision="verified")
+    from loans.services.applications import _conditional_update
+
+    with pytest.raises(Conflict):  # the second decider read the row before the first wrote it
+        _conditional_update(stale, status=S.REJECTED)
+    assert LoanApplication.objects.get(pk=app.pk).status == S.SUBMITTED
+
+
+@pytest.mark.parametrize("service", ["submit", "reject", "review", "approve"])
+def test_no_ordinary_move_skips_the_identity_check(make_user, product, service):
+    boss = make_user("boss", superuser=True)
+    AuthorityFactory(user=boss, limit=Decimal("10000000"))
+    app = _unverified(product)
+    mover = {
+        "submit": lambda: services.application_submit(actor=boss, application=app),
+        "reject": lambda: services.application_reject(actor=boss, application=app, reason="no"),
+        "review": lambda: services.application_start_review(actor=boss, application=app),
+        "approve": lambda: services.application_approve(actor=boss, application=app),
+    }[service]
+    with pytest.raises(InvalidTransition):
+        mover()
+    app.refresh_from_db()
+    assert (app.status, app.customer) == (S.PENDING_VERIFICATION, None)
+
+
+def test_an_unverified_application_can_be_withdrawn(officer, product):
+    app = _unverified(product)
+    services.application_withdraw(actor=officer, application=app, reason="Applicant called")
+    app.refresh_from_db()
+    assert (app.status, app.customer) == (S.WITHDRAWN, None)
+
+
+def test_the_database_refuses_an_unverified_application_on_a_customer(product):
+    from django.db import IntegrityError, transaction
+
+    from tests.loans.factories import CustomerFactory
+
+    app = _unverified(product)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LoanApplication.objects.filter(pk=app.pk).update(customer=CustomerFactory())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LoanApplication.objects.filter(pk=app.pk).update(status=S.SUBMITTED)

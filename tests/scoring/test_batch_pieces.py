@@ -81,6 +81,30 @@ def test_prior_applications_count_strictly_earlier_ones_of_the_same_customer(wor
     assert frame["prior_rejected"].tolist() == [0, 0, 0, 1]
 
 
+@pytest.mark.django_db
+def test_applications_without_a_customer_are_neither_scored_nor_counted(world):
+    """A public application held for identity verification (and one rejected as
+    unverified) has no customer: it is not in any frame, and the customer its details
+    named gets no extra prior application or rejection from it."""
+    from scoring.selectors import scope_count
+
+    ids = world.application_ids[:2]
+    named = LoanApplication.objects.get(pk=ids[0])
+    LoanApplication.objects.filter(pk=ids[1]).update(
+        customer=None, identity_match_id=named.customer_id, status=ApplicationStatus.REJECTED,
+        created_at=named.created_at - timedelta(days=1),
+    )  # fmt: skip
+    earlier = LoanApplication.objects.filter(customer_id=named.customer_id, created_at__lt=named.created_at)
+    frame = application_frame_by_ids(ids)
+    assert frame.index.tolist() == [named.pk]
+    assert frame.loc[named.pk, ["prior_applications", "prior_rejected"]].tolist() == [
+        earlier.count(),
+        earlier.filter(status=ApplicationStatus.REJECTED).count(),
+    ]
+    total = LoanApplication.objects.exclude(status=ApplicationStatus.DRAFT).count()
+    assert scope_count(scope=ScoringRun.Scope.PORTFOLIO, version_ids=[0]) == total - 1
+
+
 def test_latest_fields_are_the_pd_score_rows_of_the_chunk_for_pending_applications(trained, world):
     """Pending applications get the PD score as their latest fields; a decided one keeps
     the score it was decided with (here: none), while its Score row is still written."""
