@@ -44,6 +44,7 @@ from customers.services import (
     import_file_store,
     matching_run_start,
 )
+from customers.services.customers import RATING_FIELDS, customer_can_rate
 from customers.validators import normalize_credit_code, normalize_mobile_phone
 from loansite.errors import ApplicationError
 
@@ -174,6 +175,13 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The rating and the bureau score are shown to everyone, set only by raters.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not customer_can_rate(request.user):
+            readonly += [name for name in RATING_FIELDS if name not in readonly]
+        return readonly
 
     def get_search_results(self, request, queryset, search_term):
         # Codes and phones are matched exactly (indexed), whichever way they were typed.

@@ -5,6 +5,8 @@ from customers.models import Assignment, CreditLine, Customer, Interest, Matchin
 from customers.selectors import assignment_current, credit_line_active, credit_line_headroom
 
 IDENTITY_FIELDS = ("credit_code", "id_number", "phone")
+# Free text typed by staff (the model's text field has no bound of its own).
+NOTES_MAX = 2000
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -127,7 +129,10 @@ class CustomerInputSerializer(serializers.ModelSerializer):
         model = Customer
         fields = [f for f in CustomerOutputSerializer.Meta.fields if f not in ("id", "ratios", "manager_name")]
         fields = [f for f in fields if f not in ("manager", "created_at", "updated_at")]
-        extra_kwargs = {name: {"validators": []} for name in IDENTITY_FIELDS}
+        extra_kwargs = {
+            **{name: {"validators": []} for name in IDENTITY_FIELDS},
+            "notes": {"max_length": NOTES_MAX},
+        }
         validators = []
 
 
@@ -173,7 +178,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 class ReassignInputSerializer(serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     manager = serializers.PrimaryKeyRelatedField(queryset=RelationshipManager.objects.all())
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=NOTES_MAX)
 
 
 class MatchingRunInputSerializer(serializers.Serializer):

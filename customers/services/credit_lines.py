@@ -16,10 +16,16 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record, changes_between, model_snapshot
 from customers.models import CreditLine, Customer
-from loansite.errors import Conflict, InvalidTransition, ValidationFailed
+from loansite.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from loansite.money import ZERO, money
 
 _SNAPSHOT = ["limit", "used", "valid_from", "valid_to", "status"]
+
+
+def _require(actor, perm: str) -> None:
+    """Granting a line or changing its limit is a credit decision, whichever screen asks."""
+    if actor is None or not actor.is_active or not actor.has_perm(perm):
+        raise NotAllowed(_("You do not have the role needed to grant or change credit lines."))
 
 
 def _positive(amount) -> Decimal:
@@ -43,6 +49,7 @@ def credit_line_grant(
     reason: str = "",
 ) -> CreditLine:
     """Open a new active line. A customer has at most one active line: change that one instead."""
+    _require(actor, "customers.add_creditline")
     limit = money(limit)
     if limit <= ZERO:
         raise ValidationFailed(_("The credit limit must be greater than zero."))
@@ -75,6 +82,7 @@ def credit_line_change(
     status: str | None = None,
 ) -> CreditLine:
     """Change the limit, the end date or the status (per ``CreditLine.TRANSITIONS``)."""
+    _require(actor, "customers.change_creditline")
     line = CreditLine.objects.select_for_update().get(pk=credit_line.pk)
     before = model_snapshot(line, _SNAPSHOT)
     if status is not None and status != line.status:

@@ -12,11 +12,40 @@ from audit.services import audit_record, changes_between, model_snapshot
 from customers.models import Customer, Interest, Need, Rating, Tag
 from customers.selectors import customer_matches
 from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
-from loansite.errors import Conflict, ValidationFailed
+from loansite.errors import Conflict, NotAllowed, ValidationFailed
 
 M2M_FIELDS = {"tags": Tag, "needs": Need, "interests": Interest}
 # Changed only through their own services (reassignment, rating).
 PROTECTED_FIELDS = {"id", "pk", "manager", "manager_id", "created_at", "updated_at"}
+# Credit judgements, not data entry: set only by users holding PERM_RATE, whatever the
+# entry point (admin form, API, import); the anonymous public form never sets them.
+PERM_RATE = "customers.rate_customer"
+RATING_FIELDS = ("credit_score", "rating", "rating_date", "rating_source")
+
+
+def customer_can_rate(actor) -> bool:
+    return actor is not None and actor.is_active and actor.has_perm(PERM_RATE)
+
+
+def _check_rating_fields(actor, fields: dict, customer: Customer | None = None) -> None:
+    """Refuse a rating or bureau score that ``actor`` may not set (unchanged values pass)."""
+    if customer_can_rate(actor):
+        return
+
+    def blank(value):
+        return None if value in (None, "") else value
+
+    before = {name: blank(getattr(customer, name)) if customer is not None else None for name in RATING_FIELDS}
+    touched = sorted(name for name in RATING_FIELDS if name in fields and blank(fields[name]) != before[name])
+    if touched:
+        raise NotAllowed(
+            _(
+                "Only users allowed to rate customers may set the internal rating or the credit bureau score "
+                "(%(fields)s)."
+            )
+            % {"fields": ", ".join(touched)},
+            extra={"fields": touched},
+        )
 
 
 def _normalise(fields: dict) -> dict:
@@ -121,6 +150,7 @@ def _set_m2m(customer: Customer, m2m: dict) -> dict:
 def customer_create(*, actor, **fields) -> Customer:
     fields, m2m = _split_m2m(_normalise(fields))
     _check_fields(fields)
+    _check_rating_fields(actor, fields)
     customer = Customer(**fields)
     _validate(customer)
     _check_duplicates(customer)
@@ -144,6 +174,7 @@ def customer_update(*, actor, customer: Customer, reason: str = "", **fields) ->
     fields, m2m = _split_m2m(_normalise(fields))
     _check_fields(fields)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    _check_rating_fields(actor, fields, customer)
     before = model_snapshot(customer)
     for name, value in fields.items():
         setattr(customer, name, value)
@@ -186,6 +217,7 @@ def customer_upsert(*, actor, **fields) -> tuple[Customer, bool]:
 def customer_set_rating(
     *, actor, customer: Customer, rating: str, source: str, on: datetime.date | None = None, reason: str = ""
 ) -> Customer:
+    _check_rating_fields(actor, {"rating": rating, "rating_source": source})
     if rating not in Rating.values:
         raise ValidationFailed(_("The internal rating must be one of A-E."))
     customer = Customer.objects.select_for_update().get(pk=customer.pk)

@@ -316,3 +316,31 @@ def test_bulk_reassign_action_confirms_then_moves_all_or_none(admin_client_):
     )  # fmt: skip
     third.refresh_from_db()
     assert third.manager == leaving
+
+
+def test_rating_and_bureau_score_are_read_only_without_the_rating_permission(officer_client, client, make_user):
+    customer = CustomerFactory(credit_score=600, rating="C")
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    page = officer_client.get(url)
+    form = page.context["adminform"].form
+    assert not {"credit_score", "rating", "rating_date", "rating_source"} & set(form.fields)
+    assert "600" in page.content.decode()  # still shown
+    data = {
+        **{k: v for k, v in form.initial.items() if k in form.fields and v is not None},
+        "tags": [],
+        "needs": [],
+        "interests": [],
+        "credit_score": "850",
+        "rating": "A",
+        "notes": "checked",
+        "credit_lines-TOTAL_FORMS": 0,
+        "credit_lines-INITIAL_FORMS": 0,
+        "assignments-TOTAL_FORMS": 0,
+        "assignments-INITIAL_FORMS": 0,
+    }
+    response = officer_client.post(url, data)
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.credit_score, customer.rating, customer.notes) == (600, "C", "checked")
+    client.force_login(make_user("analyst", role="Risk analyst"))
+    assert "credit_score" in client.get(url).context["adminform"].form.fields

@@ -189,3 +189,33 @@ def test_tag_write_and_its_audit_entry_commit_together(officer, monkeypatch):
     response = client.post("/api/v1/tags/", {"name": "orphan", "colour": "#00ff00"}, format="json")
     assert response.status_code == 500
     assert not Tag.objects.filter(name="orphan").exists()
+
+
+# -- protected fields and text limits --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "value"), [("credit_score", 820), ("rating", "A")])
+def test_rating_and_bureau_score_need_the_rating_permission(make_user, officer, field, value):
+    customer = CustomerFactory(credit_score=600)
+    url = f"/api/v1/customers/{customer.pk}/"
+    response = client_for(officer).patch(url, {field: value, "notes": "hello"}, format="json")
+    assert response.status_code == 403
+    assert field in response.json()["detail"] and response.json()["code"] == "NotAllowed"
+    customer.refresh_from_db()
+    assert (customer.credit_score, customer.rating, customer.notes) == (600, "", "")  # nothing half-written
+    created = client_for(officer).post("/api/v1/customers/", {**NEW, "tags": [], field: value}, format="json")
+    assert created.status_code == 403 and not Customer.objects.filter(phone="13800138000").exists()
+    # A full update repeating the values on record is fine; a rater may change them.
+    assert client_for(officer).patch(url, {"credit_score": 600}, format="json").status_code == 200
+    analyst = make_user("analyst", role="Risk analyst")
+    assert client_for(analyst).patch(url, {field: value}, format="json").status_code == 200
+    customer.refresh_from_db()
+    assert getattr(customer, field) == value
+
+
+def test_notes_are_bounded(officer):
+    customer = CustomerFactory()
+    url = f"/api/v1/customers/{customer.pk}/"
+    response = client_for(officer).patch(url, {"notes": "x" * 2001}, format="json")
+    assert response.status_code == 400 and "notes" in response.json()
+    assert client_for(officer).patch(url, {"notes": "x" * 2000}, format="json").status_code == 200

@@ -16,7 +16,7 @@ from customers.services import (
     customer_update,
     customer_upsert,
 )
-from loansite.errors import Conflict, InvalidTransition, ValidationFailed
+from loansite.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from tests.customers.factories import CreditLineFactory, CustomerFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,18 @@ def _fields(**extra):
 @pytest.fixture
 def officer(make_user):
     return make_user("officer", role="Loan officer")
+
+
+@pytest.fixture
+def analyst(make_user):
+    """Sets ratings and bureau scores (customers.rate_customer)."""
+    return make_user("analyst", role="Risk analyst")
+
+
+@pytest.fixture
+def approver(make_user):
+    """Grants and changes credit lines."""
+    return make_user("approver", role="Credit approver")
 
 
 def test_create_normalises_validates_and_audits(officer):
@@ -105,13 +117,69 @@ def test_update_audits_the_difference_and_refuses_manager(officer):
         customer_update(actor=officer, customer=customer, manager=None)
 
 
-def test_rating_change_is_audited(officer):
+def test_rating_change_is_audited(analyst):
     customer = CustomerFactory()
-    customer_set_rating(actor=officer, customer=customer, rating="B", source="annual review")
+    customer_set_rating(actor=analyst, customer=customer, rating="B", source="annual review")
     customer.refresh_from_db()
     assert (customer.rating, customer.rating_source, customer.rating_date) == ("B", "annual review", TODAY)
     with pytest.raises(ValidationFailed):
-        customer_set_rating(actor=officer, customer=customer, rating="F", source="x")
+        customer_set_rating(actor=analyst, customer=customer, rating="F", source="x")
+
+
+# -- protected fields: the internal rating and the bureau score ----------------------------------
+
+
+def test_rating_service_refuses_users_who_may_not_rate(officer):
+    customer = CustomerFactory()
+    with pytest.raises(NotAllowed):
+        customer_set_rating(actor=officer, customer=customer, rating="A", source="my own view")
+    customer.refresh_from_db()
+    assert customer.rating == ""
+
+
+@pytest.mark.parametrize(("field", "value"), [("credit_score", 820), ("rating", "A"), ("rating_source", "me")])
+def test_create_and_update_refuse_rating_fields_without_the_permission(officer, field, value):
+    with pytest.raises(NotAllowed) as exc:
+        customer_create(actor=officer, **_fields(**{field: value}))
+    assert field in str(exc.value.message)
+    assert not Customer.objects.exists()
+    customer = CustomerFactory(credit_score=600)
+    with pytest.raises(NotAllowed):
+        customer_update(actor=officer, customer=customer, **{field: value})
+    with pytest.raises(NotAllowed):
+        customer_upsert(
+            actor=officer, **_fields(credit_code=customer.credit_code, phone=customer.phone, **{field: value})
+        )
+    customer.refresh_from_db()
+    assert (customer.credit_score, customer.rating, customer.rating_source) == (600, "", "")
+    with pytest.raises(NotAllowed):
+        customer_create(actor=None, **_fields(**{field: value}))  # nobody (the public form) rates either
+
+
+def test_unchanged_rating_fields_pass_and_raters_may_change_them(officer, analyst):
+    customer = CustomerFactory(credit_score=600, rating="B")
+    # A full update that repeats the values on record is not a rating.
+    customer_update(actor=officer, customer=customer, credit_score=600, rating="B", rating_source="", notes="visited")
+    customer_update(actor=analyst, customer=customer, credit_score=710, rating="A")
+    customer.refresh_from_db()
+    assert (customer.credit_score, customer.rating, customer.notes) == (710, "A", "visited")
+    created = customer_create(actor=analyst, **_fields(credit_score=650))
+    assert created.credit_score == 650
+
+
+def test_credit_lines_are_granted_and_changed_only_with_the_permission(officer, approver):
+    customer = CustomerFactory()
+    until = TODAY.replace(year=TODAY.year + 1)
+    with pytest.raises(NotAllowed):
+        credit_line_grant(customer=customer, limit="50000", valid_from=TODAY, valid_to=until, actor=officer)
+    with pytest.raises(NotAllowed):
+        credit_line_grant(customer=customer, limit="50000", valid_from=TODAY, valid_to=until, actor=None)
+    assert not CreditLine.objects.exists()
+    line = credit_line_grant(customer=customer, limit="50000", valid_from=TODAY, valid_to=until, actor=approver)
+    with pytest.raises(NotAllowed):
+        credit_line_change(credit_line=line, actor=officer, limit="90000")
+    line.refresh_from_db()
+    assert line.limit == Decimal("50000.00")
 
 
 def test_find_existing_by_any_key():
@@ -125,17 +193,17 @@ def test_find_existing_by_any_key():
 # -- credit lines ------------------------------------------------------------------------------
 
 
-def test_grant_and_headroom(officer):
+def test_grant_and_headroom(approver):
     customer = CustomerFactory()
     assert credit_line_headroom(customer=customer) == Decimal("0.00")
     line = credit_line_grant(
-        customer=customer, limit="50000", valid_from=TODAY, valid_to=TODAY.replace(year=TODAY.year + 1), actor=officer
+        customer=customer, limit="50000", valid_from=TODAY, valid_to=TODAY.replace(year=TODAY.year + 1), actor=approver
     )
     assert credit_line_active(customer=customer) == line
     assert credit_line_headroom(customer=customer) == Decimal("50000.00")
     assert credit_line_headroom(customer=customer, on=TODAY.replace(year=TODAY.year + 2)) == Decimal("0.00")
     with pytest.raises(Conflict):
-        credit_line_grant(customer=customer, limit="1", valid_from=TODAY, valid_to=TODAY, actor=officer)
+        credit_line_grant(customer=customer, limit="1", valid_from=TODAY, valid_to=TODAY, actor=approver)
 
 
 def test_use_never_exceeds_the_limit(officer):
@@ -160,9 +228,9 @@ def test_use_rejects_non_positive_and_missing_line(officer):
         credit_line_use(customer=CustomerFactory(), amount="1", actor=officer)
 
 
-def test_suspended_line_cannot_be_drawn(officer):
+def test_suspended_line_cannot_be_drawn(officer, approver):
     line = CreditLineFactory()
-    credit_line_change(credit_line=line, actor=officer, status=CreditLine.Status.SUSPENDED, reason="risk watch")
+    credit_line_change(credit_line=line, actor=approver, status=CreditLine.Status.SUSPENDED, reason="risk watch")
     with pytest.raises(ValidationFailed):
         credit_line_use(customer=line.customer, amount="1", actor=officer)
 
@@ -176,14 +244,14 @@ def test_release_gives_back_and_never_below_zero(officer):
         credit_line_release(customer=line.customer, amount="200.01", actor=officer)
 
 
-def test_limit_cannot_drop_below_used_and_transitions_are_checked(officer):
+def test_limit_cannot_drop_below_used_and_transitions_are_checked(approver):
     line = CreditLineFactory(used=Decimal("500.00"))
     with pytest.raises(ValidationFailed):
-        credit_line_change(credit_line=line, actor=officer, limit="499.99")
-    credit_line_change(credit_line=line, actor=officer, limit="500")
-    credit_line_change(credit_line=line, actor=officer, status=CreditLine.Status.CLOSED)
+        credit_line_change(credit_line=line, actor=approver, limit="499.99")
+    credit_line_change(credit_line=line, actor=approver, limit="500")
+    credit_line_change(credit_line=line, actor=approver, status=CreditLine.Status.CLOSED)
     with pytest.raises(InvalidTransition):
-        credit_line_change(credit_line=line, actor=officer, status=CreditLine.Status.ACTIVE)
+        credit_line_change(credit_line=line, actor=approver, status=CreditLine.Status.ACTIVE)
     assert AuditEntry.objects.filter(action=AuditAction.TRANSITION, target_type="customers.creditline").count() == 1
 
 
