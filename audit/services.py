@@ -1,6 +1,7 @@
 """Writing the audit trail: one entry per state change, in the caller's transaction."""
 
 import datetime
+import functools
 import hashlib
 import hmac
 import json
@@ -251,6 +252,20 @@ def _snapshot_value(instance: models.Model, field, name: str):
     value = getattr(instance, name)
     audit_value = getattr(field, "audit_value", None)
     return audit_value(value) if audit_value is not None else value
+
+
+def audit_encrypted_masked(model, changes: dict) -> dict:
+    """``changes`` (``{field: [before, after]}``) with the values of ``model``'s encrypted
+    fields replaced by short keyed hashes, for callers that build change records themselves."""
+    for field in _encrypted_fields(model):
+        if field.name in changes:
+            changes[field.name] = [field.audit_value(value) for value in changes[field.name]]
+    return changes
+
+
+@functools.cache
+def _encrypted_fields(model) -> tuple:
+    return tuple(f for f in model._meta.concrete_fields if hasattr(f, "audit_value"))
 
 
 def changes_between(before: dict, after: dict) -> dict:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
-from audit.services import audit_record, audit_record_many
+from audit.services import audit_encrypted_masked, audit_record, audit_record_many
 from customers.bulk import bulk_insert
 from customers.importing import ParsedFile, RowError
 from customers.models import Customer, ImportJob, Tag
@@ -224,6 +224,7 @@ def _write(*, creates: list[dict], updates: dict[int, dict], fields: list[str]) 
             for name, value in _customer_values(row).items()
             if value is not None and value != ""
         }
+        audit_encrypted_masked(Customer, changes)  # phone, ID number: a keyed hash, never plain text
         if row.get("tags"):
             tag_rows[pk] = row["tags"]
             changes["tags"] = [None, sorted(set(row["tags"]))]
@@ -260,7 +261,7 @@ def _write(*, creates: list[dict], updates: dict[int, dict], fields: list[str]) 
             if changes:
                 obj.updated_at = now
                 changed.append(obj)
-                records.append((AuditAction.UPDATE, _target(pk, obj.name), changes))
+                records.append((AuditAction.UPDATE, _target(pk, obj.name), audit_encrypted_masked(Customer, changes)))
         if update_fields and changed:
             Customer.objects.bulk_update(changed, [*update_fields, "updated_at"], batch_size=500)
         elif changed:
