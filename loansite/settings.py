@@ -5,6 +5,7 @@ Every variable is listed in the README's configuration table. The embedded defau
 ``DATABASE_URL`` and ``REDIS_URL`` switch to MySQL/MariaDB and Redis.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,8 +21,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("LOANSITE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-# "development" (default) or "production". Production refuses unsafe configuration.
-DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+# "development" (default) or "production", in any letter case; anything else stops the start
+# (a mistyped "Prodution" must never run development mode with DEBUG on).
+DJANGO_ENV = env.str("DJANGO_ENV", default="development").strip().lower()
+if DJANGO_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"DJANGO_ENV must be 'development' or 'production', not {DJANGO_ENV!r}.")
 PRODUCTION = DJANGO_ENV == "production"
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
@@ -35,6 +39,10 @@ if PRODUCTION:
         raise ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production.")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
+    if any("*" in host for host in ALLOWED_HOSTS):
+        raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts (no '*') when DJANGO_ENV=production.")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters in production.")
 elif not SECRET_KEY:
     # Development only: a key kept in var/ so sessions survive restarts.
     key_file = VAR_DIR / "secret_key"
@@ -256,6 +264,14 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # (e.g. "HTTP_X_FORWARDED_FOR"), and how many proxies stand in front. Empty: REMOTE_ADDR.
 TRUSTED_PROXY_IP_HEADER = env.str("TRUSTED_PROXY_IP_HEADER", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+if TRUSTED_PROXY_IP_HEADER and not re.fullmatch(r"HTTP_[A-Z0-9_]+", TRUSTED_PROXY_IP_HEADER):
+    # A header name as the client sends it ("X-Forwarded-For") never matches request.META:
+    # every client would get the proxy's address.
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_IP_HEADER is a request.META name (HTTP_X_FORWARDED_FOR), not {TRUSTED_PROXY_IP_HEADER!r}."
+    )
+if TRUSTED_PROXY_COUNT < 1:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be at least 1.")
 
 # Sign-in attempts per client address across usernames (admin and API login together).
 LOGIN_IP_RATE = env.str("LOGIN_IP_RATE", default="20/m")
@@ -266,10 +282,18 @@ LOGIN_FAILURE_AUDIT_WINDOW = 60 * env.int("LOGIN_FAILURE_AUDIT_WINDOW_MINUTES", 
 
 # Audit chain: HMAC key kept outside the database, and the head anchor file.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+AUDIT_HMAC_KEY_MIN_LENGTH = 32
 if not AUDIT_HMAC_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DJANGO_ENV=production.")
     AUDIT_HMAC_KEY = "dev-audit-key:" + SECRET_KEY
+elif PRODUCTION and (
+    len(AUDIT_HMAC_KEY) < AUDIT_HMAC_KEY_MIN_LENGTH or len(set(AUDIT_HMAC_KEY)) < 8 or AUDIT_HMAC_KEY == SECRET_KEY
+):
+    raise ImproperlyConfigured(
+        f"AUDIT_HMAC_KEY must be a random value of at least {AUDIT_HMAC_KEY_MIN_LENGTH} characters, "
+        "other than SECRET_KEY, when DJANGO_ENV=production."
+    )
 AUDIT_ANCHOR_FILE = Path(env.str("AUDIT_ANCHOR_FILE", default=str(VAR_DIR / "audit-head.json")))
 
 # Encryption at rest of resident ID numbers and phones (loansite/encryption.py): the first
@@ -363,7 +387,9 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
+# Forms never need more fields than this; batch actions on larger selections post
+# "select across" (the changelist's filters) instead of every id.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
@@ -384,6 +410,11 @@ if PRODUCTION:
     if env.bool("BEHIND_TLS_PROXY", default=True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+    for _origin in CSRF_TRUSTED_ORIGINS:
+        _host = _origin.partition("://")[2]
+        # https only; "https://*.bank.internal" names a domain, "https://*" names everyone.
+        if not _origin.startswith("https://") or not _host.lstrip("*."):
+            raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS takes https:// origins of named hosts, not {_origin!r}.")
 
 # ---------------------------------------------------------------------------
 # Logging

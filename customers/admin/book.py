@@ -46,6 +46,7 @@ from customers.services import (
 )
 from customers.services.customers import RATING_FIELDS, customer_can_rate
 from customers.validators import normalize_credit_code, normalize_mobile_phone
+from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
 
 
@@ -290,8 +291,10 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
     @admin.action(description=_("Reassign selected customers to a manager"), permissions=["reassign"])
     def reassign_selected(self, request, queryset):
         """Confirmation page shaped like delete_selected; acts only on the confirmed POST."""
-        form = ReassignForm(request.POST if request.POST.get("confirm") else None)
-        if request.POST.get("confirm") and form.is_valid():
+        selection = selection_of(request, queryset.values_list("pk", flat=True))
+        confirmed = bool(request.POST.get("confirm")) and selection_confirmed(self, request, selection)
+        form = ReassignForm(request.POST if confirmed else None)
+        if confirmed and form.is_valid():
             try:
                 moved = customers_reassign_many(
                     customers=list(queryset),
@@ -310,7 +313,7 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
             _("Reassign selected customers"),
             form=form,
             queryset=queryset,
-            action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
+            selection=selection,
         )
 
     def reassign_view(self, request, pk):

@@ -12,6 +12,9 @@ PROD_ENV = {
     "AUDIT_HMAC_KEY": "another-long-random-key-kept-outside-the-database",
     "ALLOWED_HOSTS": "loans.bank.internal",
     "DEBUG": "false",
+    # Field encryption at rest (loansite/encryption.py): 32 bytes, base64; the hash key, long.
+    "FIELD_ENCRYPTION_KEYS": "q8v2Hk1W0zL5n7RjT3yP9sD4fG6hJ2kL8mN0bV5cX1E=",
+    "FIELD_HASH_KEY": "a-long-random-field-hash-key-kept-outside-the-database",
 }
 
 
@@ -39,12 +42,62 @@ def test_production_passes_check_deploy_with_no_warnings():
         ({"DEBUG": "true"}, "DEBUG must be off"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must be set"),
         ({"AUDIT_HMAC_KEY": ""}, "AUDIT_HMAC_KEY must be set"),
+        ({"FIELD_ENCRYPTION_KEYS": ""}, "FIELD_ENCRYPTION_KEYS and FIELD_HASH_KEY must be set"),
+        ({"FIELD_HASH_KEY": ""}, "FIELD_ENCRYPTION_KEYS and FIELD_HASH_KEY must be set"),
+        ({"FIELD_ENCRYPTION_KEYS": "too-short"}, "must be 32 random bytes in base64"),
+        ({"FIELD_HASH_KEY": "short"}, "FIELD_HASH_KEY must be at least 32 characters"),
+        ({"FIELD_HASH_KEY": PROD_ENV["FIELD_ENCRYPTION_KEYS"]}, "FIELD_HASH_KEY must be a key of its own"),
+        # A short or weak audit key, a wildcard host, a short secret key: refused too.
+        ({"AUDIT_HMAC_KEY": "x"}, "AUDIT_HMAC_KEY must be a random value of at least 32 characters"),
+        ({"AUDIT_HMAC_KEY": "a" * 40}, "AUDIT_HMAC_KEY must be a random value"),
+        ({"AUDIT_HMAC_KEY": PROD_ENV["SECRET_KEY"]}, "other than SECRET_KEY"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS must name the hosts"),
+        ({"ALLOWED_HOSTS": "loans.bank.internal,*"}, "ALLOWED_HOSTS must name the hosts"),
+        ({"SECRET_KEY": "short-key"}, "SECRET_KEY must be a random value of at least 50 characters"),
+        ({"CSRF_TRUSTED_ORIGINS": "https://*"}, "CSRF_TRUSTED_ORIGINS takes https:// origins"),
+        ({"CSRF_TRUSTED_ORIGINS": "http://loans.bank.internal"}, "CSRF_TRUSTED_ORIGINS takes https:// origins"),
     ],
 )
 def test_production_refuses_unsafe_configuration(override, message):
     result = _manage("check", **{**PROD_ENV, **override})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("value", ["Production", "PRODUCTION", " production "])
+def test_production_in_any_letter_case_is_production(value):
+    """Reproduced: DJANGO_ENV=Production silently ran development mode with DEBUG on."""
+    code = "from django.conf import settings as s; print(s.DJANGO_ENV, s.PRODUCTION, s.DEBUG)"
+    result = _manage("shell", "-c", code, **{**PROD_ENV, "DJANGO_ENV": value})
+    assert result.stdout.strip().splitlines()[-1].split() == ["production", "True", "False"], result.stderr
+    # ... so the production checks apply to it as well.
+    refused = _manage("check", **{**PROD_ENV, "DJANGO_ENV": value, "DEBUG": "true"})
+    assert refused.returncode != 0 and "DEBUG must be off" in refused.stderr
+
+
+@pytest.mark.parametrize("value", ["prod", "staging", "Prodution"])
+def test_unknown_environment_is_refused(value):
+    result = _manage("check", **{**PROD_ENV, "DJANGO_ENV": value})
+    assert result.returncode != 0
+    assert "DJANGO_ENV must be 'development' or 'production'" in result.stderr
+
+
+def test_trusted_proxy_header_must_be_a_meta_name():
+    result = _manage("check", TRUSTED_PROXY_IP_HEADER="X-Forwarded-For")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_IP_HEADER is a request.META name" in result.stderr
+    assert _manage("check", TRUSTED_PROXY_IP_HEADER="HTTP_X_FORWARDED_FOR").returncode == 0
+
+
+def test_production_accepts_subdomain_csrf_origins():
+    result = _manage("check", **{**PROD_ENV, "CSRF_TRUSTED_ORIGINS": "https://*.bank.internal,https://loans"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_form_field_limit_is_back_to_a_sane_value():
+    from django.conf import settings
+
+    assert settings.DATA_UPLOAD_MAX_NUMBER_FIELDS == 2000
 
 
 def test_database_and_redis_urls_switch_backends():
