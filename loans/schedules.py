@@ -27,18 +27,21 @@ Day count
       for its actual days.
 Equal installment
     The level installment is the one that amortises the balance exactly over the periods'
-    actual rates ``r_k``: ``A = (B·Π(1+r_k) + c·Π_{k≥2}(1+r_k)) / Σ_j Π_{k>j}(1+r_k)``, where
+    own rates ``r_k``: ``A = (B·Π(1+r_k) + c·Π_{k≥2}(1+r_k)) / Σ_j Π_{k>j}(1+r_k)``, where
     ``c`` is interest carried into the first installment (see below). With equal rates (30/360,
     regular periods) this is the PMT formula, ``B·r / (1 − (1+r)^-n)``. Each installment's
     interest is its period's interest, its principal ``A − interest``; so every installment
     but the last is the same amount and, with actual day counts or a broken first period, the
-    calendar's effect is spread evenly instead of landing on the last installment.
+    calendar's effect is spread evenly instead of landing on the last installment (as it does
+    where the nominal PMT is kept and only the interest follows the days).
 Rounding
     Interest and the level amount (or the equal-principal part) are rounded half-up to the cent
     once per installment; the last installment takes the remaining principal, so the principal
-    parts sum exactly to the principal. Should an installment's interest exceed the level amount
-    (only with extreme rates and long broken periods), its principal part is 0 and the last
-    installment absorbs the difference; a schedule whose balance reaches 0 early ends there.
+    parts sum exactly to the principal. A first period so long that its interest reaches the level
+    amount (high rates, long terms, a long broken first period) pays its interest only and the
+    level amount is worked out over the periods after it. Should a later installment's interest
+    still exceed it, that principal part is 0 and the last installment absorbs the difference; a
+    schedule whose balance reaches 0 early ends there.
 Grace
     ``grace_months`` first installments pay interest only, then the method runs over the
     remaining months.
@@ -271,6 +274,10 @@ def schedule_regenerate(
     principal = _cents(principal)
     carried_interest = _cents(carried_interest)
     on_date = _plain_date(on_date)
+    try:
+        mode = PrepaymentMode(mode)
+    except ValueError:
+        raise ScheduleError(_("Unknown prepayment mode: %(value)s.") % {"value": mode})
     if on_date < terms.disbursement_date:
         raise ScheduleError(_("The date is before the disbursement date."))
     kept = [i for i in installments if i.due_date <= on_date]
@@ -294,6 +301,8 @@ def schedule_regenerate(
     new_method = _method(method) if method is not None else terms.method
     rate = _check_rate(_decimal(annual_rate, _("annual rate"))) if annual_rate is not None else terms.annual_rate
     if new_method not in _AMORTISING:
+        if grace_months:
+            raise ScheduleError(_("Grace months apply to equal-installment and equal-principal loans only."))
         grace = 0
     elif grace_months is None:
         grace = min(sum(1 for i in pending if i.grace), len(dates) - 1)
@@ -302,7 +311,7 @@ def schedule_regenerate(
     else:
         raise ScheduleError(_("Grace months must be fewer than the term's months."))
     level = part = None
-    if mode == PrepaymentMode.SHORTEN_TERM and new_method is terms.method:
+    if mode is PrepaymentMode.SHORTEN_TERM and new_method is terms.method:
         current = next((i for i in pending[:-1] if not i.grace and i.principal > 0), None)
         if current is not None and new_method is Method.EQUAL_INSTALLMENT:
             level = current.total
@@ -348,10 +357,6 @@ def schedule_prepay(
     principal = _cents(principal)
     if not 0 < principal <= balance:
         raise ScheduleError(_("A prepayment must be more than 0 and at most the outstanding principal."))
-    try:
-        mode = PrepaymentMode(mode)
-    except ValueError:
-        raise ScheduleError(_("Unknown prepayment mode: %(value)s.") % {"value": mode})
     return schedule_regenerate(terms, installments, on_date=on_date, principal=balance - principal, mode=mode)
 
 
@@ -415,7 +420,7 @@ def schedule_restructure(
     the next due date (default: as many as remain, i.e. the same maturity), with ``method``,
     ``annual_rate`` and ``grace_months`` new grace installments. Interest accrued to ``on_date``
     at the old rate is carried into the first new installment. Later calls must pass the new
-    terms (``terms._replace(method=..., annual_rate=...)``).
+    terms (``dataclasses.replace(terms, method=..., annual_rate=...)``).
     """
     balance = schedule_balance(installments, on_date)
     if not balance:
@@ -655,8 +660,16 @@ def _rows(*, balance, rates, periods, method, grace, carried, number, level=None
     count = len(periods)
     last = count - 1
     annuity = method is Method.EQUAL_INSTALLMENT
-    if annuity:
-        amount = level if level is not None else _annuity(balance, rates[grace:], ZERO if grace else carried)
+    interest_only = grace  # installments before this one repay no principal
+    if annuity and level is None:
+        amount = _annuity(balance, rates[grace:], ZERO if grace else carried)
+        # A first period long enough for its interest to reach the level amount would need a
+        # negative principal part: it pays its interest only and the rest amortise without it.
+        while interest_only < last and _first_interest(balance, rates, interest_only, carried) >= amount:
+            interest_only += 1
+            amount = _annuity(balance, rates[interest_only:], ZERO)
+    elif annuity:
+        amount = level
     elif method is Method.EQUAL_PRINCIPAL:
         amount = part if part is not None else (balance / (count - grace)).quantize(CENT, ROUND_HALF_UP)
     else:
@@ -671,7 +684,7 @@ def _rows(*, balance, rates, periods, method, grace, carried, number, level=None
             interest += extra
         if k == last:
             principal = balance
-        elif amount is None or k < grace:
+        elif amount is None or k < interest_only:
             principal = ZERO
         elif annuity:
             principal = amount - interest
@@ -693,6 +706,11 @@ def _rows(*, balance, rates, periods, method, grace, carried, number, level=None
             break
         extra = ZERO
     return rows
+
+
+def _first_interest(balance, rates, k, carried):
+    interest = (balance * rates[k]).quantize(CENT, ROUND_HALF_UP)
+    return interest + carried if k == 0 else interest
 
 
 def _current(installments, on_date):

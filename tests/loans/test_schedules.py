@@ -242,6 +242,20 @@ def test_broken_first_period_with_actual_days():
     assert column(rows, "total") == money("5059.24", "5059.24")
 
 
+def test_a_first_period_whose_interest_reaches_the_installment_pays_interest_only():
+    """Two months at 15.71 % earn 26.18, more than the 86-month level amount (19.70 if the first
+    period were amortised too): it pays its interest and the level is set over the other 85."""
+    rows = schedule_build(
+        terms("1000", rate="0.1571", months=86, disbursement_date=date(2015, 1, 1), first_due_date=date(2015, 3, 1))
+    )
+
+    assert (rows[0].days, rows[0].principal, rows[0].interest) == (60, D("0.00"), D("26.18"))
+    assert len(rows) == 86
+    assert set(column(rows[1:-1], "total")) == {D("19.57")}
+    assert round(npf.pmt(0.1571 / 12, 85, -1000), 2) == 19.57
+    assert sum(column(rows, "principal")) == D("1000.00")
+
+
 def test_grace_months_pay_interest_then_amortise_over_the_rest():
     rows = schedule_build(terms("12000", grace_months=2))
 
@@ -478,6 +492,15 @@ def test_restructuring_a_repaid_loan_is_refused():
         schedule_restructure(t, rows, on_date=date(2026, 2, 1), term_months=6)
 
 
+def test_restructuring_refuses_grace_for_interest_only_and_unknown_modes():
+    t, rows = loan_120k()
+
+    with pytest.raises(ScheduleError):
+        schedule_restructure(t, rows, on_date=date(2025, 7, 1), method="interest_only", grace_months=2)
+    with pytest.raises(ScheduleError):
+        schedule_prepay(t, rows, on_date=date(2025, 7, 1), principal=D("1000"), mode="skip_a_month")
+
+
 def test_regenerate_after_maturity_needs_a_term():
     t, rows = loan_120k()
 
@@ -681,3 +704,25 @@ def test_prepayments_leave_the_rest_of_the_principal_in_the_schedule(t, offset, 
     assert len(shorter) <= len(lower)
     quote = payoff_quote(rows, on_date, terms=t)
     assert quote.principal == balance and quote.interest >= 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    any_terms(max_months=60),
+    st.integers(min_value=0, max_value=1800),
+    st.integers(min_value=1, max_value=60),
+    st.sampled_from(list(Method)),
+    RATES,
+)
+def test_restructured_schedules_still_sum_to_the_principal(t, offset, months, method, rate):
+    rows = schedule_build(t)
+    on_date = t.disbursement_date + datetime.timedelta(days=offset)
+    assume(on_date < rows[-1].due_date)
+
+    after = schedule_restructure(t, rows, on_date=on_date, term_months=months, method=method, annual_rate=rate)
+
+    assert_well_formed(after, t.principal, holiday_shift=t.holiday_shift)
+    kept = [r for r in rows if r.due_date <= on_date]
+    assert after[: len(kept)] == kept
+    assert after[len(kept)].period_start == on_date
+    assert after[len(kept)].carried_interest == schedule_accrued_interest(rows, on_date, terms=t)
