@@ -23,3 +23,9 @@ class LoanAdminSite(admin.AdminSite):
 
     def get_urls(self):
         return two_factor_views.admin_urls(self) + super().get_urls()
+
+    def password_change(self, request, extra_context=None):
+        # Audited; the account's other sessions and all its API tokens end, this session stays.
+        from loansite.admin_users import own_password_change
+
+        return own_password_change(request, super().password_change, extra_context)

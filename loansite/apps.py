@@ -22,3 +22,7 @@ class LoansiteConfig(AppConfig):
         from loansite.roles import roles_sync_after_migrate
 
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="loansite.roles_sync")
+
+        from loansite import signals
+
+        signals.connect()

@@ -13,7 +13,11 @@ after every ``migrate`` the listed permissions that later migrations created are
 Permissions of apps that are not installed, or not migrated yet, are skipped.
 """
 
+import logging
+
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger("loansite.roles")
 
 LOAN_OFFICER = "Loan officer"
 CREDIT_APPROVER = "Credit approver"
@@ -197,14 +201,29 @@ def roles_sync(*, group_model, permission_model, exact: bool = False) -> None:
     With ``exact`` a group's permissions are set to exactly those (anything else, including
     what an administrator granted by hand, is removed); otherwise missing ones are added.
     """
+    # The roles are defined (and reviewed) here; what a sync changes goes to the log, not to
+    # one audit entry per group at every migrate (the account services audit people's changes).
+    from loansite.accounts import privileges_recorded_here
+
     rows = list(permission_model.objects.values_list("id", "content_type__app_label", "codename"))
+    names_by_id = {perm_id: f"{app_label}.{codename}" for perm_id, app_label, codename in rows}
     for name, names in ROLE_PERMISSIONS.items():
         group, _created = group_model.objects.get_or_create(name=name)
         wanted = role_permission_ids(names, rows)
-        if exact:
-            group.permissions.set(wanted)
-        else:
-            group.permissions.add(*wanted)
+        held = set(group.permissions.values_list("id", flat=True))
+        added, removed = wanted - held, (held - wanted) if exact else set()
+        with privileges_recorded_here():
+            if exact:
+                group.permissions.set(wanted)
+            else:
+                group.permissions.add(*wanted)
+        if added or removed:
+            logger.info(
+                "role %s: permissions added %s, removed %s",
+                name,
+                sorted(names_by_id[i] for i in added),
+                sorted(names_by_id.get(i, str(i)) for i in removed),
+            )
 
 
 def roles_sync_after_migrate(sender, app_config=None, using="default", apps=None, **kwargs):

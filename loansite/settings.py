@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Log out sessions whose account changed roles, flags or was signed out everywhere.
+    "loansite.middleware.SessionStampMiddleware",
     # request.user.is_verified(): the session passed the second factor (django-otp).
     "django_otp.middleware.OTPMiddleware",
     "audit.middleware.RequestContextMiddleware",
@@ -331,7 +333,8 @@ if FIELD_HASH_KEY_PREVIOUS:
 # ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, plus: tokens end with a password / role change, deactivation or logout.
+        "loansite.api.authentication.StampedJWTAuthentication",
         # Sessions count only once they passed the second factor where it applies.
         "loansite.two_factor.api.TwoFactorSessionAuthentication",
     ],

@@ -25,7 +25,11 @@ def make_user(db):
             username=username, password=password, is_staff=True, is_superuser=superuser, **extra
         )
         if role:
-            user.groups.add(Group.objects.get(name=role))
+            from loansite.accounts import privileges_recorded_here
+
+            # Test set-up, not a privilege change under test: no audit entry, no sign-out.
+            with privileges_recorded_here():
+                user.groups.add(Group.objects.get(name=role))
         return user
 
     return make

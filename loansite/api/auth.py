@@ -1,42 +1,93 @@
 """``/api/v1/auth/``: JWT login, refresh, logout, me, change-password, staff-only register."""
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import update_session_auth_hash
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from loansite.accounts import user_change_password, user_register
+from loansite.accounts import user_api_logout, user_change_password, user_register
 from loansite.api.permissions import IsActiveStaff, require_perms
 from loansite.api.throttles import AuthRateThrottle, LoginRateThrottle
 from loansite.roles import ROLE_PERMISSIONS
+from loansite.security import StampedRefreshToken, token_stamp_matches, token_user_load
 from loansite.two_factor.api import TwoFactorTokenObtainPairSerializer
+
+
+class LoginSerializer(TwoFactorTokenObtainPairSerializer):
+    """Tokens bound to the account's current state (``loansite.security``); the username is
+    taken as typed (no trimming: " officer" is not a username and gets the usual 401)."""
+
+    token_class = StampedRefreshToken
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = serializers.CharField(write_only=True, trim_whitespace=False)
 
 
 class LoginView(TokenObtainPairView):
     # {username, password, otp}: the second factor for accounts that use it.
-    serializer_class = TwoFactorTokenObtainPairSerializer
+    serializer_class = LoginSerializer
     # One sign-in budget per address shared with the admin login, then the auth scope.
     throttle_classes = [LoginRateThrottle, AuthRateThrottle]
     throttle_scope = "auth"
 
     def post(self, request, *args, **kwargs):
-        response = super().post(request, *args, **kwargs)
-        if response.status_code == status.HTTP_200_OK:
-            user = get_user_model().objects.get(username=request.data.get("username"))
-            audit_record(action=AuditAction.LOGIN, actor=user, target=user, changes={"channel": "api"})
-        return response
+        serializer = self.get_serializer(data=request.data)
+        # Not in one transaction: a refused sign-in keeps its failed-login audit entry.
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        # The account the credentials named, as authenticated (never looked up again by the raw
+        # input, which a leading space turned into a 500).
+        user = serializer.user
+        audit_record(action=AuditAction.LOGIN, actor=user, target=user, changes={"channel": "api"})
+        return Response(serializer.validated_data, status=status.HTTP_200_OK)
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """Rotate a refresh token: only while the account is as it was at login (password, flags,
+    roles, not signed out everywhere), only once per token (a second use of the same token is
+    refused, so two parties holding it cannot both continue), and never beyond the login's
+    refresh lifetime (rotation keeps the original expiry)."""
+
+    token_class = StampedRefreshToken
+
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])
+        user = token_user_load(user_id=refresh.get(jwt_settings.USER_ID_CLAIM), jti="")
+        if user is None or not user.is_active or not token_stamp_matches(refresh, user):
+            raise exceptions.AuthenticationFailed(_("This token has been revoked."), code="token_revoked")
+        data = {"access": str(refresh.access_token)}
+        _row, first_use = refresh.blacklist()
+        if not first_use:
+            raise exceptions.AuthenticationFailed(_("This token has been used already."), code="token_reused")
+        refresh.set_jti()
+        refresh.set_iat()
+        refresh.outstand()
+        data["refresh"] = str(refresh)
+        return data
 
 
 class RefreshView(TokenRefreshView):
+    serializer_class = RefreshSerializer
     throttle_classes = [AuthRateThrottle]
     throttle_scope = "auth"
+
+    def post(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().post(request, *args, **kwargs)
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -44,6 +95,8 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class LogoutView(APIView):
+    """End the caller's refresh token and the access token of this call; only the caller's own."""
+
     permission_classes = [IsActiveStaff]
 
     @extend_schema(request=LogoutSerializer, responses={205: None})
@@ -51,10 +104,10 @@ class LogoutView(APIView):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            RefreshToken(serializer.validated_data["refresh"]).blacklist()
+            refresh = StampedRefreshToken(serializer.validated_data["refresh"])
         except TokenError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        audit_record(action=AuditAction.LOGOUT, actor=request.user, target=request.user, changes={"channel": "api"})
+        user_api_logout(user=request.user, refresh=refresh, access=request.auth)
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
@@ -103,6 +156,9 @@ class ChangePasswordView(APIView):
         serializer = ChangePasswordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user_change_password(user=request.user, **serializer.validated_data)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            # The calling session stays signed in; the others and every API token end.
+            update_session_auth_hash(request._request, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,0 +1,26 @@
+"""API authentication: a JWT counts only while the account is as it was when the token was issued."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+
+from loansite.security import token_stamp_matches, token_user_load
+
+
+class StampedJWTAuthentication(JWTAuthentication):
+    """simplejwt's bearer authentication, plus: the token's ``sst`` claim must match the user's
+    current stamp (password, flags, security stamp) and the token must not have been ended by
+    a logout. One query, like the stock class."""
+
+    def get_user(self, validated_token):
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
+        user = token_user_load(user_id=user_id, jti=str(validated_token.get(api_settings.JTI_CLAIM, "")))
+        if user is None or not user.is_active:
+            raise AuthenticationFailed(_("No active account found for the given token."), code="user_inactive")
+        if user.token_revoked or not token_stamp_matches(validated_token, user):
+            raise AuthenticationFailed(_("This token has been revoked."), code="token_revoked")
+        return user
