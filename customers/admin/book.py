@@ -263,6 +263,10 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
     def has_import_permission(self, request):
         return request.user.has_perm("customers.import_customer")
 
+    def has_export_permission(self, request):
+        # The permission of its own, not django-import-export's default (anyone who may view).
+        return request.user.has_perm("customers.export_customer")
+
     def has_reassign_permission(self, request):
         return request.user.has_perm("customers.reassign_customer")
 
