@@ -352,7 +352,15 @@ REST_FRAMEWORK = {
     # Stock throttles key on REMOTE_ADDR, never on a client-written X-Forwarded-For; the
     # project's own (loansite.api.throttles) use the trusted-proxy setting.
     "NUM_PROXIES": 0,
+    # JSON with a size and a nesting limit (413 / 400, never a RecursionError); forms as usual.
+    "DEFAULT_PARSER_CLASSES": [
+        "loansite.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=2_621_440)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
