@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import CreditLine, Customer, Industry, MatchingRun, RelationshipManager
 from customers.services.customers import customer_identity_errors
 from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
+from loansite.tabular import TabularFileError, tabular_check_size
 
 
 class CustomerAdminForm(forms.ModelForm):
@@ -51,19 +52,39 @@ class MatchingForm(forms.Form):
     )
 
 
-class CustomerImportForm(forms.Form):
-    FORMATS = [("csv", "CSV"), ("xlsx", "XLSX")]
+class ImportFileForm(forms.Form):
+    """The upload step of an import (customers or applications); the type is told by the content."""
 
-    import_file = forms.FileField(label=_("File"))
-    format = forms.ChoiceField(label=_("Format"), choices=FORMATS)
+    import_file = forms.FileField(label=_("File"), help_text=_("CSV (UTF-8 or GB18030) or XLSX."))
+
+    def __init__(self, *args, allow_history: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if allow_history:
+            self.fields["history"] = forms.BooleanField(
+                label=_("Import history: decided applications, no decision checks"),
+                required=False,
+                help_text=_(
+                    "Records each row in the status and on the date the file gives (approved, rejected ...) "
+                    "without approvers, authority, maker-checker or credit-line draw; audited as a history import. "
+                    "Leave unticked to import new applications as drafts or submissions."
+                ),
+            )
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        try:
+            tabular_check_size(upload.size)
+        except TabularFileError as exc:
+            raise forms.ValidationError(str(exc.message))
+        return upload
 
 
-class CustomerImportConfirmForm(forms.Form):
-    tmp_name = forms.CharField(widget=forms.HiddenInput)
-    format = forms.CharField(widget=forms.HiddenInput)
-    file_name = forms.CharField(widget=forms.HiddenInput)
+class ImportConfirmForm(forms.Form):
+    """The confirm step names the stored upload by its id only (honoured for its owner and session)."""
+
+    upload = forms.UUIDField(widget=forms.HiddenInput)
     skip_invalid = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    rows = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    history = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class CreditLineAdminForm(forms.ModelForm):

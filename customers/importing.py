@@ -369,20 +369,12 @@ def parse_dataset(dataset) -> ParsedFile:
     return parse_rows(list(dataset.headers or []), dataset)
 
 
-def read_file(data: bytes, file_format: str) -> ParsedFile:
-    """Parse CSV (UTF-8, with or without BOM, or GB18030 as saved by Chinese Excel) or XLSX bytes."""
-    import csv
-    import io
+def read_file(data: bytes, file_format: str | None = None) -> ParsedFile:
+    """Parse a CSV or XLSX file (type told by the content, within the import limits; see
+    ``loansite.tabular``). ``file_format`` is accepted for callers that know it, and ignored."""
+    from django.conf import settings
 
-    from import_export.formats.base_formats import XLSX
+    from loansite.tabular import tabular_read
 
-    if file_format == "xlsx":
-        dataset = XLSX().create_dataset(data)
-        return parse_rows(list(dataset.headers or []), dataset)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("gb18030")
-    reader = csv.reader(io.StringIO(text))
-    headers = next(reader, [])
-    return parse_rows(headers, reader)
+    table = tabular_read(data, max_rows=int(getattr(settings, "CUSTOMER_IMPORT_MAX_ROWS", 200_000)))
+    return parse_rows(table.headers, table.rows)

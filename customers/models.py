@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -404,8 +405,58 @@ class Assignment(models.Model):
         return f"{self.customer} -> {self.manager}"
 
 
+class ImportUpload(models.Model):
+    """An uploaded import file kept between its check and its confirmation (or a worker's run).
+
+    Stored in the database (in parts of at most ``PART_SIZE`` bytes, below any server's
+    packet limit), so every web process and worker on every machine reads the same file.
+    The random id is what the confirm step names; it is honoured only for the user and the
+    browser session that uploaded the file, and only until the upload expires.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        APPLICATIONS = "applications", _("Loan applications")
+
+    PART_SIZE = 1024 * 1024
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.CASCADE, related_name="+"
+    )
+    session_key_hash = models.CharField(_("session"), max_length=64)
+    file_name = models.CharField(_("file"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=8)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("import upload")
+        verbose_name_plural = _("import uploads")
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_kind_display()})"
+
+
+class ImportUploadPart(models.Model):
+    upload = models.ForeignKey(ImportUpload, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["upload", "index"], name="import_upload_part_unique")]
+
+    def __str__(self):
+        return f"{self.upload_id} #{self.index}"
+
+
 class ImportJob(models.Model):
-    """A customer file import run by a worker (large files), with its report."""
+    """An import run by a worker (large files), with its progress and report."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -413,15 +464,24 @@ class ImportJob(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=ImportUpload.Kind.choices, default=ImportUpload.Kind.CUSTOMERS
+    )
     file_name = models.CharField(_("file"), max_length=255)
     file_format = models.CharField(_("format"), max_length=8)
-    tmp_name = models.CharField(_("stored upload"), max_length=255)
+    file_sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    upload = models.ForeignKey(
+        ImportUpload, verbose_name=_("stored upload"), null=True, blank=True, on_delete=models.SET_NULL
+    )
     skip_invalid = models.BooleanField(_("import valid rows only"), default=False)
+    history = models.BooleanField(_("import history: decided applications, no decision checks"), default=False)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     task_id = models.CharField(_("task id"), max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL
     )
+    total_rows = models.PositiveIntegerField(_("rows in the file"), default=0)
+    processed = models.PositiveIntegerField(_("rows processed"), default=0)
     new = models.PositiveIntegerField(_("new"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     invalid_rows = models.PositiveIntegerField(_("rows with errors"), default=0)
@@ -430,10 +490,16 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("customer import")
-        verbose_name_plural = _("customer imports")
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
         ordering = ["-created_at"]
         default_permissions = ("view",)
 
     def __str__(self):
         return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, int(100 * self.processed / self.total_rows))

@@ -14,34 +14,31 @@ from import_export.admin import ExportMixin
 
 from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin, ReadOnlyAdminMixin
 from customers.admin.common import breakdown_table
+from customers.admin.imports import import_page
 from customers.forms import (
     CustomerAdminForm,
-    CustomerImportConfirmForm,
-    CustomerImportForm,
     MatchingForm,
     ReassignForm,
 )
-from customers.importing import COLUMNS, read_file
+from customers.importing import COLUMNS, parse_rows
 from customers.models import (
     Assignment,
     CreditLine,
     Customer,
     ImportJob,
+    ImportUpload,
     RelationshipManager,
 )
 from customers.resources import CustomerChineseResource, CustomerResource
 from customers.selectors import assignment_current
 from customers.services import (
-    ASYNC_IMPORT_ROWS,
     customer_create,
     customer_import,
-    customer_import_start,
+    customer_import_async_rows,
+    customer_import_max_rows,
     customer_reassign,
     customer_update,
     customers_reassign_many,
-    import_file_discard,
-    import_file_read,
-    import_file_store,
     matching_run_start,
 )
 from customers.services.customers import RATING_FIELDS, customer_can_rate
@@ -375,79 +372,64 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
         """Check the file (nothing written), then confirm; big files are imported by a worker."""
         if not self.has_import_permission(request):
             raise PermissionDenied
-        context = {"columns": COLUMNS}
-        form = CustomerImportForm()
-        if request.method == "POST" and "tmp_name" in request.POST:
-            confirm = CustomerImportConfirmForm(request.POST)
-            if confirm.is_valid():
-                response = self._import_confirmed(request, confirm.cleaned_data, context)
-                if response is not None:
-                    return response
-        elif request.method == "POST":
-            form = CustomerImportForm(request.POST, request.FILES)
-            if form.is_valid():
-                upload, file_format = form.cleaned_data["import_file"], form.cleaned_data["format"]
-                data = upload.read()
-                report = customer_import(parsed=read_file(data, file_format), actor=request.user, commit=False)
-                context["report"] = report
-                if not report.file_errors and (report.new or report.updated):
-                    stored = import_file_store(data=data, file_format=file_format)
-                    initial = {
-                        "tmp_name": stored,
-                        "format": file_format,
-                        "file_name": upload.name,
-                        "skip_invalid": report.has_errors,
-                        "rows": report.rows,
-                    }
-                    context["confirm_form"] = CustomerImportConfirmForm(initial=initial)
-        return self._render(
-            request, "admin/customers/customer/import.html", _("Import customers"), form=form, **context
+        return import_page(
+            request,
+            model_admin=self,
+            kind=ImportUpload.Kind.CUSTOMERS,
+            title=_("Import customers"),
+            columns=COLUMNS,
+            max_rows=customer_import_max_rows(),
+            async_rows=customer_import_async_rows(),
+            check=self._import_check,
+            run=self._import_run,
         )
 
-    def _import_confirmed(self, request, cleaned, context):
-        try:
-            if cleaned["rows"] > ASYNC_IMPORT_ROWS:
-                job = customer_import_start(
-                    actor=request.user,
-                    stored_name=cleaned["tmp_name"],
-                    file_format=cleaned["format"],
-                    file_name=cleaned["file_name"],
-                    skip_invalid=cleaned["skip_invalid"],
-                )
-                messages.success(request, _("The import runs in the background; this page shows when it is done."))
-                return HttpResponseRedirect(reverse("admin:customers_importjob_change", args=[job.pk]))
-            data = import_file_read(stored_name=cleaned["tmp_name"])
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return None
+    def _import_check(self, request, table, *, history=False):
+        report = customer_import(parsed=parse_rows(table.headers, table.rows), actor=request.user, commit=False)
+        return report, _("%(new)s new, %(updated)s to update, %(invalid)s rows with errors.") % {
+            "new": report.new,
+            "updated": report.updated,
+            "invalid": report.invalid_rows,
+        }
+
+    def _import_run(self, request, table, upload, *, skip_invalid, history=False):
         report = customer_import(
-            parsed=read_file(data, cleaned["format"]),
+            parsed=parse_rows(table.headers, table.rows),
             actor=request.user,
-            skip_invalid=cleaned["skip_invalid"],
-            file_name=cleaned["file_name"],
+            skip_invalid=skip_invalid,
+            file_name=upload.file_name,
+            file_sha256=upload.sha256,
         )
-        if report.written:
-            import_file_discard(stored_name=cleaned["tmp_name"])
-            messages.success(
-                request,
-                _("Imported %(new)s new and %(updated)s updated customers.")
-                % {"new": report.new, "updated": report.updated},
-            )
-            return HttpResponseRedirect(reverse("admin:customers_customer_changelist"))
-        messages.error(request, _("Nothing was imported: the file has errors."))
-        context["report"] = report
-        return None
+        message = _("Imported %(new)s new and %(updated)s updated customers.") % {
+            "new": report.new,
+            "updated": report.updated,
+        }
+        return report, message
 
 
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/customers/importjob/change_form.html"
-    list_display = ["created_at", "file_name", "status", "new", "updated", "invalid_rows", "created_by"]
-    list_filter = ["status"]
-    list_select_related = ["created_by"]
-    readonly_fields = [
+    list_display = [
+        "created_at",
+        "kind",
         "file_name",
         "status",
+        "progress",
+        "new",
+        "updated",
+        "invalid_rows",
+        "created_by",
+    ]
+    list_filter = ["kind", "status", "history"]
+    list_select_related = ["created_by"]
+    readonly_fields = [
+        "kind",
+        "file_name",
+        "file_sha256",
+        "history",
+        "status",
+        "progress",
         "new",
         "updated",
         "invalid_rows",
@@ -455,9 +437,22 @@ class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_by",
         "created_at",
         "finished_at",
+        "notices",
         "error_table",
     ]
-    exclude = ["report", "tmp_name", "file_format", "task_id"]
+    exclude = ["report", "file_format", "task_id", "upload", "total_rows", "processed"]
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return _("%(done)s of %(total)s rows (%(percent)s%%)") % {
+            "done": obj.processed,
+            "total": obj.total_rows,
+            "percent": obj.percent,
+        }
+
+    @admin.display(description=_("notices"))
+    def notices(self, obj):
+        return format_html_join("", "<p>{}</p>", ((notice,) for notice in (obj.report or {}).get("notices", [])))
 
     @admin.display(description=_("errors"))
     def error_table(self, obj):

@@ -19,14 +19,13 @@ from customers.services.customers import (
     customer_upsert,
 )
 from customers.services.imports import (
-    ASYNC_IMPORT_ROWS,
     ImportReport,
     customer_import,
+    customer_import_async_rows,
     customer_import_job_run,
-    customer_import_start,
-    import_file_discard,
-    import_file_read,
-    import_file_store,
+    customer_import_max_rows,
+    import_job_run,
+    import_job_start,
 )
 
 __all__ = [
@@ -35,19 +34,18 @@ __all__ = [
     "credit_line_grant",
     "credit_line_release",
     "credit_line_use",
-    "ASYNC_IMPORT_ROWS",
     "ImportReport",
     "customer_create",
     "customer_import",
+    "customer_import_async_rows",
     "customer_import_job_run",
-    "customer_import_start",
+    "customer_import_max_rows",
     "customer_reassign",
     "customer_set_rating",
     "customer_update",
     "customers_reassign_many",
-    "import_file_discard",
-    "import_file_read",
-    "import_file_store",
     "customer_upsert",
+    "import_job_run",
+    "import_job_start",
     "matching_run_start",
 ]

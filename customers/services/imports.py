@@ -9,12 +9,11 @@ The internal rating and the bureau score are written only for an actor who may s
 """
 
 import datetime
-import re
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.cache import cache
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,9 +22,9 @@ from audit.models import AuditAction
 from audit.services import audit_encrypted_masked, audit_record, audit_record_many
 from customers.bulk import bulk_insert
 from customers.importing import ParsedFile, RowError
-from customers.models import Customer, ImportJob, Tag
+from customers.models import Customer, ImportJob, ImportUpload, Tag
 from loansite.demo_profiles import CITIES
-from loansite.errors import NotFound, ValidationFailed
+from loansite.errors import ApplicationError, NotFound
 
 KEY_FIELDS = ("credit_code", "id_number", "phone")
 CHUNK = 2000
@@ -116,7 +115,13 @@ def _without_rating_columns(parsed: ParsedFile, actor) -> tuple[ParsedFile, str]
 
 
 def customer_import(
-    *, parsed: ParsedFile, actor, commit: bool = True, skip_invalid: bool = False, file_name: str = ""
+    *,
+    parsed: ParsedFile,
+    actor,
+    commit: bool = True,
+    skip_invalid: bool = False,
+    file_name: str = "",
+    file_sha256: str = "",
 ) -> ImportReport:
     """Check every row; write all of them, or none when any is bad (unless ``skip_invalid``)."""
     parsed, notice = _without_rating_columns(parsed, actor)
@@ -174,6 +179,7 @@ def customer_import(
             target=("customers.customer", "", file_name or "customers"),
             changes={
                 "file": file_name,
+                "sha256": file_sha256,
                 "new": report.new,
                 "updated": report.updated,
                 "changed": report.changed,
@@ -286,52 +292,42 @@ def _write_tags(tag_rows: dict[int, list[str]], replace: list[int]) -> None:
     )
 
 
-# -- uploads and background imports -----------------------------------------------------------
+# -- background imports -------------------------------------------------------------------------
 
-UPLOAD_DIR = "customer-imports"
-_STORED_NAME = re.compile(rf"^{UPLOAD_DIR}/[0-9a-f]{{32}}\.(csv|xlsx)$")
-UPLOAD_TTL = 2 * 3600
-# Files with more rows than this are imported by a worker (the admin shows the job's progress).
-ASYNC_IMPORT_ROWS = 2000
-
-
-def import_file_store(*, data: bytes, file_format: str) -> str:
-    """Keep an uploaded file between the check and the confirmation, in the shared cache (Redis in
-    production, so any web process or worker can read it; a file cache under var/ on one machine)."""
-    if file_format not in ("csv", "xlsx"):
-        raise ValidationFailed(_("Unsupported file format."))
-    name = f"{UPLOAD_DIR}/{uuid.uuid4().hex}.{file_format}"
-    cache.set(name, data, UPLOAD_TTL)
-    return name
+# What the person who starts a background import must hold (checked again by the worker).
+JOB_PERMISSIONS = {
+    ImportUpload.Kind.CUSTOMERS: ("customers.import_customer",),
+    ImportUpload.Kind.APPLICATIONS: ("loans.import_loanapplication", "loans.add_loanapplication"),
+}
+PERM_IMPORT_HISTORY = "loans.import_history_loanapplication"
 
 
-def import_file_read(*, stored_name: str) -> bytes:
-    data = cache.get(stored_name) if _STORED_NAME.match(stored_name or "") else None
-    if data is None:
-        raise NotFound(_("The uploaded file is no longer available; upload it again."))
-    return data
+def customer_import_max_rows() -> int:
+    return int(getattr(settings, "CUSTOMER_IMPORT_MAX_ROWS", 200_000))
 
 
-def import_file_discard(*, stored_name: str) -> None:
-    if _STORED_NAME.match(stored_name or ""):
-        cache.delete(stored_name)
+def customer_import_async_rows() -> int:
+    """Files with more rows than this are imported by a worker (the admin shows the job's progress)."""
+    return int(getattr(settings, "CUSTOMER_IMPORT_ASYNC_ROWS", 2000))
 
 
-def customer_import_start(
-    *, actor, stored_name: str, file_format: str, file_name: str, skip_invalid: bool
-) -> ImportJob:
-    """Queue the import of a stored file; the worker writes the same all-or-nothing import."""
-    import_file_read(stored_name=stored_name)  # fail now, not in the worker, if it is gone
+def import_job_start(*, actor, upload: ImportUpload, skip_invalid: bool, history: bool = False) -> ImportJob:
+    """Queue the import of a stored upload; the worker runs the same import as the admin would."""
+    permissions = JOB_PERMISSIONS[upload.kind] + ((PERM_IMPORT_HISTORY,) if history else ())
     with transaction.atomic():
         job = ImportJob.objects.create(
-            file_name=file_name[:255],
-            file_format=file_format,
-            tmp_name=stored_name,
+            kind=upload.kind,
+            file_name=upload.file_name,
+            file_format=upload.file_format,
+            file_sha256=upload.sha256,
+            upload=upload,
             skip_invalid=skip_invalid,
+            history=history,
+            total_rows=upload.rows,
             created_by=actor,
             task_id=str(uuid.uuid4()),
         )
-        from customers.tasks import IMPORT_PERMISSION, customers_import_file
+        from customers.tasks import customers_import_file
         from loansite.task_authorisation import task_queue_authorised
 
         # The worker learns the actor and the job only from this signed authorisation.
@@ -339,26 +335,59 @@ def customer_import_start(
             customers_import_file,
             actor=actor,
             params={"job_id": job.pk},
-            permissions=(IMPORT_PERMISSION,),
+            permissions=permissions,
             task_id=job.task_id,
         )
     return job
 
 
-def customer_import_job_run(*, job: ImportJob) -> ImportJob:
+def import_job_run(*, job: ImportJob) -> ImportJob:
     """Run a queued job once (a redelivered task finds it running or done and does nothing)."""
-    from customers.importing import read_file
+    from customers.importing import parse_rows
+    from customers.services.uploads import import_upload_discard, import_upload_read
+    from loansite.tabular import tabular_read
 
     if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(status=ImportJob.Status.RUNNING) != 1:
         return ImportJob.objects.get(pk=job.pk)
     job.refresh_from_db()
+
+    def progress(done: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(processed=done)
+
+    upload = job.upload
     try:
-        report = customer_import(
-            parsed=read_file(import_file_read(stored_name=job.tmp_name), job.file_format),
-            actor=job.created_by,
-            skip_invalid=job.skip_invalid,
-            file_name=job.file_name,
+        if upload is None or upload.owner_id != job.created_by_id:
+            raise NotFound(_("The uploaded file is no longer available; upload it again."))
+        data = import_upload_read(upload=upload)
+        if job.kind == ImportUpload.Kind.APPLICATIONS:
+            from loans.services.imports import application_import, application_import_max_rows
+
+            report = application_import(
+                table=tabular_read(data, max_rows=application_import_max_rows()),
+                actor=job.created_by,
+                history=job.history,
+                skip_invalid=job.skip_invalid,
+                file_name=job.file_name,
+                file_sha256=job.file_sha256,
+                row_by_row=True,
+                progress=progress,
+            )
+        else:
+            table = tabular_read(data, max_rows=customer_import_max_rows())
+            report = customer_import(
+                parsed=parse_rows(table.headers, table.rows),
+                actor=job.created_by,
+                skip_invalid=job.skip_invalid,
+                file_name=job.file_name,
+                file_sha256=job.file_sha256,
+            )
+    except ApplicationError as exc:
+        # A file or permission problem is the job's outcome, not a worker failure.
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, finished_at=timezone.now(), report={"error": str(exc.message)[:2000]}
         )
+        import_upload_discard(upload=upload)
+        return ImportJob.objects.get(pk=job.pk)
     except Exception as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED, finished_at=timezone.now(), report={"error": str(exc)[:2000]}
@@ -367,8 +396,13 @@ def customer_import_job_run(*, job: ImportJob) -> ImportJob:
     body = report.as_dict()
     body["errors"] = body["errors"][:1000]
     job.new, job.updated, job.invalid_rows, job.report = report.new, report.updated, report.invalid_rows, body
+    job.processed = report.rows
     job.status = ImportJob.Status.DONE if report.written else ImportJob.Status.FAILED
     job.finished_at = timezone.now()
     job.save()
-    import_file_discard(stored_name=job.tmp_name)
+    import_upload_discard(upload=upload)
     return job
+
+
+# The task's entry point (customers.tasks) runs any kind of job.
+customer_import_job_run = import_job_run

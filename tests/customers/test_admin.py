@@ -232,11 +232,10 @@ def test_admin_add_detects_duplicate_phone_written_differently(officer_client):
     assert Customer.objects.count() == 1
 
 
-def test_big_import_runs_in_the_worker_and_reports(officer_client, monkeypatch, django_capture_on_commit_callbacks):
-    from customers.admin import book as customers_admin
+def test_big_import_runs_in_the_worker_and_reports(officer_client, settings, django_capture_on_commit_callbacks):
     from customers.models import ImportJob
 
-    monkeypatch.setattr(customers_admin, "ASYNC_IMPORT_ROWS", 0)
+    settings.CUSTOMER_IMPORT_ASYNC_ROWS = 0
     url = reverse("admin:customers_customer_import")
     upload = SimpleUploadedFile("big.csv", CSV_ZH.encode("utf-8"), content_type="text/csv")
     response = officer_client.post(url, {"import_file": upload, "format": "csv"})
@@ -253,7 +252,7 @@ def test_big_import_runs_in_the_worker_and_reports(officer_client, monkeypatch, 
 
 def test_confirm_refuses_a_forged_file_name(officer_client):
     url = reverse("admin:customers_customer_import")
-    forged = {"tmp_name": "../../settings.py", "format": "csv", "file_name": "x.csv", "rows": 1}
+    forged = {"upload": "../../settings.py", "skip_invalid": "on"}
     response = officer_client.post(url, forged)
     assert response.status_code == 200
     assert "no longer available" in str(list(response.context["messages"])[0])

@@ -1,9 +1,15 @@
 """Importing customer files: Chinese/English headers, row/column error reports, all-or-nothing."""
 
+import io
+import os
+import zipfile
 from decimal import Decimal
 
+import openpyxl
 import pytest
 import tablib
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
 from customers.importing import parse_dataset, parse_rows
@@ -239,3 +245,171 @@ def test_control_characters_in_text_cells_are_row_errors(make_user):
         parsed=parse_dataset(_dataset(headers, rows)), actor=_importer(make_user, "u2"), skip_invalid=True
     )
     assert list(Customer.objects.values_list("name", "notes")) == [("Fine Co", "line one\nline two")]
+
+
+# -- the import page: uploads bound to their owner and session, limits, bad files ----------------
+
+IMPORT_URL = "admin:customers_customer_import"
+GOOD_CSV = (
+    "名称,统一社会信用代码,手机号,城市,行业,月均营收\n"
+    "杭州茶馆有限公司,91350100M000100Y43,13800138000,Hangzhou,餐饮,80000\n"
+)
+MORE_ROWS = "B,91310000MA1FL1MMXL,13900000001,Shanghai,零售,1\nC,91110000600037341L,13700000009,Beijing,零售,1\n"
+
+
+@pytest.fixture
+def officer_client(client, make_user):
+    client.force_login(make_user("officer", role="Loan officer"))
+    return client
+
+
+def _post_file(client, content: bytes, name: str = "c.csv"):
+    return client.post(reverse(IMPORT_URL), {"import_file": SimpleUploadedFile(name, content), "format": "csv"})
+
+
+def _file_error(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return " ".join(response.context["form"].errors.get("import_file", []))
+
+
+def _xlsx(rows) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_confirm_accepts_only_the_uploaders_own_upload_from_the_same_session(client, make_user):
+    from customers.models import ImportUpload
+
+    owner = make_user("owner", role="Loan officer")
+    client.force_login(owner)
+    preview = _post_file(client, GOOD_CSV.encode())
+    confirm = preview.context["confirm_form"].initial
+    upload = ImportUpload.objects.get()
+    assert upload.owner == owner and upload.rows == 1 and upload.file_name == "c.csv"
+    assert set(confirm) == {"upload", "skip_invalid", "history"}  # an id, never a path
+
+    other = make_user("other", role="Loan officer")
+    client.force_login(other)
+    response = client.post(reverse(IMPORT_URL), confirm)
+    assert response.status_code == 200 and "no longer available" in str(list(response.context["messages"])[0])
+    client.force_login(owner)  # the same user in a new session
+    response = client.post(reverse(IMPORT_URL), confirm)
+    assert "no longer available" in str(list(response.context["messages"])[0])
+    assert Customer.objects.count() == 0 and ImportUpload.objects.count() == 1
+
+
+def test_confirm_never_touches_a_path_named_by_the_form(officer_client, tmp_path):
+    victim = tmp_path / "victim.csv"
+    victim.write_text(GOOD_CSV)
+    for forged in (str(victim), "../../var/secret_key", "x" * 32):
+        response = officer_client.post(reverse(IMPORT_URL), {"upload": forged, "skip_invalid": "on"})
+        assert response.status_code == 200
+        assert "no longer available" in str(list(response.context["messages"])[0])
+    assert victim.exists() and Customer.objects.count() == 0
+
+
+def test_expired_uploads_are_refused_and_purged(officer_client):
+    import datetime
+
+    from django.utils import timezone
+
+    from customers.models import ImportUpload
+
+    confirm = _post_file(officer_client, GOOD_CSV.encode()).context["confirm_form"].initial
+    ImportUpload.objects.update(created_at=timezone.now() - datetime.timedelta(hours=3))
+    response = officer_client.post(reverse(IMPORT_URL), confirm)
+    assert "no longer available" in str(list(response.context["messages"])[0])
+    assert not ImportUpload.objects.exists() and Customer.objects.count() == 0
+
+
+def test_upload_size_limit_is_a_form_error(officer_client, settings):
+    settings.IMPORT_MAX_UPLOAD_MB = 0.01  # about 10 KB
+    error = _file_error(_post_file(officer_client, GOOD_CSV.encode() + b"x" * 20_000))
+    assert "MB" in error and Customer.objects.count() == 0
+
+
+def test_xlsx_expanding_beyond_the_limit_is_refused_before_openpyxl_opens_it(officer_client, settings, monkeypatch):
+    import openpyxl as openpyxl_module
+
+    settings.IMPORT_MAX_UNCOMPRESSED_MB = 1
+    rows = [["名称", "统一社会信用代码", "手机号", "城市", "行业"]] + [["x" * 50, "", "", "", ""]] * 40_000
+    bomb = _xlsx(rows)
+    assert len(bomb) < 1024 * 1024  # compresses well: the expanded size is what counts
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("openpyxl must not open a file over the limit")
+
+    monkeypatch.setattr(openpyxl_module, "load_workbook", refuse)
+    assert "expands to more than 1 MB" in _file_error(_post_file(officer_client, bomb, "bomb.xlsx"))
+
+
+def test_zip_with_too_many_entries_is_refused(officer_client, settings):
+    settings.IMPORT_MAX_ZIP_ENTRIES = 20
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(30):
+            archive.writestr(f"xl/part{i}.xml", "<a/>")
+    assert "more than 20 parts" in _file_error(_post_file(officer_client, buffer.getvalue(), "many.xlsx"))
+
+
+def test_rows_beyond_the_maximum_stop_the_read_with_a_clear_error(officer_client, settings):
+    settings.CUSTOMER_IMPORT_MAX_ROWS = 2
+    content = (
+        GOOD_CSV + "B,91310000MA1FL1MMXL,13900000001,Shanghai,零售,1\nC,91110000600037341L,13700000009,Beijing,零售,1\n"
+    )
+    assert "more than 2 rows" in _file_error(_post_file(officer_client, content.encode()))
+    xlsx = _xlsx([row.split(",") for row in content.strip().splitlines()])
+    assert "more than 2 rows" in _file_error(_post_file(officer_client, xlsx, "c.xlsx"))
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "expected"),
+    [
+        (os.urandom(4096), "random.xlsx", "neither an XLSX"),
+        (b"PK\x03\x04" + os.urandom(2000), "broken.xlsx", "damaged"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "old.xls", ".xls"),
+        (b"%PDF-1.7\n" + os.urandom(500), "scan.csv", "not a CSV or XLSX"),
+        (b"\x00\x01\x02\x03" * 400, "nul.csv", "not a CSV or XLSX"),
+        ("名称,手机号\n".encode() + b"\xff\xfe\xfa\xfb" * 20, "mixed.csv", "neither an XLSX"),
+        (b"", "empty.csv", "empty"),
+    ],
+)
+def test_malformed_files_are_form_errors_never_500(officer_client, content, name, expected):
+    assert expected in _file_error(_post_file(officer_client, content, name))
+    assert Customer.objects.count() == 0
+
+
+def test_type_is_told_by_content_not_by_name_and_chinese_excel_csv_reads(officer_client):
+    # A CSV named .xlsx is read as the CSV it is.
+    preview = _post_file(officer_client, GOOD_CSV.encode("utf-8"), "really-a-csv.xlsx")
+    assert not preview.context["report"].errors and preview.context["report"].new == 1
+    # GB18030 (Chinese Excel "CSV") and UTF-8 with BOM.
+    for encoding in ("gb18030", "utf-8-sig"):
+        preview = _post_file(officer_client, GOOD_CSV.encode(encoding))
+        assert preview.context["report"].new == 1, encoding
+    # An XLSX named .csv is read as the workbook it is.
+    xlsx = _xlsx([row.split(",") for row in GOOD_CSV.strip().splitlines()])
+    preview = _post_file(officer_client, xlsx, "really-a-workbook.csv")
+    assert preview.context["report"].new == 1
+    officer_client.post(reverse(IMPORT_URL), preview.context["confirm_form"].initial)
+    assert Customer.objects.get().name == "杭州茶馆有限公司"
+
+
+def test_big_files_run_in_a_worker_with_progress(officer_client, settings, django_capture_on_commit_callbacks):
+    from customers.models import ImportJob, ImportUpload
+
+    settings.CUSTOMER_IMPORT_ASYNC_ROWS = 1
+    content = GOOD_CSV + MORE_ROWS.splitlines(keepends=True)[0]
+    preview = _post_file(officer_client, content.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_client.post(reverse(IMPORT_URL), preview.context["confirm_form"].initial)
+    job = ImportJob.objects.get()
+    assert response.url == reverse("admin:customers_importjob_change", args=[job.pk])
+    assert (job.kind, job.status, job.total_rows, job.processed, job.new) == ("customers", "done", 2, 2, 2)
+    assert job.file_sha256 and not ImportUpload.objects.exists()  # the stored file is gone once imported
+    page = officer_client.get(response.url)
+    assert "100%" in page.content.decode()

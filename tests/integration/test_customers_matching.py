@@ -103,21 +103,25 @@ def test_api_run_matching_and_task_status_with_the_worker(celery_worker, make_us
 
 
 def test_background_import_job_in_the_worker(celery_worker, make_user):
-    from customers.models import ImportJob
-    from customers.services import customer_import_start, import_file_store
+    from customers.models import ImportJob, ImportUpload
+    from customers.services import import_job_start
+    from customers.services.uploads import import_upload_store
 
     data = (
         "名称,统一社会信用代码,手机号,城市,行业,月均营收\n"
         "杭州茶馆有限公司,91350100M000100Y43,13800138000,Hangzhou,餐饮,80000\n"
     ).encode()
-    stored = import_file_store(data=data, file_format="csv")
-    job = customer_import_start(
-        actor=make_user("officer", role="Loan officer"),
-        stored_name=stored,
-        file_format="csv",
+    officer = make_user("officer", role="Loan officer")
+    upload = import_upload_store(
+        owner=officer,
+        session_key="integration-session",
+        kind=ImportUpload.Kind.CUSTOMERS,
+        data=data,
         file_name="c.csv",
-        skip_invalid=False,
+        file_format="csv",
+        rows=1,
     )
+    job = import_job_start(actor=officer, upload=upload, skip_invalid=False)
     job = _wait(lambda: ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DONE).first())
     assert job is not None and job.new == 1
     assert Customer.objects.filter(phone="13800138000").exists()
