@@ -26,3 +26,7 @@ class LoansiteConfig(AppConfig):
         from loansite import signals
 
         signals.connect()
+
+        from loansite import json_limits
+
+        json_limits.install()

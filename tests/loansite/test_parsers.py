@@ -55,3 +55,21 @@ def test_nesting_depth_ignores_brackets_in_strings(text, depth):
     from loansite.api.parsers import json_nesting_depth
 
     assert json_nesting_depth(text) == depth
+
+
+def test_deeply_nested_json_in_an_admin_form_is_a_form_error(client, make_user):
+    """The same hole in forms: a JSON form field (a product's repayment methods) raised RecursionError."""
+    from loans.models import LoanProduct
+    from tests.loans.factories import ProductFactory
+
+    product = ProductFactory()
+    client.force_login(make_user("root", superuser=True))
+    url = f"/admin/loans/loanproduct/{product.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+    data["repayment_methods"] = "[" * 50_000 + "]" * 50_000
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["repayment_methods"]
+    assert LoanProduct.objects.get(pk=product.pk).repayment_methods == product.repayment_methods
