@@ -16,8 +16,6 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import AuditAction
 from audit.services import audit_record
 from loansite.errors import NotAllowed, ValidationFailed
+from loansite.security import user_security_stamp_rotate
 from loansite.two_factor.selectors import two_factor_enrolled, two_factor_required
 
 RECOVERY_CODE_COUNT = 10
@@ -261,29 +260,12 @@ def two_factor_disable(*, user) -> None:
     )
 
 
-def _user_sessions_revoke(user) -> int:
-    revoked = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
-            session.delete()
-            revoked += 1
-    return revoked
-
-
-def _user_refresh_tokens_revoke(user) -> int:
-    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-
-    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
-    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in live], ignore_conflicts=True)
-    return len(live)
-
-
 @transaction.atomic
 def two_factor_reset(*, actor, user, reason: str) -> dict:
     """An administrator removes another user's authenticator and recovery codes.
 
-    The user's sessions and refresh tokens are revoked, so they sign in again and enrol anew
-    (required roles) before using the admin or the API.
+    Every session and API token of the user ends (their security stamp is rotated), so they
+    sign in again and, in a role that requires it, enrol anew before using the admin or the API.
     """
     if not actor.has_perm(RESET_PERMISSION):
         raise NotAllowed(_("Only administrators can reset two-factor authentication."))
@@ -294,11 +276,7 @@ def two_factor_reset(*, actor, user, reason: str) -> dict:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give a reason for the reset."), extra={"field": "reason"})
-    outcome = {
-        "two_factor": "reset",
-        "devices_removed": _devices_delete(user),
-        "sessions_revoked": _user_sessions_revoke(user),
-        "refresh_tokens_revoked": _user_refresh_tokens_revoke(user),
-    }
+    outcome = {"two_factor": "reset", "devices_removed": _devices_delete(user), "sessions_and_tokens": "revoked"}
+    user_security_stamp_rotate(user=user)
     audit_record(action=AuditAction.DELETE, actor=actor, target=user, changes=outcome, reason=reason)
     return outcome

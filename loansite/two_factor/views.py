@@ -287,17 +287,17 @@ class TwoFactorAdminViews:
         form = ResetForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                outcome = services.two_factor_reset(actor=request.user, user=target, reason=form.cleaned_data["reason"])
+                services.two_factor_reset(actor=request.user, user=target, reason=form.cleaned_data["reason"])
             except ApplicationError as exc:
                 form.add_error(None, str(exc.message))
             else:
                 messages.success(
                     request,
                     _(
-                        "Two-factor authentication of %(user)s was reset; %(sessions)d session(s) ended. "
-                        "They set it up again at their next sign-in."
+                        "Two-factor authentication of %(user)s was reset and their sessions and API tokens "
+                        "ended. They set it up again at their next sign-in."
                     )
-                    % {"user": target.get_username(), "sessions": outcome["sessions_revoked"]},
+                    % {"user": target.get_username()},
                 )
                 return HttpResponseRedirect(reverse("admin:two_factor_staff"))
         return self._render(

@@ -304,9 +304,12 @@ def test_administrator_resets_another_users_two_factor_and_ends_their_sessions(c
     assert not StaticDevice.objects.filter(user=approver).exists()
     assert theirs.get("/admin/").status_code == 302  # their session ended
     assert theirs.post("/api/v1/auth/refresh/", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert bearer.get("/api/v1/auth/me/").status_code == 401  # and so did their access token
     entry = entries(AuditAction.DELETE, two_factor="reset")[-1]
     assert entry.actor_id == boss.pk and entry.target_id == str(approver.pk)
-    assert entry.reason == "Lost phone, ticket 4711" and entry.changes["sessions_revoked"] == 1
+    assert entry.reason == "Lost phone, ticket 4711" and entry.changes["sessions_and_tokens"] == "revoked"
     assert client.get("/admin/").status_code == 200  # the administrator's own session is untouched
     # At the next sign-in they enrol again.
     assert password_login(APIClient(), "approver").url.startswith(ENROL)
