@@ -135,6 +135,24 @@ def test_a_customers_identifier_with_other_details_waits_for_verification(
     assert entry.changes["status"] == [None, "pending_verification"] and entry.actor is None
 
 
+def test_an_owners_resident_id_with_another_phone_waits_for_verification(client, form_data):
+    import random
+
+    from customers.validators import make_resident_id
+
+    id_number = make_resident_id(random.Random(8))
+    owner = CustomerFactory(kind="individual", credit_code=None, id_number=id_number, name=form_data["name"])
+    individual = {**form_data, "kind": "individual", "credit_code": "", "id_number": id_number.lower()}
+    response = client.post(APPLY, individual)
+    assert response.status_code == 200
+    app = LoanApplication.objects.get()
+    assert (app.status, app.customer, app.identity_match) == ("pending_verification", None, owner)
+    assert app.claimed_identity["id_number"] == id_number  # normalised as compared
+    # With the owner's phone on record too, it is the owner's application.
+    client.post(APPLY, {**individual, "phone": owner.phone})
+    assert LoanApplication.objects.filter(customer=owner, status="submitted").count() == 1
+
+
 def test_a_customers_phone_with_another_identifier_waits_for_verification(client, form_data):
     import random
 
