@@ -1,6 +1,7 @@
 """API authentication: a JWT counts only while the account is as it was when the token was issued."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -24,3 +25,9 @@ class StampedJWTAuthentication(JWTAuthentication):
         if user.token_revoked or not token_stamp_matches(validated_token, user):
             raise AuthenticationFailed(_("This token has been revoked."), code="token_revoked")
         return user
+
+
+class StampedJWTScheme(SimpleJWTScheme):
+    """In the API docs it is simplejwt's bearer scheme."""
+
+    target_class = StampedJWTAuthentication
