@@ -204,3 +204,22 @@ def test_own_password_change_in_the_admin_keeps_this_session_only(client, office
     assert _signed_in(client)
     assert not _signed_in(other)
     assert AuditEntry.objects.filter(action=AuditAction.PASSWORD_CHANGE, target_id=str(officer.pk)).exists()
+
+
+def test_refresh_for_a_deleted_account_is_a_401(officer):
+    tokens = _login("officer")
+    officer.delete()
+    assert _refresh(tokens["refresh"]).status_code == 401
+    assert _me(tokens["access"]) == 401
+
+
+def test_password_change_through_the_api_in_a_session_keeps_that_session_only(officer):
+    caller, other = APIClient(), APIClient()
+    caller.force_login(officer)
+    other.force_login(officer)
+    response = caller.post(
+        "/api/v1/auth/change-password/", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}, format="json"
+    )
+    assert response.status_code == 204
+    assert caller.get("/api/v1/auth/me/").status_code == 200
+    assert other.get("/api/v1/auth/me/").status_code in (401, 403)
