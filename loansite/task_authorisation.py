@@ -39,6 +39,7 @@ logger = logging.getLogger("loansite.tasks")
 SALT = "loansite.task-authorisation"
 TARGET_TYPE = "loansite.taskauthorisation"
 VERSION = 1
+KWARGS_SHOWN = repr({"authorisation": "<signed>"})
 
 
 class TaskRefused(NotAllowed):
@@ -123,7 +124,10 @@ def task_queue_authorised(
         actor=actor, task=task.name, params=params, permissions=permissions, task_id=task_id
     )
     token, message_id = authorisation.token, authorisation.task_id
-    transaction.on_commit(lambda: task.apply_async(kwargs={"authorisation": token}, task_id=message_id))
+    # The token never shows in worker logs or stored task results: only this stand-in does.
+    transaction.on_commit(
+        lambda: task.apply_async(kwargs={"authorisation": token}, task_id=message_id, kwargsrepr=KWARGS_SHOWN)
+    )
     return message_id
 
 

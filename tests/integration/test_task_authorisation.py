@@ -69,6 +69,11 @@ def test_a_queued_batch_is_decided_by_the_worker_for_the_approver(celery_worker,
     events = AuditEntry.objects.filter(target_type="loansite.taskauthorisation").order_by("seq")
     assert [e.changes["event"] for e in events] == ["used", "finished"]
     assert all(e.actor == approver for e in events)
+    # The token is a credential until used: task results and worker logs show a stand-in.
+    from django_celery_results.models import TaskResult
+
+    stored = TaskResult.objects.get(task_id=task_id).task_kwargs
+    assert "<signed>" in stored and ":" not in stored.replace("'authorisation': ", "")
 
 
 def test_a_replayed_authorisation_is_refused_by_the_worker(celery_worker, people):
