@@ -12,7 +12,6 @@ from customers.models import ImportJob, MatchingRun
 from loansite.task_authorisation import task_authorised, task_grant_check
 
 MATCHING_PERMISSION = "customers.run_matching"
-IMPORT_PERMISSION = "customers.import_customer"
 
 
 @shared_task(bind=True, acks_late=True, max_retries=0)
