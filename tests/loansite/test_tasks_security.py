@@ -531,3 +531,13 @@ def test_schedules_need_the_beat_permissions(client, make_user, every_minute):
     response = client.post(reverse("admin:django_celery_beat_periodictask_add"), _periodic_task_post(every_minute))
     assert response.status_code == 403 and not PeriodicTask.objects.filter(name="nightly check").exists()
     assert Permission.objects.filter(codename="add_periodictask").exists()
+
+
+def test_the_migrations_schedules_open_in_the_admin_with_their_task_offered(client, ops):
+    client.force_login(ops)
+    for periodic_task in PeriodicTask.objects.all():
+        response = client.get(reverse("admin:django_celery_beat_periodictask_change", args=[periodic_task.pk]))
+        assert response.status_code == 200
+        form = response.context["adminform"].form
+        assert form["task"].value() == periodic_task.task
+        assert periodic_task.task in dict(form.fields["task"].choices)
