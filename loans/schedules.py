@@ -64,7 +64,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from enum import StrEnum
-from functools import lru_cache, wraps
+from functools import wraps
 from typing import NamedTuple
 
 import chinese_calendar
@@ -81,6 +81,7 @@ _MAX_AMOUNT = Decimal(10) ** 13
 _MAX_YEAR = 9000
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _new_row = tuple.__new__
+_ONE_DAY = datetime.timedelta(days=1)
 
 
 def _exact(func):
@@ -527,13 +528,8 @@ def business_day_is(day: datetime.date) -> bool:
 def business_day_following(day: datetime.date) -> datetime.date:
     """``day`` if it is a business day, else the next one."""
     while not business_day_is(day):
-        day += datetime.timedelta(days=1)
+        day += _ONE_DAY
     return day
-
-
-def schedule_caches_clear() -> None:
-    """Forget the memoised due-date periods (benchmarks start cold)."""
-    _build_periods.cache_clear()
 
 
 # ---------------------------------------------------------------------------
@@ -616,18 +612,28 @@ def _period(start, due, anchor, thirty, shift):
     return start, due, business_day_following(due) if shift else due, days
 
 
-@lru_cache(maxsize=16384)
 def _build_periods(start, first_due, anchor, count, months_to_maturity, thirty, shift):
     first = _month_index(first_due)
     if count == 1:
         return (_period(start, _series_date(first + months_to_maturity - 1, anchor), anchor, thirty, shift),)
     periods = [_period(start, first_due, anchor, thirty, shift)]
     previous = first_due
-    for k in range(1, count):
-        due = _series_date(first + k, anchor)  # a whole month after the previous due date
-        periods.append(
-            (previous, due, business_day_following(due) if shift else due, 30 if thirty else (due - previous).days)
-        )
+    year, month = divmod(first, 12)  # month from 0
+    make_date = datetime.date
+    for _month in range(1, count):  # each a whole month after the previous due date
+        month += 1
+        if month == 12:
+            year, month = year + 1, 0
+        day = anchor
+        if day > 28:
+            last = _MONTH_DAYS[month] if month != 1 else 29 if calendar.isleap(year) else 28
+            if day > last:
+                day = last
+        due = pay = make_date(year, month + 1, day)
+        if shift:
+            while not business_day_is(pay):
+                pay += _ONE_DAY
+        periods.append((previous, due, pay, 30 if thirty else (due - previous).days))
         previous = due
     return tuple(periods)
 
