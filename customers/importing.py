@@ -155,6 +155,9 @@ def _choice(choices, aliases: dict | None = None) -> Callable[[str], str]:
 
 
 _industry = _choice(Industry, INDUSTRY_ALIASES)
+# For other imports that read the same kinds of cells (the application import).
+parse_money = _money()
+parse_count = _int()
 
 
 def _tier(value: str) -> int:

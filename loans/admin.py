@@ -10,10 +10,10 @@ from django.http import HttpResponseRedirect
 from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ExportActionMixin, ImportExportModelAdmin
+from import_export.admin import ExportActionMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from audit.admin_mixins import AuditedExportMixin, AuditedImportMixin, AuditedModelAdmin
+from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin
 from loans import admin_views
 from loans.admin_filters import (
     AmountRangeFilter,
@@ -77,8 +77,10 @@ class ApprovalDecisionInline(admin.TabularInline):
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionMixin, ImportExportModelAdmin):
+class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdmin):
     form = ApplicationAdminForm
+    # Export through django-import-export; imports through our own page (services, uploads, limits).
+    import_export_change_list_template = "admin/loans/loanapplication/change_list_import_export.html"
     change_form_template = "admin/loans/loanapplication/change_form.html"
     show_change_form_export = False
     resource_classes = [ApplicationResourceEnglish, ApplicationResourceChinese]
@@ -243,9 +245,6 @@ class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionM
     def has_export_permission(self, request):
         return request.user.has_perm("loans.export_loanapplication")
 
-    def get_import_resource_kwargs(self, request, **kwargs):
-        return {**super().get_import_resource_kwargs(request, **kwargs), "actor": request.user}
-
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.STATUS_FIELDS
@@ -297,9 +296,17 @@ class LoanApplicationAdmin(AuditedImportMixin, AuditedExportMixin, ExportActionM
                 "<path:object_id>/decide/<str:action>/",
                 self.admin_site.admin_view(self.decide_view),
                 name=f"{info[0]}_{info[1]}_decide",
-            )
+            ),
+            path("import/", self.admin_site.admin_view(self.import_view), name=f"{info[0]}_{info[1]}_import"),
         ]
         return custom + super().get_urls()
+
+    def import_view(self, request):
+        return admin_views.application_import_view(self, request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "has_import_permission": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def decide_view(self, request, object_id, action):
         return admin_views.application_decide_view(self, request, object_id, action)

@@ -318,3 +318,57 @@ def application_batch_view(model_admin, request, queryset, operation: str):
         "media": model_admin.media,
     }
     return TemplateResponse(request, "admin/loans/loanapplication/batch.html", context)
+
+
+# ---------------------------------------------------------------------------
+# Import (the page is shared with the customer import: customers.admin.imports)
+# ---------------------------------------------------------------------------
+def application_import_view(model_admin, request):
+    from customers.admin.imports import import_page
+    from customers.models import ImportUpload
+    from loans.importing import COLUMNS, IMPORT_KEYS, REQUIRED_KEYS
+    from loans.services.imports import (
+        application_can_import_history,
+        application_import,
+        application_import_async_rows,
+        application_import_max_rows,
+    )
+
+    if not model_admin.has_import_permission(request):
+        raise PermissionDenied
+
+    def check(request, table, *, history=False):
+        report = application_import(table=table, actor=request.user, history=history, commit=False)
+        summary = _("%(new)s applications to import, %(invalid)s rows with errors.") % {
+            "new": report.new,
+            "invalid": report.invalid_rows,
+        }
+        return report, summary
+
+    def run(request, table, upload, *, skip_invalid, history=False):
+        report = application_import(
+            table=table,
+            actor=request.user,
+            history=history,
+            skip_invalid=skip_invalid,
+            file_name=upload.file_name,
+            file_sha256=upload.sha256,
+        )
+        return report, _("Imported %(n)s applications.") % {"n": report.new}
+
+    columns = [
+        {"english": COLUMNS[key][0], "chinese": COLUMNS[key][1], "required": key in REQUIRED_KEYS}
+        for key in IMPORT_KEYS
+    ]
+    return import_page(
+        request,
+        model_admin=model_admin,
+        kind=ImportUpload.Kind.APPLICATIONS,
+        title=_("Import loan applications"),
+        columns=columns,
+        max_rows=application_import_max_rows(),
+        async_rows=application_import_async_rows(),
+        check=check,
+        run=run,
+        allow_history=application_can_import_history(request.user),
+    )

@@ -404,6 +404,21 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# Should any admin use django-import-export's own import views: a temporary storage that takes
+# only the random names it makes (its confirm form names the file). Our imports use ImportUpload.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "loansite.tabular.StrictTmpStorage"
+
+# Import files (customers, loan applications): limits, background threshold, upload lifetime.
+# Put the same upload limit (or a little more) on the reverse proxy (nginx client_max_body_size).
+IMPORT_MAX_UPLOAD_MB = env.float("IMPORT_MAX_UPLOAD_MB", default=20)
+IMPORT_MAX_UNCOMPRESSED_MB = env.float("IMPORT_MAX_UNCOMPRESSED_MB", default=100)  # an XLSX, unzipped
+IMPORT_MAX_ZIP_ENTRIES = env.int("IMPORT_MAX_ZIP_ENTRIES", default=100)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
+IMPORT_UPLOAD_TTL_HOURS = env.float("IMPORT_UPLOAD_TTL_HOURS", default=2)
+CUSTOMER_IMPORT_MAX_ROWS = env.int("CUSTOMER_IMPORT_MAX_ROWS", default=200_000)
+CUSTOMER_IMPORT_ASYNC_ROWS = env.int("CUSTOMER_IMPORT_ASYNC_ROWS", default=2_000)
+APPLICATION_IMPORT_MAX_ROWS = env.int("APPLICATION_IMPORT_MAX_ROWS", default=20_000)
+APPLICATION_IMPORT_ASYNC_ROWS = env.int("APPLICATION_IMPORT_ASYNC_ROWS", default=200)
 
 # ---------------------------------------------------------------------------
 # Security (production)

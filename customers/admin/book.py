@@ -442,6 +442,11 @@ class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     exclude = ["report", "file_format", "task_id", "upload", "total_rows", "processed"]
 
+    def has_view_permission(self, request, obj=None):
+        # Whoever started an import follows its progress, whatever else they may view.
+        own = obj is not None and obj.created_by_id == request.user.pk
+        return own or super().has_view_permission(request, obj)
+
     @admin.display(description=_("progress"))
     def progress(self, obj):
         return _("%(done)s of %(total)s rows (%(percent)s%%)") % {

@@ -19,7 +19,7 @@ from loans.services.applications import (
     reference_new,
 )
 from loans.services.batch import BATCH_OPERATIONS, BatchOutcome, application_batch
-from loans.services.imports import application_import_row
+from loans.services.imports import application_import, application_import_history_row
 from loans.services.public import application_submit_public
 
 __all__ = [
@@ -34,7 +34,8 @@ __all__ = [
     "application_cancel",
     "application_check_product_limits",
     "application_create",
-    "application_import_row",
+    "application_import",
+    "application_import_history_row",
     "application_reject",
     "application_return",
     "application_start_review",

@@ -1,27 +1,54 @@
-"""Importing applications from another system (CSV/XLSX through the admin).
+"""Importing loan applications from a file, through the same services as hand entry.
 
-A row carries the customer and the request, and may carry its historical status and
-date: it is recorded as it stood, with an audit entry, not replayed through the
-transitions (the decisions were made elsewhere).
+Each row names a customer (created or updated through the customer services, with their
+validators, duplicate checks and audit entries) and a request, which becomes a draft or a
+submitted application through ``application_create``: product limits, permissions, an
+audit entry per application, scoring queued on commit. A status other than draft or
+submitted is a row error, except in a history import: a separate permission
+(``loans.import_history_loanapplication``, administrators), chosen explicitly in the
+import form, that records each row in the status and on the date the file gives, with no
+decision checks (approvers, authority, maker-checker, credit-line draw) and an audit
+entry per application saying so. Bureau scores reach the customer only for users who may
+rate customers; otherwise the column is reported as ignored.
+
+Every row is checked before anything is written. In the admin (small files) all rows are
+written in one transaction, or none when a row fails; in a worker (big files) each row is
+written in its own transaction after the whole file passed the check, so the database is
+never locked for the length of the file, and a row that fails then is reported.
 """
 
 import datetime
+from collections import Counter
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import AuditAction
 from audit.services import audit_record, model_snapshot
+from customers.importing import RowError
+from customers.services.customers import customer_can_rate
+from customers.services.imports import ImportReport
+from loans.importing import COLUMNS, parse_application_rows
 from loans.models import Channel, LoanApplication, LoanProduct
 from loans.services.applications import (
     PERM_ADD,
+    PERM_SUBMIT,
     _require,
     application_check_product_limits,
+    application_create,
     application_reference_allocate,
 )
-from loansite.errors import ValidationFailed
+from loansite.errors import ApplicationError, NotAllowed, ValidationFailed
 
+PERM_IMPORT = "loans.import_loanapplication"
+PERM_IMPORT_HISTORY = "loans.import_history_loanapplication"
+HISTORY_LABEL = gettext_lazy("Import history: decided applications, no decision checks")
+
+# What an ordinary import may create; anything else is history.
+NEW_STATUSES = (LoanApplication.Status.DRAFT, LoanApplication.Status.SUBMITTED)
 # Not "pending identity verification": only the public form puts an application there.
 IMPORTABLE_STATUSES = [
     s
@@ -33,34 +60,267 @@ DECIDED = {
     LoanApplication.Status.REJECTED,
     LoanApplication.Status.CANCELLED,
 }
+PROGRESS_EVERY = 50
+
+
+def application_import_max_rows() -> int:
+    return int(getattr(settings, "APPLICATION_IMPORT_MAX_ROWS", 20_000))
+
+
+def application_import_async_rows() -> int:
+    """Files with more rows than this are imported by a worker, with a progress page."""
+    return int(getattr(settings, "APPLICATION_IMPORT_ASYNC_ROWS", 200))
+
+
+def application_can_import_history(actor) -> bool:
+    return actor is not None and actor.is_active and actor.has_perm(PERM_IMPORT_HISTORY)
+
+
+def _products() -> dict:
+    products = {}
+    for product in LoanProduct.objects.all():
+        products[product.name.lower()] = product
+    for product in LoanProduct.objects.all():
+        products[product.code.lower()] = product  # a code wins over another product's name
+    return products
+
+
+def _column_errors(exc: ApplicationError, number: int, headers: dict) -> list[RowError]:
+    """A service's error as row errors, on the columns it names."""
+    named = {"name": "customer_name", **{key: key for key in COLUMNS}}
+    errors = []
+    for field_name, messages in (exc.extra.get("errors") or {}).items():
+        key = named.get(field_name)
+        header = headers.get(key, "") if key else ""
+        for message in messages if isinstance(messages, list | tuple) else [messages]:
+            errors.append(RowError(number, header, "", str(message)))
+    return errors or [RowError(number, "", "", str(exc.message))]
+
+
+def _check_row(row: dict, *, actor, history: bool, headers: dict) -> list[RowError]:
+    """What the services would refuse, found without writing (product limits, status, customer)."""
+    from customers.models import Customer
+    from customers.selectors import customer_matches
+    from customers.services.customers import customer_identity_errors
+
+    number, errors = row["_row"], []
+    status = row["status"]
+    if history:
+        if status not in IMPORTABLE_STATUSES:
+            errors.append(RowError(number, headers.get("status", ""), status, _("This status cannot be imported.")))
+    elif status not in NEW_STATUSES:
+        errors.append(
+            RowError(
+                number,
+                headers.get("status", ""),
+                str(LoanApplication.Status(status).label),
+                _(
+                    "Only draft or submitted applications can be imported. Decided or reviewed applications are "
+                    "history: they need the history import permission and its box ticked."
+                ),
+            )
+        )
+    elif status == LoanApplication.Status.SUBMITTED and not actor.has_perm(PERM_SUBMIT):
+        errors.append(
+            RowError(number, headers.get("status", ""), status, _("You may not submit applications; import drafts."))
+        )
+    product = row["product"]
+    method = row["repayment_method"] or (product.repayment_methods or ["equal_installment"])[0]
+    if not history or status in LoanApplication.PENDING or status in LoanApplication.EDITABLE:
+        try:
+            application_check_product_limits(
+                product=product, amount=row["amount"], term_months=row["term_months"], method=method
+            )
+        except ValidationFailed as exc:
+            errors.extend(_column_errors(exc, number, headers))
+    fields = row["customer_fields"]
+    matches = customer_matches(
+        credit_code=fields.get("credit_code"), id_number=fields.get("id_number"), phone=fields.get("phone")
+    )
+    if len(matches) > 1:
+        errors.append(
+            RowError(number, "", "", _("The credit code, ID number and phone belong to different existing customers."))
+        )
+    elif not matches:
+        probe = Customer(**fields)
+        for field_name, messages in customer_identity_errors(probe).items():
+            errors.extend(RowError(number, headers.get(field_name, ""), "", str(m)) for m in messages)
+    return errors
+
+
+def _write_row(row: dict, *, actor, history: bool) -> LoanApplication:
+    from customers.services import customer_upsert
+
+    customer, _created = customer_upsert(actor=actor, **row["customer_fields"])
+    product = row["product"]
+    method = row["repayment_method"] or (product.repayment_methods or ["equal_installment"])[0]
+    if history:
+        return application_import_history_row(
+            actor=actor,
+            customer=customer,
+            product=product,
+            amount=row["amount"],
+            term_months=row["term_months"],
+            status=row["status"] or LoanApplication.Status.SUBMITTED,
+            on=row["on"],
+            purpose=row["purpose"],
+            repayment_method=method,
+        )
+    return application_create(
+        actor=actor,
+        customer=customer,
+        product=product,
+        amount=row["amount"],
+        term_months=row["term_months"],
+        purpose=row["purpose"],
+        repayment_method=method,
+        channel=Channel.IMPORT,
+        submit=row["status"] == LoanApplication.Status.SUBMITTED,
+    )
+
+
+def application_import(
+    *,
+    table,
+    actor,
+    history: bool = False,
+    commit: bool = True,
+    skip_invalid: bool = False,
+    file_name: str = "",
+    file_sha256: str = "",
+    row_by_row: bool = False,
+    progress=None,
+) -> ImportReport:
+    """Check every row of ``table`` (a ``loansite.tabular.Table``); then write them (see the module)."""
+    _require(actor, PERM_IMPORT)
+    _require(actor, PERM_ADD)
+    if history and not application_can_import_history(actor):
+        raise NotAllowed(_("Importing application history needs its own permission."))
+    parsed = parse_application_rows(table.headers, table.rows, products=_products())
+    report = ImportReport(
+        errors=list(parsed.errors), file_errors=list(parsed.file_errors), ignored_headers=parsed.ignored_headers
+    )
+    if parsed.file_errors:
+        return report
+    for row in parsed.rows:
+        if row["status"] == "":
+            row["status"] = LoanApplication.Status.SUBMITTED
+    if "credit_score" in parsed.keys and not customer_can_rate(actor):
+        for row in parsed.rows:
+            row["customer_fields"].pop("credit_score", None)
+        report.notices.append(
+            _(
+                "Column ignored, nothing in it was written: %(column)s (setting bureau scores needs the rating "
+                "permission)."
+            )
+            % {"column": parsed.headers["credit_score"]}
+        )
+    if "date" in parsed.keys and not history:
+        report.notices.append(
+            _("Column ignored: %(column)s (new applications are dated today; only a history import keeps dates).")
+            % {"column": parsed.headers["date"]}
+        )
+    valid = []
+    for row in parsed.rows:
+        problems = _check_row(row, actor=actor, history=history, headers=parsed.headers)
+        if problems:
+            report.errors.extend(problems)
+        else:
+            valid.append(row)
+    report.rows = len(parsed.rows) + len({e.row for e in parsed.errors})
+    report.invalid_rows = len({e.row for e in report.errors})
+    report.new = len(valid)
+    report.errors.sort(key=lambda e: (e.row, e.column))
+    if progress is not None:
+        progress(0)
+    if not commit or (report.errors and not skip_invalid):
+        return report
+
+    statuses: Counter = Counter()
+    failed: list[RowError] = []
+
+    def write(row) -> None:
+        try:
+            with transaction.atomic():
+                statuses[_write_row(row, actor=actor, history=history).status] += 1
+        except ApplicationError as exc:
+            failed.extend(_column_errors(exc, row["_row"], parsed.headers))
+
+    def summary() -> None:
+        _audit_summary(
+            report, actor=actor, history=history, file_name=file_name, file_sha256=file_sha256, statuses=statuses
+        )
+
+    if row_by_row:
+        for done, row in enumerate(valid, start=1):
+            write(row)
+            if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(valid)):
+                progress(done)
+        summary()
+    else:
+        with transaction.atomic():
+            for row in valid:
+                write(row)
+            if failed and not skip_invalid:
+                transaction.set_rollback(True)
+                statuses.clear()
+            else:
+                summary()
+    if failed:
+        report.errors = sorted([*report.errors, *failed], key=lambda e: (e.row, e.column))
+        report.invalid_rows = len({e.row for e in report.errors})
+    report.new = sum(statuses.values())
+    report.written = bool(row_by_row or not failed or skip_invalid)
+    return report
+
+
+def _audit_summary(report: ImportReport, *, actor, history, file_name, file_sha256, statuses: Counter) -> None:
+    audit_record(
+        action=AuditAction.IMPORT,
+        actor=actor,
+        target=("loans.loanapplication", "", file_name or "applications"),
+        changes={
+            "file": file_name,
+            "sha256": file_sha256,
+            "history": history,
+            "rows": report.rows,
+            "created": sum(statuses.values()),
+            "statuses": dict(statuses),
+            "skipped_invalid_rows": report.invalid_rows,
+            "ignored_columns": [str(n) for n in report.notices],
+        },
+        reason=str(HISTORY_LABEL) if history else "",
+    )
 
 
 @transaction.atomic
-def application_import_row(
+def application_import_history_row(
     *,
     actor,
-    customer_fields: dict,
+    customer,
     product: LoanProduct,
     amount,
     term_months: int,
-    status: str = LoanApplication.Status.SUBMITTED,
+    status: str,
     on: datetime.datetime | None = None,
     purpose: str = "",
     repayment_method: str = "",
 ) -> LoanApplication:
-    """Create (or update) the customer and record one imported application."""
-    from customers.services import customer_upsert
+    """Record one application as it stood in another system (history import permission only).
 
-    _require(actor, "loans.import_loanapplication")
-    _require(actor, PERM_ADD)
+    No transition is replayed and no decision check runs (the decisions were made
+    elsewhere); the audit entry says so. Pending and editable ones still fit the product.
+    """
+    if not application_can_import_history(actor):
+        raise NotAllowed(_("Importing application history needs its own permission."))
     if status not in IMPORTABLE_STATUSES:
-        raise ValidationFailed(_("Unknown status."), extra={"errors": {"status": [_("Unknown status.")]}})
+        message = _("This status cannot be imported.")
+        raise ValidationFailed(message, extra={"errors": {"status": [message]}})
     repayment_method = repayment_method or (product.repayment_methods or ["equal_installment"])[0]
     if status in LoanApplication.PENDING or status in LoanApplication.EDITABLE:
         application_check_product_limits(
             product=product, amount=amount, term_months=term_months, method=repayment_method
         )
-    customer, _created = customer_upsert(actor=actor, **customer_fields)
     when = on or timezone.now()
     app = LoanApplication.objects.create(
         reference=application_reference_allocate(),
@@ -81,5 +341,11 @@ def application_import_row(
         decided_at=when if status in DECIDED else None,
         decision_reason=_("Imported") if status in DECIDED else "",
     )
-    audit_record(action=AuditAction.IMPORT, actor=actor, target=app, changes={"created": model_snapshot(app)})
+    audit_record(
+        action=AuditAction.IMPORT,
+        actor=actor,
+        target=app,
+        changes={"history": True, "decision_checks": False, "created": model_snapshot(app)},
+        reason=str(HISTORY_LABEL),
+    )
     return app

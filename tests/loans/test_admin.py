@@ -1,4 +1,3 @@
-import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -7,7 +6,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from customers.validators import make_credit_code
 from loans.models import LoanApplication
 from loans.resources import COLUMNS
 from tests.loans.factories import ApplicationFactory
@@ -313,131 +311,11 @@ def test_export_csv_is_audited(client, auditor, pending):
     assert entry.changes["rows"] == 1
 
 
-CODE = make_credit_code(random.Random(5), city="Hangzhou")
-
-
-def _upload(client, content, name="apps.csv"):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return client.post(
-        reverse("admin:loans_loanapplication_import"),
-        {"format": "0", "resource": "0", "import_file": SimpleUploadedFile(name, content.encode("utf-8"))},
-    )
-
-
-def _may_rate(user):
-    """Imports with a credit-score column need the rating permission (customers.rate_customer)."""
-    from django.contrib.auth.models import Permission
-
-    user.user_permissions.add(Permission.objects.get(codename="rate_customer"))
-    return user
-
-
-def test_import_reports_bad_rows_and_imports_nothing(client, make_user, product):
-    client.force_login(_may_rate(make_user("imp", role="Loan officer")))
-    csv = (
-        f"商户名称,统一社会信用代码,手机号,行业,城市,信用评分,产品,申请金额,期限（月）,日期,状态\n"
-        f"Good Shop,{CODE},13812345678,retail,Hangzhou,700,WC,200000,12,2026-03-01,submitted\n"
-        "Bad Shop,,12,nonsense,Atlantis,-3,ZZ,abc,0,2026-13-01,done\n"
-    )
-    response = _upload(client, csv)
-    assert response.status_code == 200
-    result = response.context["result"]
-    assert result.has_validation_errors()
-    invalid = result.invalid_rows[0]
-    assert invalid.number == 2
-    errors = invalid.error.message_dict
-    assert {"申请金额", "产品", "行业", "城市", "状态", "日期", "信用评分"} <= set(errors)
-    assert not LoanApplication.objects.exists()
-
-
-def test_import_valid_file_with_chinese_headers(client, make_user, product):
-    officer = _may_rate(make_user("imp", role="Loan officer"))
-    client.force_login(officer)
-    csv = (
-        f"商户名称,统一社会信用代码,手机号,行业,城市,信用评分,产品,申请金额,期限（月）,日期,状态\n"
-        f"Good Shop,{CODE},13812345678,retail,Hangzhou,700,WC,200000,12,2026-03-01,approved\n"
-        f"Other Shop,{CODE},13812345678,retail,Hangzhou,710,WC,150000,6,2026-04-01,submitted\n"
-    )
-    preview = _upload(client, csv)
-    assert preview.status_code == 200
-    assert not preview.context["result"].has_validation_errors()
-    assert not preview.context["result"].has_errors()
-    confirm_form = preview.context["confirm_form"]
-    response = client.post(reverse("admin:loans_loanapplication_process_import"), confirm_form.initial)
-    assert response.status_code == 302
-    apps = LoanApplication.objects.order_by("created_at")
-    assert [a.status for a in apps] == ["approved", "submitted"]
-    assert apps[0].customer_id == apps[1].customer_id  # the same customer, matched by credit code
-    assert {a.channel for a in apps} == {"import"}
-    entry = AuditEntry.objects.filter(action="import", target_id="").get()
-    assert entry.changes["rows"] == 2
-
-
-def test_import_accepts_chinese_labels(make_user, product):
-    import tablib
-
-    from loans.resources import ApplicationResourceEnglish
-
-    officer = make_user("imp", role="Loan officer")
-    data = tablib.Dataset(
-        headers=[
-            "商户名称",
-            "统一社会信用代码",
-            "手机号",
-            "行业",
-            "城市",
-            "产品",
-            "申请金额",
-            "期限（月）",
-            "日期",
-            "状态",
-        ]
-    )
-    data.append(["甲商店", CODE, "13812345678", "零售", "杭州", "WC", "200000", "12", "2026/03/01", "已批准"])
-    result = ApplicationResourceEnglish(actor=officer).import_data(data, dry_run=False, use_transactions=True)
-    assert not result.has_validation_errors() and not result.has_errors()
-    app = LoanApplication.objects.get()
-    assert (app.status, app.customer.industry, app.customer.city) == ("approved", "retail", "Hangzhou")
-    assert timezone.localtime(app.submitted_at).date().isoformat() == "2026-03-01"
-
-
 def test_workbench_in_chinese(approver_client, pending):
     response = approver_client.get(change_url(pending), HTTP_ACCEPT_LANGUAGE="zh-hans")
     html = response.content.decode()
     assert "开始审查" in html or "批准" in html
     assert "授信可用额度" in html
-
-
-def test_xlsx_round_trip(client, make_user, product):
-    """Export the selection as XLSX, then import that file: the rows come back as new applications."""
-    import tablib
-
-    officer = make_user("imp", role="Loan officer")
-    source = ApplicationFactory(product=product, status=S.SUBMITTED, submitted_at=timezone.now())
-    client.force_login(officer)
-    response = client.post(
-        reverse("admin:loans_loanapplication_export") + "?status=all",
-        {"format": "1", "resource": "0", **{f"applicationresourceenglish_{key}": "on" for key in COLUMNS}},
-    )
-    assert response.status_code == 200
-    assert "spreadsheetml" in response["Content-Type"]
-    exported = tablib.Dataset().load(response.content, format="xlsx")
-    assert exported.headers[0] == "Reference" and exported[0][0] == source.reference
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    preview = client.post(
-        reverse("admin:loans_loanapplication_import"),
-        {"format": "1", "resource": "0", "import_file": SimpleUploadedFile("apps.xlsx", response.content)},
-    )
-    assert preview.status_code == 200
-    result = preview.context["result"]
-    assert not result.has_validation_errors() and not result.has_errors()
-    response = client.post(
-        reverse("admin:loans_loanapplication_process_import"), preview.context["confirm_form"].initial
-    )
-    assert response.status_code == 302
-    assert LoanApplication.objects.filter(customer=source.customer).count() == 2
 
 
 def test_domain_error_while_saving_is_a_message(client, officer, product, monkeypatch):
