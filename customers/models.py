@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.financials import FinancialRatios, financial_ratios
 from customers.validators import validate_credit_code, validate_mobile_phone, validate_resident_id
+from loansite.fields import EncryptedCharField, EncryptedFieldsModel, KeyedHashField
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
@@ -130,7 +131,7 @@ class RelationshipManager(models.Model):
         return self.user.get_full_name() or self.user.get_username()
 
 
-class Customer(models.Model):
+class Customer(EncryptedFieldsModel):
     class Kind(models.TextChoices):
         ENTERPRISE = "enterprise", _("Enterprise")
         INDIVIDUAL = "individual", _("Individual business")
@@ -138,7 +139,9 @@ class Customer(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ENTERPRISE)
     name = models.CharField(_("name"), max_length=200, db_index=True)
     # Unified social credit code (GB 32100) for enterprises; owner's resident ID (GB 11643)
-    # for individual businesses. Validators live in customers/validators.py.
+    # for individual businesses. Validators live in customers/validators.py. The credit
+    # code is public registration data and stays in plain text; the resident ID and the
+    # phone are encrypted at rest and found (and kept unique) by their keyed hashes.
     credit_code = models.CharField(
         _("unified social credit code"),
         max_length=18,
@@ -147,15 +150,26 @@ class Customer(models.Model):
         unique=True,
         validators=[validate_credit_code],
     )
-    id_number = models.CharField(
+    id_number = EncryptedCharField(
         _("owner's resident ID number"),
         max_length=18,
         null=True,
         blank=True,
-        unique=True,
         validators=[validate_resident_id],
     )
-    phone = models.CharField(_("mobile phone"), max_length=20, unique=True, validators=[validate_mobile_phone])
+    id_number_hash = KeyedHashField(
+        _("owner's resident ID number (keyed hash)"),
+        source="id_number",
+        normalizer="customers.validators.normalize_resident_id",
+        unique=True,
+    )
+    phone = EncryptedCharField(_("mobile phone"), max_length=20, validators=[validate_mobile_phone])
+    phone_hash = KeyedHashField(
+        _("mobile phone (keyed hash)"),
+        source="phone",
+        normalizer="customers.validators.normalize_mobile_phone",
+        unique=True,
+    )
     email = models.EmailField(_("email"), blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     city = models.CharField(_("city"), max_length=64, db_index=True)

@@ -352,6 +352,9 @@ def _start_gunicorn(ctx: BenchContext, port: int, workers: int):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "loansite.settings",
         "LOANSITE_VAR_DIR": str(var_dir),  # own cache (rate limits) and broker folder
+        # ... but the bench database's field keys (development keys live in var/).
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+        "FIELD_HASH_KEY": settings.FIELD_HASH_KEY,
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PUBLIC_APPLY_RATE": "1000000/m",  # all clients share 127.0.0.1

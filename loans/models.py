@@ -13,6 +13,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loansite.fields import EncryptedCharField, EncryptedFieldsModel, EncryptedJSONField, KeyedHashField
+
 MONEY = {"max_digits": 16, "decimal_places": 2}
 RATE = {"max_digits": 7, "decimal_places": 4}
 POSITIVE = [MinValueValidator(Decimal("0.01"))]
@@ -99,7 +101,7 @@ class Channel(models.TextChoices):
     API = "api", _("API")
 
 
-class LoanApplication(models.Model):
+class LoanApplication(EncryptedFieldsModel):
     Status = ApplicationStatus
 
     # The one definition of the state machine: from-state -> the states it may move to.
@@ -147,7 +149,13 @@ class LoanApplication(models.Model):
     purpose = models.CharField(_("purpose"), max_length=32, choices=LoanPurpose.choices)
     repayment_method = models.CharField(_("repayment method"), max_length=32, choices=RepaymentMethod.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.BRANCH)
-    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    # Encrypted at rest (loansite/encryption.py), found by its keyed hash (the status page).
+    contact_phone = EncryptedCharField(_("contact phone"), max_length=20, blank=True)
+    contact_phone_hash = KeyedHashField(
+        _("contact phone (keyed hash)"),
+        source="contact_phone",
+        normalizer="customers.validators.normalize_mobile_phone",
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
@@ -211,7 +219,8 @@ class LoanApplication(models.Model):
 
     # The public form's applicant details as typed (never written to a customer), and the
     # customer on file they pointed at while the identity waits for an officer.
-    claimed_identity = models.JSONField(_("details given by the applicant"), default=dict, blank=True)
+    # Encrypted at rest as a whole: it holds the applicant's phone and resident ID number.
+    claimed_identity = EncryptedJSONField(_("details given by the applicant"), default=dict, blank=True)
     identity_match = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer on file to verify against"),

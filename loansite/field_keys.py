@@ -150,3 +150,45 @@ def _rotate_row(row, encrypted, hashes, counts, primary) -> list | None:
             new_hashes.append(expected)
             hash_index += 1
     return [*new_tokens, *new_hashes] if changed else None
+
+
+# -- data migrations ------------------------------------------------------------------------
+
+
+def migration_rewrite(apps, schema_editor, *, model: str, fields: list[str], forwards: bool, chunk: int = CHUNK):
+    """A data migration's step: encrypt ``fields`` of ``model`` in place and fill their hash
+    columns (``forwards``), or decrypt them and empty the hashes (backwards).
+
+    Plain SQL on the historical model's columns, ``chunk`` rows per transaction (each one
+    committed where schema changes are not transactional, as on MySQL); values already
+    in the wanted state are kept, so an interrupted run can be repeated.
+    """
+    historical = apps.get_model(model)
+    connection = schema_editor.connection
+    quote = connection.ops.quote_name
+    opts = historical._meta
+    encrypted = [opts.get_field(name) for name in fields]
+    hashes = {f.source: f for f in opts.concrete_fields if isinstance(f, KeyedHashField)}
+    columns, pk, table = [f.column for f in encrypted], quote(opts.pk.column), quote(opts.db_table)
+    hashed = [f for f in encrypted if f.name in hashes]
+    assignments = [f"{quote(c)} = %s" for c in columns] + [f"{quote(hashes[f.name].column)} = %s" for f in hashed]
+    update = f"UPDATE {table} SET {', '.join(assignments)} WHERE {pk} = %s"
+    select = f"SELECT {pk}, {', '.join(quote(c) for c in columns)} FROM {table} WHERE {pk} > %s ORDER BY {pk}"
+    after = -(2**63)
+    while True:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(f"{select} LIMIT {int(chunk)}", [after])
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            batch = []
+            for pk_value, *stored in rows:
+                plain = [field_decrypt(v) if token_key_id(v) else v for v in stored]
+                if forwards:
+                    values = [field_encrypt(v) if v else v for v in plain]
+                    values += [hashes[f.name].hash_of(plain[encrypted.index(f)]) for f in hashed]
+                else:
+                    values = plain + [None] * len(hashed)
+                batch.append([*values, pk_value])
+            cursor.executemany(update, batch)
+        after = rows[-1][0]

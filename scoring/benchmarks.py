@@ -48,9 +48,17 @@ def _concat(column: str, suffix: str) -> str:
     return f"({column} || '{suffix}')"
 
 
+def _unique_copy(column: str, suffix: str) -> str:
+    """A keyed-hash column's copy: still 64 characters, made unique by the suffix."""
+    return _concat(f"SUBSTR({column}, 1, {64 - len(suffix)})", suffix)
+
+
 def _replicate(*, copies: int) -> None:
     """Copy every customer and application ``copies - 1`` times in SQL (unique keys get a
-    suffix; each application follows its customer's copy): a million rows in seconds."""
+    suffix; each application follows its customer's copy): a million rows in seconds.
+
+    The encrypted ID numbers and phones are copied as they are (they decrypt to the
+    original's); their unique hash columns get the suffix, and the join follows them."""
     q = connection.ops.quote_name
     cust_table, app_table = q(Customer._meta.db_table), q(LoanApplication._meta.db_table)
     cust_cols = [f.column for f in Customer._meta.concrete_fields if f.column != "id"]
@@ -63,7 +71,12 @@ def _replicate(*, copies: int) -> None:
         for k in range(1, copies):
             sfx = f"c{k}"
             cust_select = [
-                _concat(f"c.{col}", sfx) if col in ("id_number", "phone", "name") else f"c.{col}" for col in cust_cols
+                _unique_copy(f"c.{col}", sfx)
+                if col in ("id_number_hash", "phone_hash")
+                else _concat(f"c.{col}", sfx)
+                if col == "name"
+                else f"c.{col}"
+                for col in cust_cols
             ]
             cursor.execute(
                 f"INSERT INTO {cust_table} ({', '.join(q(c) for c in cust_cols)}) "
@@ -78,7 +91,7 @@ def _replicate(*, copies: int) -> None:
                 f"INSERT INTO {app_table} ({', '.join(q(c) for c in app_cols)}) "
                 f"SELECT {', '.join(app_select)} FROM {app_table} a "
                 f"JOIN {cust_table} c ON c.id = a.customer_id "
-                f"JOIN {cust_table} cc ON cc.id_number = {_concat('c.id_number', sfx)} "
+                f"JOIN {cust_table} cc ON cc.id_number_hash = {_unique_copy('c.id_number_hash', sfx)} "
                 f"WHERE a.id <= %s ORDER BY a.id",
                 [app_max],
             )

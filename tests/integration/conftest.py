@@ -86,6 +86,9 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         # Same keys as the test process: the worker verifies and writes the same chain.
         "SECRET_KEY": settings.SECRET_KEY,
         "AUDIT_HMAC_KEY": settings.AUDIT_HMAC_KEY,
+        # ... and the same field keys: it reads and writes the same encrypted columns.
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+        "FIELD_HASH_KEY": settings.FIELD_HASH_KEY,
         "LOANSITE_TEST_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
     }
     hostname = f"itest-{os.getpid()}@localhost"
