@@ -1,9 +1,10 @@
-"""Admin mixins that route plain edits, deletes, imports and exports into the audit trail,
+"""Admin mixins that route plain edits, deletes and exports into the audit trail,
 and one for the records nobody edits by hand (the trail itself, runs, scores, history).
 
 Domain state changes (transitions, approvals, assignments) go through services, which
 audit themselves; these mixins cover the generic create/update/delete screens and
-django-import-export's import and export views.
+django-import-export's export views. Imports go through the import services (customers and
+loans), which audit every record and the import itself.
 """
 
 from django.db import transaction
@@ -57,20 +58,6 @@ class AuditedExportMixin:
             changes={"rows": len(data), "filters": dict(request.GET.items())},
         )
         return data
-
-
-class AuditedImportMixin:
-    """Records every confirmed import (django-import-export) with its totals."""
-
-    def process_result(self, result, request):
-        totals = {key: value for key, value in result.totals.items() if value}
-        audit_record(
-            action=AuditAction.IMPORT,
-            actor=request.user,
-            target=(self.model._meta.label_lower, "", str(self.model._meta.verbose_name_plural)),
-            changes={"totals": totals, "rows": result.total_rows},
-        )
-        return super().process_result(result, request)
 
 
 class ReadOnlyAdminMixin:
