@@ -66,7 +66,7 @@ class ImportReport:
         }
 
 
-def _existing_keys(rows: list[dict]) -> dict[str, dict[str, tuple]]:
+def customer_keys_existing(rows: list[dict]) -> dict[str, dict[str, tuple]]:
     """key field -> value -> (pk, credit_code, id_number, phone) of customers holding the file's keys."""
     found = {name: {} for name in KEY_FIELDS}
     for name in KEY_FIELDS:
@@ -78,7 +78,7 @@ def _existing_keys(rows: list[dict]) -> dict[str, dict[str, tuple]]:
     return found
 
 
-def _match(row: dict, existing: dict) -> tuple[int | None, str]:
+def customer_keys_match(row: dict, existing: dict) -> tuple[int | None, str]:
     """The one customer this row updates (or None for a new one), or an error message."""
     records = {
         existing[name][row[name]][0]: existing[name][row[name]]
@@ -133,7 +133,7 @@ def customer_import(
     )
     if parsed.file_errors:
         return report
-    existing = _existing_keys(parsed.rows)
+    existing = customer_keys_existing(parsed.rows)
     seen: dict[tuple[str, str], int] = {}
     creates, updates = [], {}
     for row in parsed.rows:
@@ -145,7 +145,7 @@ def customer_import(
                 RowError(row["_row"], "", "", _("Same customer as row %(row)s of this file.") % {"row": duplicate})
             )
             continue
-        pk, problem = _match(row, existing)
+        pk, problem = customer_keys_match(row, existing)
         if problem:
             report.errors.append(RowError(row["_row"], "", "", problem))
             continue

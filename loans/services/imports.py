@@ -97,11 +97,15 @@ def _column_errors(exc: ApplicationError, number: int, headers: dict) -> list[Ro
     return errors or [RowError(number, "", "", str(exc.message))]
 
 
-def _check_row(row: dict, *, actor, history: bool, headers: dict) -> list[RowError]:
-    """What the services would refuse, found without writing (product limits, status, customer)."""
+def _check_row(row: dict, *, actor, history: bool, headers: dict, existing: dict) -> list[RowError]:
+    """What the services would refuse, found without writing (product limits, status, customer).
+
+    ``existing``: the customers holding the file's keys, read once for the whole file
+    (``customer_keys_existing``), matched as the customer import matches them.
+    """
     from customers.models import Customer
-    from customers.selectors import customer_matches
     from customers.services.customers import customer_identity_errors
+    from customers.services.imports import customer_keys_match
 
     number, errors = row["_row"], []
     status = row["status"]
@@ -134,14 +138,10 @@ def _check_row(row: dict, *, actor, history: bool, headers: dict) -> list[RowErr
         except ValidationFailed as exc:
             errors.extend(_column_errors(exc, number, headers))
     fields = row["customer_fields"]
-    matches = customer_matches(
-        credit_code=fields.get("credit_code"), id_number=fields.get("id_number"), phone=fields.get("phone")
-    )
-    if len(matches) > 1:
-        errors.append(
-            RowError(number, "", "", _("The credit code, ID number and phone belong to different existing customers."))
-        )
-    elif not matches:
+    pk, problem = customer_keys_match(fields, existing)
+    if problem:
+        errors.append(RowError(number, "", "", problem))
+    elif pk is None:
         probe = Customer(**fields)
         for field_name, messages in customer_identity_errors(probe).items():
             errors.extend(RowError(number, headers.get(field_name, ""), "", str(m)) for m in messages)
@@ -220,9 +220,12 @@ def application_import(
             _("Column ignored: %(column)s (new applications are dated today; only a history import keeps dates).")
             % {"column": parsed.headers["date"]}
         )
+    from customers.services.imports import customer_keys_existing
+
+    existing = customer_keys_existing([row["customer_fields"] for row in parsed.rows])
     valid = []
     for row in parsed.rows:
-        problems = _check_row(row, actor=actor, history=history, headers=parsed.headers)
+        problems = _check_row(row, actor=actor, history=history, headers=parsed.headers, existing=existing)
         if problems:
             report.errors.extend(problems)
         else:
