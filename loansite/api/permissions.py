@@ -20,8 +20,9 @@ class StaffModelPermissions(permissions.DjangoModelPermissions):
         if not (user and user.is_authenticated and user.is_active and user.is_staff):
             return False
         if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):
-            # Views without a model state their own permission classes.
-            return True
+            # Fail closed: a view without a model states its own permission classes; one that
+            # forgot to must not be open to every staff account.
+            return False
         return super().has_permission(request, view)
 
 
