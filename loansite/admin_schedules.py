@@ -117,22 +117,22 @@ class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
                 _report(self, request, exc)
         return changed
 
-    @admin.action(description=_("Enable selected tasks"))
+    @admin.action(description=_("Enable selected tasks"), permissions=["change"])
     def enable_tasks(self, request, queryset):
         n = self._set_enabled(request, queryset, True)
         self.message_user(request, ngettext("%(n)s task enabled.", "%(n)s tasks enabled.", n) % {"n": n})
 
-    @admin.action(description=_("Disable selected tasks"))
+    @admin.action(description=_("Disable selected tasks"), permissions=["change"])
     def disable_tasks(self, request, queryset):
         n = self._set_enabled(request, queryset, False)
         self.message_user(request, ngettext("%(n)s task disabled.", "%(n)s tasks disabled.", n) % {"n": n})
 
-    @admin.action(description=_("Toggle activity of selected tasks"))
+    @admin.action(description=_("Toggle activity of selected tasks"), permissions=["change"])
     def toggle_tasks(self, request, queryset):
         n = self._set_enabled(request, queryset, None)
         self.message_user(request, ngettext("%(n)s task toggled.", "%(n)s tasks toggled.", n) % {"n": n})
 
-    @admin.action(description=_("Run selected tasks"))
+    @admin.action(description=_("Run selected tasks"), permissions=["change"])
     def run_tasks(self, request, queryset):
         started = 0
         for periodic_task in queryset:

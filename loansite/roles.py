@@ -61,11 +61,42 @@ VIEW_BUSINESS = [
     *model_perms("loans.loanapplication", VIEW),
     *model_perms("loans.approvalauthority", VIEW),
     *model_perms("loans.approvaldecision", VIEW),
+    # Servicing: loans, their schedules, ledgers, disbursements, repayments and security.
+    *model_perms("loans.loan", VIEW),
+    *model_perms("loans.installment", VIEW),
+    *model_perms("loans.scheduleversion", VIEW),
+    *model_perms("loans.ledgerentry", VIEW),
+    *model_perms("loans.disbursement", VIEW),
+    *model_perms("loans.repayment", VIEW),
+    *model_perms("loans.collateral", VIEW),
+    *model_perms("loans.guarantee", VIEW),
+    *model_perms("loans.collateralhaircut", VIEW),
     *model_perms("scoring.modelversion", VIEW),
     *model_perms("scoring.trainingrun", VIEW),
     *model_perms("scoring.scoringrun", VIEW),
     *model_perms("scoring.score", VIEW),
     *model_perms("scoring.loanoutcome", VIEW),
+]
+
+# Servicing (maker-checker): officers prepare disbursements and post repayments; approvers
+# authorise disbursements, reverse repayments, restructure loans and release security.
+SERVICING_OFFICER = [
+    "loans.prepare_disbursement",
+    "loans.post_repayment",
+    "loans.import_repayment",
+    "loans.export_repayment",
+    "loans.export_loan",
+    *model_perms("loans.collateral", ADD, CHANGE),
+    *model_perms("loans.guarantee", ADD, CHANGE),
+]
+SERVICING_APPROVER = [
+    "loans.authorise_disbursement",
+    "loans.reverse_repayment",
+    "loans.restructure_loan",
+    "loans.refund_credit_loan",
+    "loans.release_collateral",
+    "loans.export_repayment",
+    "loans.export_loan",
 ]
 
 # Celery beat: the periodic tasks and the two schedule kinds the back office uses.
@@ -95,6 +126,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.export_loanapplication",
         # Public applications that named an existing customer wait for an officer's check.
         "loans.verify_identity_loanapplication",
+        *SERVICING_OFFICER,
     ],
     CREDIT_APPROVER: [
         *VIEW_BUSINESS,
@@ -103,6 +135,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.export_loanapplication",
         # Granting or changing a credit line (授信) is a credit decision.
         *model_perms("customers.creditline", ADD, CHANGE),
+        *SERVICING_APPROVER,
     ],
     RISK_ANALYST: [
         *VIEW_BUSINESS,
@@ -125,6 +158,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.export_auditentry",
         "customers.export_customer",
         "loans.export_loanapplication",
+        "loans.export_loan",
+        "loans.export_repayment",
         # Who has which role, and the sign-in attempts (the admin hides the request data).
         *model_perms("auth.user", VIEW),
         *model_perms("auth.group", VIEW),
@@ -165,6 +200,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.verify_identity_loanapplication",
         *model_perms("loans.approvalauthority", *ALL),
         *model_perms("loans.approvaldecision", VIEW),
+        *[perm for perm in VIEW_BUSINESS if perm.startswith("loans.")],
+        *SERVICING_OFFICER,
+        *SERVICING_APPROVER,
+        *model_perms("loans.collateralhaircut", ADD, CHANGE, DELETE),
         *model_perms("scoring.modelversion", VIEW),
         "scoring.train_model",
         "scoring.activate_modelversion",
@@ -218,8 +257,9 @@ def roles_sync(*, group_model, permission_model, exact: bool = False) -> None:
             else:
                 group.permissions.add(*wanted)
         if added or removed:
-            logger.info(
-                "role %s: permissions added %s, removed %s",
+            logger.info("role %s: %d permissions added, %d removed", name, len(added), len(removed))
+            logger.debug(
+                "role %s: added %s, removed %s",
                 name,
                 sorted(names_by_id[i] for i in added),
                 sorted(names_by_id.get(i, str(i)) for i in removed),

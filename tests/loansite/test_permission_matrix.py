@@ -115,3 +115,17 @@ def test_a_new_admin_model_shows_up_in_the_matrix():
         assert "sessions.session" not in _readme_section()
     finally:
         admin.site.unregister(Session)
+
+
+def test_no_admin_action_is_offered_to_someone_who_may_only_view():
+    """An admin action without ``permissions=`` is offered to everyone who can open the list (an
+    auditor could run or switch off periodic tasks); every action names the permission it needs."""
+    from django.test import RequestFactory
+
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        request = RequestFactory().get("/admin/")
+        request.user = RoleStandIn("viewer", frozenset({f"{opts.app_label}.view_{opts.model_name}"}))
+        assert not model_admin.get_actions(request), (
+            f"{opts.label}: a viewer is offered {list(model_admin.get_actions(request))}"
+        )
