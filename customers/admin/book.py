@@ -193,9 +193,11 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
 
     @admin.display(description=_("tags"))
     def tag_list(self, obj):
+        # The colour as an SVG fill, not a style attribute (Content-Security-Policy).
         return format_html_join(
             " ",
-            '<span style="background:{};color:#fff;padding:0 4px;border-radius:3px">{}</span>',
+            '<span class="tag-chip"><svg class="tag-dot" width="10" height="10" aria-hidden="true">'
+            '<circle cx="5" cy="5" r="5" fill="{}"></circle></svg>{}</span>',
             ((tag.colour, tag.name) for tag in obj.tags.all()),
         )
 

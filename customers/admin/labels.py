@@ -23,8 +23,12 @@ class TagAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     @admin.display(description=_("colour"))
     def swatch(self, obj):
+        # An SVG fill, not a style attribute (Content-Security-Policy).
         return format_html(
-            '<span style="background:{};display:inline-block;width:2em;height:1em"></span> {}', obj.colour, obj.colour
+            '<svg class="tag-swatch" width="32" height="16" aria-hidden="true">'
+            '<rect width="32" height="16" fill="{}"></rect></svg> {}',
+            obj.colour,
+            obj.colour,
         )
 
     @admin.display(description=_("customers"), ordering="n_customers")

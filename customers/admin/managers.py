@@ -42,13 +42,13 @@ class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     @admin.display(description=_("utilisation"))
     def utilisation(self, obj):
-        share = min(obj.n_customers / obj.capacity, 1.0) if obj.capacity else 1.0
-        colour = "#c62828" if obj.n_customers >= obj.capacity else "#2e7d32"
+        # A <meter>, not style attributes (Content-Security-Policy); red when full.
+        full = obj.n_customers >= obj.capacity
         return format_html(
-            '<div style="width:120px;background:#eee"><div style="width:{}px;background:{};height:10px"></div></div>'
-            "{}%",
-            int(120 * share),
-            colour,
+            '<meter class="utilisation{}" min="0" max="{}" value="{}"></meter> {}%',
+            " utilisation-full" if full else "",
+            max(obj.capacity, 1),
+            min(obj.n_customers, max(obj.capacity, 1)),
             int(100 * obj.n_customers / obj.capacity) if obj.capacity else 100,
         )
 

@@ -131,3 +131,25 @@ def test_embedded_default_is_sqlite_with_filesystem_broker(tmp_path):
         "django-db",
         "False",
     ], result.stderr
+
+
+@pytest.mark.django_db
+def test_every_answer_carries_the_content_security_policy(client):
+    """Reproduced: no Content-Security-Policy header at all."""
+    policy = client.get("/apply/")["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert directives["base-uri"] == "'self'" and directives["form-action"] == "'self'"
+    assert "unsafe" not in policy
+    assert "Content-Security-Policy" in client.get("/admin/login/")
+    assert "Content-Security-Policy" in client.get("/api/v1/auth/me/")
+
+
+@pytest.mark.django_db
+def test_only_redoc_relaxes_the_policy_and_never_for_scripts(client):
+    redoc = client.get("/api/redoc/")["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in redoc and "worker-src 'self' blob:" in redoc
+    assert "script-src 'self';" in redoc + ";"
+    assert "unsafe" not in client.get("/api/docs/")["Content-Security-Policy"]
