@@ -541,3 +541,20 @@ def test_the_migrations_schedules_open_in_the_admin_with_their_task_offered(clie
         form = response.context["adminform"].form
         assert form["task"].value() == periodic_task.task
         assert periodic_task.task in dict(form.fields["task"].choices)
+
+
+def test_a_viewer_of_schedules_cannot_run_or_switch_them(client, make_user, ops):
+    """Auditors may read the schedules; the list's actions need the change permission."""
+    client.force_login(make_user("auditor", role="Auditor"))
+    periodic_task = PeriodicTask.objects.get(name="Verify the audit chain (nightly)")
+    url = reverse("admin:django_celery_beat_periodictask_changelist")
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["action_form"]  # None when no action is offered at all
+    offered = {name for name, _label in form.fields["action"].choices if name} if form is not None else set()
+    assert not offered & {"run_tasks", "enable_tasks", "disable_tasks", "toggle_tasks"}
+    for action in ("run_tasks", "disable_tasks", "toggle_tasks"):
+        client.post(url, {"action": action, "_selected_action": [periodic_task.pk]})
+    periodic_task.refresh_from_db()
+    assert periodic_task.enabled is True
+    assert not AuditEntry.objects.filter(target_type="django_celery_beat.periodictask").exists()
