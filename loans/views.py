@@ -6,21 +6,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from audit import context
 from loans.forms import PublicApplicationForm, StatusLookupForm
-from loans.ratelimit import rate_limit_hit
+from loans.ratelimit import rate_limit_hit, rate_limit_retry_after
 from loans.selectors import application_public_lookup, application_public_status
 from loans.services import application_submit_public
 from loansite.errors import ApplicationError
+from loansite.proxy import client_key
 
 
 def _client_key(request) -> str:
-    return context.current().ip or request.META.get("REMOTE_ADDR") or "unknown"
+    # The one trusted-proxy setting decides the address (never a client-written header).
+    return client_key(request)
 
 
-def _too_many(request):
-    response = render(request, "loans/public/rate_limited.html", status=429)
-    response["Retry-After"] = "60"
+def _too_many(request, rate: str):
+    seconds = rate_limit_retry_after(rate)
+    response = render(request, "loans/public/rate_limited.html", {"seconds": seconds}, status=429)
+    response["Retry-After"] = str(seconds)
     return response
 
 
@@ -42,7 +44,7 @@ def apply(request):
     if request.method != "POST":
         return render(request, "loans/public/apply.html", {"form": PublicApplicationForm()})
     if rate_limit_hit(scope="apply", key=_client_key(request), rate=settings.PUBLIC_APPLY_RATE):
-        return _too_many(request)
+        return _too_many(request, settings.PUBLIC_APPLY_RATE)
     form = PublicApplicationForm(request.POST)
     if form.is_bot():
         # Answer like a success so the bot learns nothing; nothing is saved.
@@ -75,7 +77,7 @@ def status(request):
     result, searched = None, False
     if request.method == "POST":
         if rate_limit_hit(scope="status", key=_client_key(request), rate=settings.PUBLIC_STATUS_RATE):
-            return _too_many(request)
+            return _too_many(request, settings.PUBLIC_STATUS_RATE)
         form = StatusLookupForm(request.POST)
         if form.is_valid():
             searched = True

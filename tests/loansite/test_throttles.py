@@ -295,3 +295,18 @@ def test_login_page_still_works_after_a_lockout_elsewhere(client, make_user, set
         client.post(ADMIN_LOGIN, {"username": "officer", "password": "wrong"}, REMOTE_ADDR="192.0.2.50")
     assert client.post(ADMIN_LOGIN, {"username": "officer", "password": PASSWORD}).status_code == 302
     assert reverse("admin:login") == ADMIN_LOGIN
+
+
+# --- the public forms: the same address, a page that says when ----------------------------
+
+
+def test_public_form_limit_keys_on_the_trusted_address_and_says_when(client, settings, frozen, behind_proxy):
+    settings.PUBLIC_STATUS_RATE = "1/m"
+    form = {"reference": "LA-0", "phone": "13800138000"}
+    first = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "198.51.100.1"}
+    assert client.post("/apply/status/", form, **first).status_code == 200
+    limited = client.post("/apply/status/", form, **{**first, "HTTP_X_FORWARDED_FOR": "203.0.113.9, 198.51.100.1"})
+    assert limited.status_code == 429 and limited["Retry-After"] == "30"
+    assert "wait 30 seconds" in limited.content.decode()
+    other = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "198.51.100.2"}
+    assert client.post("/apply/status/", form, **other).status_code == 200
