@@ -49,7 +49,9 @@ def _concat(column: str, suffix: str) -> str:
 
 
 def _unique_copy(column: str, suffix: str) -> str:
-    """A keyed-hash column's copy: still 64 characters, made unique by the suffix."""
+    """A keyed-hash column's copy: still 64 characters, made unique by the suffix (after an
+    "x", which no hexadecimal hash holds, so a copy never equals an original)."""
+    suffix = f"x{suffix}"
     return _concat(f"SUBSTR({column}, 1, {64 - len(suffix)})", suffix)
 
 
