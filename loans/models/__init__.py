@@ -2,6 +2,9 @@
 
 - ``products``: LoanProduct and the choices it offers.
 - ``applications``: LoanApplication (the state machine), ApprovalAuthority, ApprovalDecision.
+- ``collateral``: Collateral, Guarantee and the configurable CollateralHaircut (担保).
+- ``servicing``: Loan, its versioned schedule (ScheduleVersion, Installment), Disbursement,
+  Repayment (with its allocations) and the append-only LedgerEntry.
 """
 
 from loans.models.applications import (
@@ -11,9 +14,31 @@ from loans.models.applications import (
     Channel,
     LoanApplication,
 )
-from loans.models.products import MONEY, POSITIVE, RATE, LoanProduct, LoanPurpose, RepaymentMethod
+from loans.models.collateral import Collateral, CollateralHaircut, CollateralKind, Guarantee
+from loans.models.products import (
+    ALLOCATION_COMPONENTS,
+    MONEY,
+    POSITIVE,
+    RATE,
+    DayCount,
+    LoanProduct,
+    LoanPurpose,
+    RepaymentMethod,
+)
+from loans.models.servicing import (
+    Disbursement,
+    Installment,
+    InstallmentStatus,
+    LedgerEntry,
+    Loan,
+    LoanStatus,
+    Repayment,
+    RepaymentAllocation,
+    ScheduleVersion,
+)
 
 __all__ = [
+    "ALLOCATION_COMPONENTS",
     "MONEY",
     "POSITIVE",
     "RATE",
@@ -21,8 +46,22 @@ __all__ = [
     "ApprovalAuthority",
     "ApprovalDecision",
     "Channel",
+    "Collateral",
+    "CollateralHaircut",
+    "CollateralKind",
+    "DayCount",
+    "Disbursement",
+    "Guarantee",
+    "Installment",
+    "InstallmentStatus",
+    "LedgerEntry",
+    "Loan",
     "LoanApplication",
     "LoanProduct",
     "LoanPurpose",
+    "LoanStatus",
+    "Repayment",
+    "RepaymentAllocation",
     "RepaymentMethod",
+    "ScheduleVersion",
 ]

@@ -9,11 +9,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loans.models.products import MONEY, POSITIVE, LoanProduct, LoanPurpose, RepaymentMethod
+from loans.models.products import MONEY, POSITIVE, RATE, LoanProduct, LoanPurpose, RepaymentMethod
 from loansite.fields import EncryptedCharField, EncryptedFieldsModel, EncryptedJSONField, KeyedHashField
 
 
@@ -168,6 +168,32 @@ class LoanApplication(EncryptedFieldsModel):
         related_name="+",
     )
 
+    # The terms the approver decided (empty until approved). A counter-offer is an approval
+    # on other terms than requested (a lower amount, another term or method); the
+    # applicant sees it on the status page.
+    approved_amount = models.DecimalField(_("approved amount"), **MONEY, null=True, blank=True)
+    approved_term_months = models.PositiveSmallIntegerField(_("approved term (months)"), null=True, blank=True)
+    approved_annual_rate = models.DecimalField(_("approved annual rate"), **RATE, null=True, blank=True)
+    approved_method = models.CharField(
+        _("approved repayment method"), max_length=32, choices=RepaymentMethod.choices, blank=True
+    )
+    conditions_precedent = models.JSONField(
+        _("conditions precedent"),
+        default=list,
+        blank=True,
+        help_text=_("What must be done before disbursement (contract signed, collateral registered, ...)."),
+    )
+    counter_offer = models.BooleanField(_("counter-offer"), default=False)
+    # The credit line the approval drew on (disbursement and repayments move it).
+    credit_line = models.ForeignKey(
+        "customers.CreditLine",
+        verbose_name=_("credit line drawn"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+
     class Meta:
         verbose_name = _("loan application")
         verbose_name_plural = _("loan applications")
@@ -189,6 +215,11 @@ class LoanApplication(EncryptedFieldsModel):
             models.CheckConstraint(
                 condition=~Q(status=ApplicationStatus.PENDING_VERIFICATION) | Q(customer__isnull=True),
                 name="loan_application_unverified_has_no_customer",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_amount__isnull=True)
+                | (Q(approved_amount__gt=0) & Q(approved_amount__lte=F("amount"))),
+                name="loan_application_approved_within_requested",
             ),
         ]
         indexes = [
@@ -305,6 +336,8 @@ class ApprovalDecision(models.Model):
     # True when this decision moved the application (an approval above authority may wait for a second).
     final = models.BooleanField(_("final"), default=True)
     reason = models.TextField(_("reason"), blank=True)
+    # An approval's decided terms (amount, term, rate, method, conditions precedent).
+    terms = models.JSONField(_("terms decided"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:

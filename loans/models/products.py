@@ -25,6 +25,23 @@ class RepaymentMethod(models.TextChoices):
     EQUAL_INSTALLMENT = "equal_installment", _("Equal installment (annuity)")
     EQUAL_PRINCIPAL = "equal_principal", _("Equal principal")
     INTEREST_ONLY = "interest_only", _("Interest only, principal at maturity")
+    BULLET = "bullet", _("Single payment at maturity")
+
+
+class DayCount(models.TextChoices):
+    """How interest counts days (the codes of ``loans.schedules.DayCount``)."""
+
+    THIRTY_360 = "30/360", _("30/360")
+    ACTUAL_360 = "actual/360", _("Actual/360")
+    ACTUAL_365 = "actual/365", _("Actual/365")
+
+
+# What a repayment pays first, within each installment (oldest due installment first).
+ALLOCATION_COMPONENTS = ("penalty", "interest", "principal")
+
+
+def default_allocation_order() -> list[str]:
+    return list(ALLOCATION_COMPONENTS)
 
 
 class LoanProduct(models.Model):
@@ -45,6 +62,37 @@ class LoanProduct(models.Model):
     penalty_rate = models.DecimalField(
         _("penalty rate (daily)"), **RATE, default=Decimal("0.0005"), help_text=_("e.g. 0.0005 for 0.05% a day")
     )
+    # Servicing: how the product's loans are scheduled and how repayments are allocated.
+    day_count = models.CharField(_("day count"), max_length=16, choices=DayCount.choices, default=DayCount.ACTUAL_360)
+    holiday_shift = models.BooleanField(
+        _("move pay dates off holidays"),
+        default=False,
+        help_text=_("A due date on a weekend or public holiday is paid on the next business day."),
+    )
+    allocation_order = models.JSONField(
+        _("allocation order"),
+        default=default_allocation_order,
+        help_text=_('The order repayments pay each installment\'s parts, e.g. ["penalty", "interest", "principal"].'),
+    )
+    prepayment_fee_rate = models.DecimalField(
+        _("prepayment fee rate"),
+        **RATE,
+        default=Decimal("0"),
+        help_text=_("A share of the principal repaid early, e.g. 0.0100 for 1%"),
+    )
+    min_coverage_ratio = models.DecimalField(
+        _("minimum collateral coverage"),
+        **RATE,
+        null=True,
+        blank=True,
+        help_text=_("Collateral after haircuts / approved amount; empty for none (e.g. 1.2000 for 120%)"),
+    )
+    grade_rates = models.JSONField(
+        _("annual rate by grade"),
+        default=dict,
+        blank=True,
+        help_text=_('Default annual rate per score grade, e.g. {"A": "0.0550", "E": "0.1150"}.'),
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -64,6 +112,14 @@ class LoanProduct(models.Model):
             models.CheckConstraint(
                 condition=Q(annual_rate_min__gte=0) & Q(annual_rate_max__gte=F("annual_rate_min")),
                 name="loan_product_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(prepayment_fee_rate__gte=0) & Q(prepayment_fee_rate__lte=1),
+                name="loan_product_prepayment_fee_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_coverage_ratio__isnull=True) | Q(min_coverage_ratio__gte=0),
+                name="loan_product_min_coverage_non_negative",
             ),
         ]
 

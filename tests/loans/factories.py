@@ -79,3 +79,27 @@ class AuthorityFactory(factory.django.DjangoModelFactory):
         model = ApprovalAuthority
 
     limit = Decimal("200000.00")
+
+
+class LoanFactory(factory.django.DjangoModelFactory):
+    """A loan row as written directly (no schedule): for model-level tests only; services build loans."""
+
+    class Meta:
+        model = "loans.Loan"
+
+    application = factory.SubFactory(ApplicationFactory, status=LoanApplication.Status.DISBURSED)
+    customer = factory.LazyAttribute(lambda o: o.application.customer)
+    product = factory.LazyAttribute(lambda o: o.application.product)
+    loan_number = factory.Sequence(lambda n: f"LN-260101-T{n:05d}")
+    contract_number = factory.Sequence(lambda n: f"C-{n:05d}")
+    approved_amount = Decimal("100000.00")
+    principal = Decimal("100000.00")
+    outstanding_principal = Decimal("100000.00")
+    annual_rate = Decimal("0.0800")
+    term_months = 12
+    method = "equal_installment"
+    day_count = "actual/360"
+    repayment_day = 15
+    disbursement_date = datetime.date(2025, 1, 15)
+    first_due_date = datetime.date(2025, 2, 15)
+    maturity_date = datetime.date(2026, 1, 15)
