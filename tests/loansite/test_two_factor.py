@@ -100,7 +100,9 @@ def test_enrolment_shows_qr_and_key_once_then_recovery_codes(client, approver):
     assert "no-store" in page["Cache-Control"]
     html = page.content.decode()
     assert "<svg" in html and "two-factor-qr-code" in html
-    assert "data:" not in html and "<script" not in html.split("</head>")[1]
+    body_scripts = re.findall(r"<script([^>]*)>", html.split("</head>")[1])
+    # The QR code is inline SVG: no data URL, and no script in the body but the site's own static files.
+    assert "data:" not in html and all('src="/static/loansite/' in attrs for attrs in body_scripts)
     secret = re.search(r'id="two-factor-secret"[^>]*>([A-Z2-7 ]+)<', html).group(1).replace(" ", "")
     device = TOTPDevice.objects.get(user=approver)
     assert not device.confirmed and base64.b32decode(secret) == device.bin_key
