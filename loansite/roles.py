@@ -99,6 +99,50 @@ SERVICING_APPROVER = [
     "loans.export_loan",
 ]
 
+# The risk app: what the risk analyst owns and what other roles read.
+RISK_READ = [
+    *model_perms("risk.riskevent", VIEW),
+    *model_perms("risk.riskevententry", VIEW),
+    *model_perms("risk.alert", VIEW),
+    *model_perms("risk.alertaction", VIEW),
+    *model_perms("risk.riskrule", VIEW),
+    *model_perms("risk.levelthreshold", VIEW),
+]
+RISK_VIEW_ALL = [
+    *RISK_READ,
+    *model_perms("risk.transaction", VIEW),
+    *model_perms("risk.loginevent", VIEW),
+    *model_perms("risk.device", VIEW),
+    *model_perms("risk.riskruleversion", VIEW),
+    *model_perms("risk.watchlistentry", VIEW),
+    *model_perms("risk.customerrestriction", VIEW),
+    *model_perms("risk.iprange", VIEW),
+    *model_perms("risk.datasource", VIEW),
+    *model_perms("risk.dataqualitycheck", VIEW),
+    *model_perms("risk.dataqualityresult", VIEW),
+]
+RISK_ANALYST_OWN = [
+    *RISK_VIEW_ALL,
+    # Inputs: by API, batch and import (the feeding system's account gets these too).
+    *model_perms("risk.transaction", ADD),
+    "risk.import_transaction",
+    *model_perms("risk.loginevent", ADD),
+    # Rules (versioned, never deleted) and the level thresholds.
+    *model_perms("risk.riskrule", ADD, CHANGE),
+    *model_perms("risk.levelthreshold", CHANGE),
+    # Events and alerts: handling (assign, note, escalate, resolve) and actions on customers.
+    "risk.handle_riskevent",
+    "risk.handle_alert",
+    *model_perms("risk.device", CHANGE),
+    "risk.flag_device",
+    *model_perms("risk.watchlistentry", ADD, CHANGE),
+    *model_perms("risk.customerrestriction", ADD, CHANGE),
+    # Data management: IP ranges (cities), sources and quality checks.
+    *model_perms("risk.iprange", ADD, CHANGE, DELETE),
+    *model_perms("risk.datasource", CHANGE),
+    *model_perms("risk.dataqualitycheck", ADD, CHANGE),
+]
+
 # Celery beat: the periodic tasks and the two schedule kinds the back office uses.
 SCHEDULES = [
     *model_perms("django_celery_beat.periodictask", *ALL),
@@ -130,6 +174,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     CREDIT_APPROVER: [
         *VIEW_BUSINESS,
+        # The risk events and alerts behind the workbench's flags.
+        *RISK_READ,
         "loans.review_loanapplication",
         "loans.approve_loanapplication",
         "loans.export_loanapplication",
@@ -143,6 +189,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.rate_customer",
         "customers.export_customer",
         *model_perms("customers.creditline", CHANGE),
+        *RISK_ANALYST_OWN,
     ],
     MODEL_OPS: [
         *VIEW_BUSINESS,
@@ -168,6 +215,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *model_perms("axes.accessfailurelog", VIEW),
         *SCHEDULES_VIEW,
         *TASK_RESULTS_VIEW,
+        *RISK_VIEW_ALL,
     ],
     # Named too, not "everything installed": a new app (a token table, a key store) must be
     # granted on purpose. Users and groups, the whole business, schedules, unlocking sign-ins,
@@ -221,6 +269,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *model_perms("token_blacklist.blacklistedtoken", VIEW),
         *model_perms("otp_totp.totpdevice", VIEW, DELETE),
         *model_perms("otp_static.staticdevice", VIEW, DELETE),
+        # Risk: read everything; configure IP ranges and data sources.
+        *RISK_VIEW_ALL,
+        *model_perms("risk.iprange", ADD, CHANGE, DELETE),
+        *model_perms("risk.datasource", CHANGE),
     ],
 }
 

@@ -120,6 +120,7 @@ class CompiledRule:
     points: int
     check: Callable[[Activity, Context], str | None]
     window: int = 0  # seconds of history the rule looks at
+    per: str = ""  # velocity rules: whose events they count (customer, device, ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,9 @@ class RuleSet:
 
     @property
     def needs(self) -> frozenset[str]:
-        return frozenset(rule.kind for rule in self.rules)
+        """The rule kinds in force, and ``per:device`` / ``per:ip`` when a velocity rule counts
+        a device's or an address's events (the caller then loads those windows too)."""
+        return frozenset(rule.kind for rule in self.rules) | {f"per:{rule.per}" for rule in self.rules if rule.per}
 
 
 _AT = attrgetter("at")
@@ -311,7 +314,8 @@ def rule_compile(rule: RuleDef) -> CompiledRule:
     if isinstance(rule.points, bool) or not isinstance(rule.points, int) or not 0 <= rule.points <= 1000:
         raise RuleError({"points": "a whole number from 0 to 1000"})
     check, window = compiler(rule.params)
-    return CompiledRule(rule.code, rule.version, rule.kind, rule.points, check, window)
+    per = rule.params.get("per", "customer") if rule.kind == "velocity" else ""
+    return CompiledRule(rule.code, rule.version, rule.kind, rule.points, check, window, per)
 
 
 def rules_compile(rules: Sequence[RuleDef], thresholds: Thresholds = Thresholds()) -> RuleSet:

@@ -146,6 +146,7 @@ class Transaction(ScoredMixin):
             models.Index(fields=["source", "received_at"], name="risk_tx_source_idx"),
             models.Index(fields=["counterparty"], name="risk_tx_counterparty_idx"),
         ]
+        permissions = [("import_transaction", _("Can import transactions and logins"))]
 
     def __str__(self):
         return f"{self.external_id or self.pk} {self.amount} {self.currency}"

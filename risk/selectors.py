@@ -1,0 +1,123 @@
+"""Reads of the risk app: the rules in force, cities of addresses, queues and profiles."""
+
+import bisect
+import ipaddress
+import threading
+import time
+
+from django.db.models import Count, Q
+
+from risk.engine import RuleDef, RuleSet, Thresholds, rules_compile
+from risk.models import EVENT_RULE_KINDS, LevelThreshold, RiskEvent, RiskRule
+
+
+def thresholds_current() -> Thresholds:
+    rows = dict(LevelThreshold.objects.values_list("level", "min_score"))
+    return Thresholds(medium=rows.get("medium", 40), high=rows.get("high", 80))
+
+
+def rule_defs(rules) -> list[RuleDef]:
+    return [RuleDef(r.code, r.version, r.kind, r.params, r.points) for r in rules]
+
+
+def ruleset_current(*, overrides: dict | None = None, thresholds: Thresholds | None = None) -> RuleSet:
+    """The enabled event rules, compiled. ``overrides`` (``{code: RiskRule}``, unsaved) stands
+    in for stored rules: a simulation of a change that is not saved yet."""
+    rules = {rule.code: rule for rule in RiskRule.objects.filter(kind__in=EVENT_RULE_KINDS)}
+    rules.update(overrides or {})
+    enabled = [rule for rule in rules.values() if rule.enabled and rule.kind in EVENT_RULE_KINDS]
+    return rules_compile(rule_defs(enabled), thresholds or thresholds_current())
+
+
+def rule_params(code: str) -> tuple[dict, int, int] | None:
+    """``(params, points, version)`` of an enabled rule, or None."""
+    rule = RiskRule.objects.filter(code=code, enabled=True).first()
+    return (rule.params, rule.points, rule.version) if rule is not None else None
+
+
+# --- cities of IP addresses (offline, from the configured ranges) ---------------------------
+
+_RANGES_TTL = 60.0
+_ranges_lock = threading.Lock()
+_ranges: dict = {"at": 0.0, "v4": ([], []), "v6": ([], [])}
+
+
+def ip_ranges_forget() -> None:
+    """Drop this process's copy of the ranges (after a change; others refresh within a minute)."""
+    with _ranges_lock:
+        _ranges["at"] = 0.0
+
+
+def _ranges_load() -> dict:
+    from risk.models import IpRange
+
+    tables = {4: [], 6: []}
+    for network, city in IpRange.objects.values_list("network", "city"):
+        try:
+            net = ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            continue
+        tables[net.version].append((int(net.network_address), int(net.broadcast_address), city))
+    loaded = {"at": time.monotonic()}
+    for version, rows in tables.items():
+        # Narrow ranges first at the same start, so the most specific network wins.
+        rows.sort(key=lambda row: (row[0], row[1]))
+        loaded[f"v{version}"] = ([row[0] for row in rows], rows)
+    return loaded
+
+
+def ip_city(ip: str) -> str:
+    """The city of a configured range that holds ``ip`` (the narrowest one), or ""."""
+    if not ip:
+        return ""
+    with _ranges_lock:
+        if time.monotonic() - _ranges["at"] > _RANGES_TTL:
+            _ranges.update(_ranges_load())
+        tables = dict(_ranges)
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    starts, rows = tables[f"v{address.version}"]
+    value = int(address)
+    best = None
+    last = bisect.bisect_right(starts, value) - 1
+    # Ranges nest shallowly: the 64 nearest starts at or before the address are enough.
+    for index in range(last, max(-1, last - 64), -1):
+        start, end, city = rows[index]
+        if value <= end and (best is None or end - start < best[1] - best[0]):
+            best = (start, end, city)
+    return best[2] if best else ""
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def risk_event_active_for(customer_id: int) -> RiskEvent | None:
+    """The customer's active event for scored activity (early warnings have their own)."""
+    return (
+        RiskEvent.objects.filter(customer_id=customer_id, status__in=RiskEvent.ACTIVE, signal_key="")
+        .order_by("-opened_at")
+        .first()
+    )
+
+
+def risk_flags_by_customer(customer_ids) -> dict[int, list[dict]]:
+    """Each customer's active events (level, rules hit, id), for the workbench's flags column."""
+    flags: dict[int, list[dict]] = {}
+    rows = (
+        RiskEvent.objects.filter(customer_id__in=set(customer_ids), status__in=RiskEvent.ACTIVE)
+        .order_by("-score")
+        .values("id", "customer_id", "level", "score", "rules_hit", "status")
+    )
+    for row in rows:
+        flags.setdefault(row["customer_id"], []).append(row)
+    return flags
+
+
+def risk_event_counts() -> dict:
+    return RiskEvent.objects.aggregate(
+        open=Count("id", filter=Q(status=RiskEvent.Status.OPEN)),
+        investigating=Count("id", filter=Q(status=RiskEvent.Status.INVESTIGATING)),
+        high=Count("id", filter=Q(status__in=RiskEvent.ACTIVE, level="high")),
+    )

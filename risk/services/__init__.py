@@ -1,0 +1,1 @@
+"""Writes of the risk app (services write, selectors read)."""

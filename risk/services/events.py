@@ -1,0 +1,377 @@
+"""Risk events and alerts: opening and updating them from scores and signals, and their
+handling (assign, note, escalate, resolve, actions on the customer), each audited.
+
+Changes to an event are conditional updates on ``(status, version)``: of two analysts
+acting at once exactly one wins, the other gets a conflict, on SQLite and MariaDB alike.
+"""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from loansite.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from risk.engine import LEVEL_ORDER, level_max
+from risk.models import Alert, AlertAction, CustomerRestriction, RiskEvent, RiskEventEntry, WatchListEntry
+
+PERM_HANDLE = "risk.handle_riskevent"
+PERM_ALERT = "risk.handle_alert"
+NOTE_MAX = 2000
+
+SEVERITY_OF_LEVEL = {"medium": Alert.Severity.MEDIUM, "high": Alert.Severity.HIGH}
+
+
+def _require(actor, perm: str) -> None:
+    if actor is None or not actor.is_active or not actor.has_perm(perm):
+        raise NotAllowed(_("You do not have the role needed for this action."))
+
+
+def _text(value: str, *, required: bool, what: str) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(_("%(what)s is needed.") % {"what": what})
+    if len(value) > NOTE_MAX:
+        raise ValidationFailed(_("At most %(n)s characters.") % {"n": NOTE_MAX})
+    return value
+
+
+def _entry(event: RiskEvent, kind: str, *, actor=None, text: str = "", data: dict | None = None, at=None):
+    return RiskEventEntry.objects.create(
+        event=event, kind=kind, actor=actor, text=text, data=data or {}, created_at=at or timezone.now()
+    )
+
+
+def alert_raise(*, event: RiskEvent | None, customer_id, severity: str, title: str, source: str) -> Alert:
+    alert = Alert.objects.create(
+        event=event, customer_id=customer_id, severity=severity, title=title[:200], source=source
+    )
+    AlertAction.objects.create(alert=alert, kind=AlertAction.Kind.RAISED, text=title[:500])
+    return alert
+
+
+def _title(level: str, rules: list[str]) -> str:
+    return _("%(level)s risk: %(rules)s") % {"level": level.capitalize(), "rules": ", ".join(rules) or "-"}
+
+
+def risk_event_raise(
+    *,
+    customer_id: int,
+    level: str,
+    score: int,
+    rules: list[str],
+    source: str,
+    reference: dict,
+    signal_key: str = "",
+    at=None,
+    count: int = 1,
+) -> RiskEvent:
+    """Open an event for a medium or high result, or add the result to the customer's
+    active one (its level and score only go up; an alert is raised on opening and again
+    when the level rises). ``reference`` names what was scored (e.g. a transaction id)."""
+    if LEVEL_ORDER[level] < LEVEL_ORDER["medium"]:
+        raise ValueError("Only medium and high results open events.")
+    now = at or timezone.now()
+    with transaction.atomic():
+        event = (
+            RiskEvent.objects.select_for_update()
+            .filter(customer_id=customer_id, status__in=RiskEvent.ACTIVE, signal_key=signal_key)
+            .order_by("-opened_at")
+            .first()
+        )
+        if event is None:
+            event = RiskEvent.objects.create(
+                customer_id=customer_id,
+                level=level,
+                score=score,
+                rules_hit=sorted(set(rules)),
+                source=source,
+                signal_key=signal_key,
+                hits=count,
+                opened_at=now,
+                last_seen_at=now,
+            )
+            _entry(event, RiskEventEntry.Kind.CREATED, data={"score": score, "level": level, **reference}, at=now)
+            alert_raise(
+                event=event,
+                customer_id=customer_id,
+                severity=SEVERITY_OF_LEVEL[level],
+                title=_title(level, event.rules_hit),
+                source=source,
+            )
+            audit_record(
+                action=AuditAction.CREATE,
+                target=event,
+                changes={"level": level, "score": score, "rules": event.rules_hit, "source": source, **reference},
+                reason=_("Risk event opened"),
+            )
+            return event
+        new_level = level_max(event.level, level)
+        rules_hit = sorted(set(event.rules_hit) | set(rules))
+        RiskEvent.objects.filter(pk=event.pk).update(
+            level=new_level,
+            score=max(event.score, score),
+            rules_hit=rules_hit,
+            hits=F("hits") + count,
+            last_seen_at=now,
+            version=F("version") + 1,
+        )
+        _entry(event, RiskEventEntry.Kind.LINKED, data={"score": score, "level": level, **reference}, at=now)
+        if new_level != event.level:
+            alert_raise(
+                event=event,
+                customer_id=customer_id,
+                severity=SEVERITY_OF_LEVEL[new_level],
+                title=_title(new_level, rules_hit),
+                source=source,
+            )
+            audit_record(
+                action=AuditAction.UPDATE,
+                target=event,
+                changes={"level": [event.level, new_level], "score": [event.score, max(event.score, score)]},
+                reason=_("Risk event level rose"),
+            )
+        event.refresh_from_db()
+        return event
+
+
+# --- handling ------------------------------------------------------------------------------
+
+
+def _event_update(event: RiskEvent, *, expect_status=None, **values) -> RiskEvent:
+    query = RiskEvent.objects.filter(pk=event.pk, version=event.version)
+    if expect_status is not None:
+        query = query.filter(status=expect_status)
+    if query.update(**values, version=F("version") + 1) != 1:
+        raise Conflict()
+    event.refresh_from_db()
+    return event
+
+
+def _active(event: RiskEvent) -> None:
+    if not event.is_active:
+        raise InvalidTransition(
+            _("Risk event %(event)s is %(status)s; it cannot be changed.")
+            % {"event": event, "status": event.get_status_display()}
+        )
+
+
+@transaction.atomic
+def risk_event_assign(*, actor, event: RiskEvent, assignee) -> RiskEvent:
+    """Give the event to an analyst; an open event moves to investigating."""
+    _require(actor, PERM_HANDLE)
+    _active(event)
+    if assignee is None or not assignee.is_active or not assignee.has_perm(PERM_HANDLE):
+        raise ValidationFailed(_("Risk events can only be assigned to someone who may handle them."))
+    before = event.assignee_id
+    status_before = event.status
+    event = _event_update(event, expect_status=event.status, assignee=assignee, status=RiskEvent.Status.INVESTIGATING)
+    _entry(event, RiskEventEntry.Kind.ASSIGNED, actor=actor, text=assignee.get_username())
+    audit_record(
+        action=AuditAction.ASSIGN,
+        actor=actor,
+        target=event,
+        changes={"assignee": [before, assignee.pk], "status": [status_before, event.status]},
+        reason=_("Risk event assigned"),
+    )
+    return event
+
+
+@transaction.atomic
+def risk_event_note(*, actor, event: RiskEvent, text: str) -> RiskEventEntry:
+    _require(actor, PERM_HANDLE)
+    text = _text(text, required=True, what=_("A note"))
+    entry = _entry(event, RiskEventEntry.Kind.NOTE, actor=actor, text=text)
+    audit_record(
+        action=AuditAction.UPDATE, actor=actor, target=event, changes={"note": entry.pk}, reason=_("Risk event note")
+    )
+    return entry
+
+
+@transaction.atomic
+def risk_event_escalate(*, actor, event: RiskEvent, reason: str) -> RiskEvent:
+    """Escalate: the level becomes high and a critical alert is raised."""
+    _require(actor, PERM_HANDLE)
+    _active(event)
+    reason = _text(reason, required=True, what=_("A reason"))
+    level_before = event.level
+    event = _event_update(event, expect_status=event.status, escalated=True, level="high")
+    _entry(event, RiskEventEntry.Kind.ESCALATED, actor=actor, text=reason)
+    alert_raise(
+        event=event,
+        customer_id=event.customer_id,
+        severity=Alert.Severity.CRITICAL,
+        title=_("Escalated: %(reason)s") % {"reason": reason[:150]},
+        source=event.source,
+    )
+    audit_record(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        target=event,
+        changes={"escalated": [False, True], "level": [level_before, "high"]},
+        reason=reason,
+    )
+    return event
+
+
+@transaction.atomic
+def risk_event_resolve(*, actor, event: RiskEvent, outcome: str, note: str, false_positive: bool = False) -> RiskEvent:
+    """Close the event with an outcome; its open alerts close with it."""
+    _require(actor, PERM_HANDLE)
+    to_status = RiskEvent.Status.FALSE_POSITIVE if false_positive else RiskEvent.Status.RESOLVED
+    if to_status not in RiskEvent.TRANSITIONS.get(event.status, ()):
+        _active(event)
+    if outcome not in RiskEvent.Outcome.values:
+        raise ValidationFailed(_("Choose an outcome."))
+    note = _text(note, required=True, what=_("A resolution note"))
+    now = timezone.now()
+    status_before = event.status
+    event = _event_update(event, expect_status=event.status, status=to_status, outcome=outcome, resolved_at=now)
+    _entry(event, RiskEventEntry.Kind.RESOLVED, actor=actor, text=note, data={"outcome": outcome, "status": to_status})
+    for alert in event.alerts.exclude(status=Alert.Status.CLOSED):
+        Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.CLOSED, closed_at=now, version=F("version") + 1)
+        AlertAction.objects.create(alert=alert, kind=AlertAction.Kind.CLOSED, actor=actor, text=_("Event resolved"))
+    audit_record(
+        action=AuditAction.TRANSITION,
+        actor=actor,
+        target=event,
+        changes={"status": [status_before, to_status], "outcome": outcome},
+        reason=note,
+    )
+    return event
+
+
+# --- actions on the customer ----------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_restrict(*, actor, customer, kind: str, reason: str, event: RiskEvent | None = None):
+    """Freeze the customer's portal account or new applications (risk.selectors answer
+    ``customer_is_restricted`` for the portal and the application services)."""
+    _require(actor, "risk.add_customerrestriction")
+    if kind not in CustomerRestriction.Kind.values:
+        raise ValidationFailed(_("Unknown restriction."))
+    reason = _text(reason, required=True, what=_("A reason"))
+    if CustomerRestriction.objects.filter(customer=customer, kind=kind, active=True).exists():
+        raise Conflict(_("This restriction is already in place."))
+    restriction = CustomerRestriction.objects.create(
+        customer=customer, kind=kind, reason=reason, event=event, created_by=actor
+    )
+    if event is not None:
+        _entry(event, RiskEventEntry.Kind.ACTION, actor=actor, text=reason, data={"action": f"restrict:{kind}"})
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        target=restriction,
+        changes={"customer": customer.pk, "kind": kind, "event": event.pk if event else None},
+        reason=reason,
+    )
+    return restriction
+
+
+@transaction.atomic
+def customer_restriction_lift(*, actor, restriction: CustomerRestriction, reason: str):
+    _require(actor, "risk.change_customerrestriction")
+    reason = _text(reason, required=True, what=_("A reason"))
+    if not CustomerRestriction.objects.filter(pk=restriction.pk, active=True).update(
+        active=False, lifted_at=timezone.now()
+    ):
+        raise Conflict(_("This restriction was already lifted."))
+    audit_record(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        target=restriction,
+        changes={"active": [True, False]},
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def watch_list_add(*, actor, kind: str, value: str, reason: str, customer=None, event: RiskEvent | None = None):
+    from risk.engine import counterparty_normalise
+
+    _require(actor, "risk.add_watchlistentry")
+    if kind not in WatchListEntry.Kind.values:
+        raise ValidationFailed(_("Unknown watch-list kind."))
+    reason = _text(reason, required=True, what=_("A reason"))
+    if kind == WatchListEntry.Kind.CUSTOMER:
+        if customer is None:
+            raise ValidationFailed(_("Choose the customer."))
+        value = str(customer.pk)
+    elif kind == WatchListEntry.Kind.COUNTERPARTY:
+        value = counterparty_normalise(value)
+    else:
+        value = (value or "").strip()
+    if not value or len(value) > 200:
+        raise ValidationFailed(_("A value of at most 200 characters is needed."))
+    if WatchListEntry.objects.filter(kind=kind, value=value, active=True).exists():
+        raise Conflict(_("This is on the watch list already."))
+    entry = WatchListEntry.objects.create(kind=kind, value=value, customer=customer, reason=reason, added_by=actor)
+    if event is not None:
+        _entry(event, RiskEventEntry.Kind.ACTION, actor=actor, text=reason, data={"action": f"watch:{kind}"})
+    audit_record(
+        action=AuditAction.CREATE, actor=actor, target=entry, changes={"kind": kind, "value": value}, reason=reason
+    )
+    return entry
+
+
+@transaction.atomic
+def watch_list_remove(*, actor, entry: WatchListEntry, reason: str) -> None:
+    _require(actor, "risk.change_watchlistentry")
+    reason = _text(reason, required=True, what=_("A reason"))
+    if not WatchListEntry.objects.filter(pk=entry.pk, active=True).update(active=False, removed_at=timezone.now()):
+        raise Conflict(_("This entry was already removed."))
+    audit_record(action=AuditAction.UPDATE, actor=actor, target=entry, changes={"active": [True, False]}, reason=reason)
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+def _alert_move(alert: Alert, to_status: str, **values) -> Alert:
+    if to_status not in Alert.TRANSITIONS.get(alert.status, ()):
+        raise InvalidTransition(
+            _("Alert %(alert)s is %(status)s.") % {"alert": alert.pk, "status": alert.get_status_display()}
+        )
+    if not Alert.objects.filter(pk=alert.pk, version=alert.version, status=alert.status).update(
+        status=to_status, version=F("version") + 1, **values
+    ):
+        raise Conflict()
+    alert.refresh_from_db()
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, actor, alert: Alert) -> Alert:
+    _require(actor, PERM_ALERT)
+    before = alert.status
+    alert = _alert_move(alert, Alert.Status.ACKNOWLEDGED, assignee=actor)
+    AlertAction.objects.create(alert=alert, kind=AlertAction.Kind.ACKNOWLEDGED, actor=actor)
+    audit_record(action=AuditAction.TRANSITION, actor=actor, target=alert, changes={"status": [before, alert.status]})
+    return alert
+
+
+@transaction.atomic
+def alert_note(*, actor, alert: Alert, text: str) -> AlertAction:
+    _require(actor, PERM_ALERT)
+    text = _text(text, required=True, what=_("A note"))
+    action = AlertAction.objects.create(alert=alert, kind=AlertAction.Kind.NOTE, actor=actor, text=text)
+    audit_record(action=AuditAction.UPDATE, actor=actor, target=alert, changes={"note": action.pk})
+    return action
+
+
+@transaction.atomic
+def alert_close(*, actor, alert: Alert, note: str) -> Alert:
+    _require(actor, PERM_ALERT)
+    note = _text(note, required=True, what=_("A note"))
+    before = alert.status
+    alert = _alert_move(alert, Alert.Status.CLOSED, closed_at=timezone.now())
+    AlertAction.objects.create(alert=alert, kind=AlertAction.Kind.CLOSED, actor=actor, text=note)
+    audit_record(
+        action=AuditAction.TRANSITION,
+        actor=actor,
+        target=alert,
+        changes={"status": [before, alert.status]},
+        reason=note,
+    )
+    return alert

@@ -1,0 +1,396 @@
+"""Scoring what arrives: transactions and logins, one at a time or 1,000 per call.
+
+Every entry point (the API, the batch endpoint, imports, the demo generator) goes through
+:func:`events_ingest`, which works set-wise: one query each for the customers, devices,
+device uses, the recent window and the watch lists of the whole batch; the engine scores
+the events in time order (so events of one batch see each other), the rows are inserted
+in bulk with their scores and the rule versions used, and medium and high results open or
+update one risk event per customer. All of it in one transaction: a batch is written
+whole or not at all.
+"""
+
+import datetime
+from bisect import bisect_right, insort
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import attrgetter
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loansite.errors import ValidationFailed
+from risk.engine import LEVEL_ORDER, LOGIN, TRANSACTION, Activity, Context, RuleSet, event_score
+from risk.inputs import EventInput
+from risk.models import Device, DeviceCustomer, EventSource, LoginEvent, Transaction, WatchListEntry
+from risk.selectors import ip_city, ruleset_current
+
+BATCH_MAX = 1000
+_AT = attrgetter("at")
+
+
+@dataclass
+class Outcome:
+    index: int
+    kind: str
+    id: int | None = None
+    score: int = 0
+    level: str = "low"
+    rules_hit: list = field(default_factory=list)
+    event_id: int | None = None
+    duplicate: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "score": self.score,
+            "level": self.level,
+            "rules_hit": self.rules_hit,
+            "event": self.event_id,
+            "duplicate": self.duplicate,
+        }
+
+
+@lru_cache(maxsize=4096)
+def user_agent_parse(user_agent: str) -> tuple[str, str, str]:
+    """``(browser, os, device)`` families by ua-parser (Browserscope's maintained regexes)."""
+    if not user_agent:
+        return "", "", ""
+    from ua_parser import parse
+
+    result = parse(user_agent)
+    browser = result.user_agent.family if result.user_agent else ""
+    os_family = result.os.family if result.os else ""
+    device = result.device.family if result.device else ""
+    return browser[:64], os_family[:64], device[:64]
+
+
+def _epoch(when: datetime.datetime) -> int:
+    return int(when.timestamp())
+
+
+def _local_minute(when: datetime.datetime) -> int:
+    local = timezone.localtime(when)
+    return local.hour * 60 + local.minute
+
+
+def _devices(items: list[EventInput]) -> dict[str, Device]:
+    """Devices by fingerprint: known ones, and the new ones created (user agent parsed)."""
+    firsts: dict[str, EventInput] = {}
+    for item in items:
+        if item.device and (item.device not in firsts or item.occurred_at < firsts[item.device].occurred_at):
+            firsts[item.device] = item
+    if not firsts:
+        return {}
+    devices = {d.fingerprint: d for d in Device.objects.filter(fingerprint__in=list(firsts))}
+    new = []
+    for fingerprint, item in firsts.items():
+        if fingerprint not in devices:
+            browser, os_family, family = user_agent_parse(item.user_agent)
+            new.append(
+                Device(
+                    fingerprint=fingerprint,
+                    user_agent=item.user_agent,
+                    browser=browser,
+                    os=os_family,
+                    device_family=family,
+                    first_seen_at=item.occurred_at,
+                    last_seen_at=item.occurred_at,
+                )
+            )
+    if new:
+        Device.objects.bulk_create(new, ignore_conflicts=True)
+        devices.update((d.fingerprint, d) for d in Device.objects.filter(fingerprint__in=[d.fingerprint for d in new]))
+    last: dict[int, datetime.datetime] = {}
+    for item in items:
+        if item.device:
+            device = devices[item.device]
+            if item.occurred_at > device.last_seen_at and item.occurred_at > last.get(device.pk, device.last_seen_at):
+                last[device.pk] = item.occurred_at
+    for pk, when in last.items():
+        Device.objects.filter(pk=pk, last_seen_at__lt=when).update(last_seen_at=when)
+    return devices
+
+
+def _window_rows(model, query: Q, start, end, kind: str) -> list[tuple]:
+    fields = ["customer_id", "occurred_at", "device_id", "ip", "city"]
+    if kind == TRANSACTION:
+        fields += ["amount", "counterparty"]
+    return list(
+        model.objects.filter(query, occurred_at__gte=start, occurred_at__lte=end).values_list(*fields).order_by()
+    )
+
+
+def _activity(kind: str, row: tuple) -> Activity:
+    customer_id, occurred_at, device_id, ip, city, *rest = row
+    return Activity(
+        kind,
+        _epoch(occurred_at),
+        rest[0] if rest else None,
+        str(device_id) if device_id else "",
+        ip or "",
+        city or "",
+        rest[1] if rest else "",
+    )
+
+
+def _windows(ruleset: RuleSet, items, devices, customer_ids):
+    """Earlier activity per customer, device and address, each in time order."""
+    by_customer: dict[int, list[Activity]] = defaultdict(list)
+    by_device: dict[str, list[Activity]] = defaultdict(list)
+    by_ip: dict[str, list[Activity]] = defaultdict(list)
+    window = ruleset.window
+    if window <= 0:
+        return by_customer, by_device, by_ip
+    start = min(item.occurred_at for item in items) - datetime.timedelta(seconds=window)
+    end = max(item.occurred_at for item in items)
+    needs = ruleset.needs
+    need_device, need_ip = "per:device" in needs, "per:ip" in needs
+    queries = [(Q(customer_id__in=customer_ids), "customer")]
+    if need_device:
+        device_ids = [d.pk for d in devices.values()]
+        if device_ids:
+            queries.append((Q(device_id__in=device_ids), "device"))
+    if need_ip:
+        ips = sorted({item.ip for item in items if item.ip})
+        if ips:
+            queries.append((Q(ip__in=ips), "ip"))
+    for query, per in queries:
+        for model, kind in ((Transaction, TRANSACTION), (LoginEvent, LOGIN)):
+            for row in _window_rows(model, query, start, end, kind):
+                activity = _activity(kind, row)
+                if per == "customer":
+                    by_customer[row[0]].append(activity)
+                elif per == "device":
+                    by_device[activity.device].append(activity)
+                else:
+                    by_ip[activity.ip].append(activity)
+    for table in (by_customer, by_device, by_ip):
+        for events in table.values():
+            events.sort(key=_AT)
+    return by_customer, by_device, by_ip
+
+
+def _upto(events: list[Activity], at: int) -> list[Activity]:
+    """The events at or before ``at`` (a later one may be stored already: a late arrival)."""
+    if not events or events[-1].at <= at:
+        return events
+    return events[: bisect_right(events, at, key=_AT)]
+
+
+def events_ingest(*, items: list[EventInput], source: str, ruleset: RuleSet | None = None) -> list[Outcome]:
+    """Score and store ``items`` (transactions and/or logins); one :class:`Outcome` each, in
+    the order given. Raises :class:`ValidationFailed` (nothing written) for unknown customers.
+    A transaction whose ``external_id`` is stored already is not stored again: its stored
+    result comes back with ``duplicate`` set."""
+    from customers.models import Customer
+
+    if len(items) > BATCH_MAX:
+        raise ValidationFailed(_("At most %(n)s events per call.") % {"n": BATCH_MAX})
+    outcomes = [Outcome(index, item.kind) for index, item in enumerate(items)]
+    if not items:
+        return outcomes
+    with transaction.atomic():
+        customer_ids = {item.customer_id for item in items}
+        known = set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
+        unknown = {i: {"customer": _("No such customer.")} for i, it in enumerate(items) if it.customer_id not in known}
+        external = [item.external_id for item in items if item.external_id]
+        seen_external: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.external_id:
+                if item.external_id in seen_external:
+                    unknown[index] = {"external_id": _("Repeated within this call.")}
+                seen_external[item.external_id] = index
+        if unknown:
+            raise ValidationFailed(_("Some events are not valid; nothing was stored."), extra={"errors": unknown})
+        stored = {}
+        if external:
+            stored = {
+                tx.external_id: tx
+                for tx in Transaction.objects.filter(external_id__in=external).only(
+                    "id", "external_id", "score", "level", "rules_hit", "event_id"
+                )
+            }
+        todo = []
+        for index, item in enumerate(items):
+            previous = stored.get(item.external_id) if item.external_id else None
+            if previous is not None:
+                outcome = outcomes[index]
+                outcome.id, outcome.score, outcome.level = previous.pk, previous.score, previous.level
+                outcome.rules_hit, outcome.event_id, outcome.duplicate = previous.rules_hit, previous.event_id, True
+            else:
+                todo.append(index)
+        if todo:
+            _score_and_store([items[i] for i in todo], [outcomes[i] for i in todo], source, ruleset)
+    return outcomes
+
+
+def _score_and_store(items, outcomes, source, ruleset) -> None:
+    ruleset = ruleset or ruleset_current()
+    needs = ruleset.needs
+    customer_ids = {item.customer_id for item in items}
+    for item in items:
+        if not item.city and item.ip:
+            item.city = ip_city(item.ip)
+    devices = _devices(items)
+    links = {}
+    if devices:
+        links = {
+            (device_id, customer_id): first
+            for device_id, customer_id, first in DeviceCustomer.objects.filter(
+                device_id__in=[d.pk for d in devices.values()], customer_id__in=customer_ids
+            ).values_list("device_id", "customer_id", "first_seen_at")
+        }
+    watched_customers: set[int] = set()
+    watched_counterparties: set[str] = set()
+    if "watch_list" in needs:
+        entries = WatchListEntry.objects.filter(active=True).filter(
+            Q(kind=WatchListEntry.Kind.CUSTOMER, value__in=[str(c) for c in customer_ids])
+            | Q(
+                kind=WatchListEntry.Kind.COUNTERPARTY,
+                value__in=list({item.counterparty_key for item in items if item.counterparty}),
+            )
+        )
+        for kind, value in entries.values_list("kind", "value"):
+            if kind == WatchListEntry.Kind.CUSTOMER:
+                watched_customers.add(int(value))
+            else:
+                watched_counterparties.add(value)
+    by_customer, by_device, by_ip = _windows(ruleset, items, devices, customer_ids)
+
+    order = sorted(range(len(items)), key=lambda i: (items[i].occurred_at, i))
+    new_links: dict[tuple[int, int], datetime.datetime] = {}
+    rows: list = [None] * len(items)
+    for i in order:
+        item = items[i]
+        device = devices.get(item.device) if item.device else None
+        device_key = str(device.pk) if device else ""
+        activity = Activity(
+            item.kind,
+            _epoch(item.occurred_at),
+            item.amount,
+            device_key,
+            item.ip,
+            item.city,
+            item.counterparty,
+            _local_minute(item.occurred_at),
+        )
+        known = True
+        if device is not None:
+            pair = (device.pk, item.customer_id)
+            first, batch_first = links.get(pair), new_links.get(pair)
+            known = (first is not None and first < item.occurred_at) or (
+                batch_first is not None and batch_first < item.occurred_at
+            )
+            if first is None and batch_first is None:
+                new_links[pair] = item.occurred_at
+        context = Context(
+            _upto(by_customer.get(item.customer_id, []), activity.at),
+            _upto(by_device.get(device_key, []), activity.at) if device_key else (),
+            _upto(by_ip.get(item.ip, []), activity.at) if item.ip else (),
+            bool(device and device.flagged),
+            known,
+            item.customer_id in watched_customers,
+            bool(item.counterparty) and item.counterparty_key in watched_counterparties,
+        )
+        result = event_score(activity, context, ruleset)
+        insort(by_customer[item.customer_id], activity, key=_AT)
+        if device_key:
+            insort(by_device[device_key], activity, key=_AT)
+        if item.ip:
+            insort(by_ip[item.ip], activity, key=_AT)
+        outcome = outcomes[i]
+        outcome.score, outcome.level = result.score, result.level
+        outcome.rules_hit = [hit.as_dict() for hit in result.hits]
+        common = {
+            "customer_id": item.customer_id,
+            "occurred_at": item.occurred_at,
+            "device": device,
+            "ip": item.ip or None,
+            "city": item.city,
+            "source": source,
+            "score": result.score,
+            "level": result.level,
+            "rules_hit": outcome.rules_hit,
+            "rule_versions": result.versions,
+        }
+        if item.kind == TRANSACTION:
+            rows[i] = Transaction(
+                external_id=item.external_id,
+                account=item.account,
+                amount=item.amount,
+                currency=item.currency,
+                direction=item.direction,
+                channel=item.channel,
+                counterparty=item.counterparty,
+                **common,
+            )
+        else:
+            rows[i] = LoginEvent(success=item.success, **common)
+    if new_links:
+        DeviceCustomer.objects.bulk_create(
+            [DeviceCustomer(device_id=d, customer_id=c, first_seen_at=at) for (d, c), at in new_links.items()],
+            ignore_conflicts=True,
+        )
+    transactions = [row for row in rows if isinstance(row, Transaction)]
+    logins = [row for row in rows if isinstance(row, LoginEvent)]
+    if transactions:
+        Transaction.objects.bulk_create(transactions, batch_size=500)
+    if logins:
+        LoginEvent.objects.bulk_create(logins, batch_size=500)
+    for outcome, row in zip(outcomes, rows, strict=True):
+        outcome.id = row.pk
+    _events_raise(items, outcomes, rows)
+
+
+def _events_raise(items, outcomes, rows) -> None:
+    """One event per customer with medium or high results in this call."""
+    from risk.services.events import risk_event_raise
+
+    per_customer: dict[int, list[int]] = defaultdict(list)
+    for index, outcome in enumerate(outcomes):
+        if LEVEL_ORDER[outcome.level] >= LEVEL_ORDER["medium"]:
+            per_customer[items[index].customer_id].append(index)
+    for customer_id, indexes in per_customer.items():
+        indexes.sort(key=lambda i: (items[i].occurred_at, i))
+        worst = max(indexes, key=lambda i: (LEVEL_ORDER[outcomes[i].level], outcomes[i].score))
+        rules = sorted({hit["rule"] for i in indexes for hit in outcomes[i].rules_hit})
+        tx_ids = [rows[i].pk for i in indexes if items[i].kind == TRANSACTION]
+        login_ids = [rows[i].pk for i in indexes if items[i].kind == LOGIN]
+        reference = {}
+        if tx_ids:
+            reference["transactions"] = tx_ids
+        if login_ids:
+            reference["logins"] = login_ids
+        event = risk_event_raise(
+            customer_id=customer_id,
+            level=outcomes[worst].level,
+            score=outcomes[worst].score,
+            rules=rules,
+            source=EventSource.TRANSACTION if tx_ids else EventSource.LOGIN,
+            reference=reference,
+            count=len(indexes),
+        )
+        if tx_ids:
+            Transaction.objects.filter(pk__in=tx_ids).update(event=event)
+        if login_ids:
+            LoginEvent.objects.filter(pk__in=login_ids).update(event=event)
+        for i in indexes:
+            outcomes[i].event_id = event.pk
+
+
+def staff_login_record(*, user, ip: str | None) -> LoginEvent:
+    """A staff sign-in as a login event (city from the configured ranges); not scored."""
+    from risk.engine import ip_normalise
+
+    address = ip_normalise(ip or "")
+    return LoginEvent.objects.create(
+        user=user,
+        occurred_at=timezone.now(),
+        ip=address or None,
+        city=ip_city(address),
+        success=True,
+        source="system",
+    )
