@@ -264,8 +264,11 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
-# Request context for audit entries: the header set by the trusted reverse proxy
-# (e.g. "HTTP_X_FORWARDED_FOR"), and how many proxies stand in front. Empty: REMOTE_ADDR.
+# The one trusted-proxy setting (loansite.proxy.client_ip): the header the reverse proxy sets
+# (e.g. "HTTP_X_FORWARDED_FOR") and how many proxies append to it. Empty: REMOTE_ADDR only.
+# It decides the client address of the login throttles, the axes lockout, the public-form
+# rate limits and the audit trail alike; the application must be reachable only through
+# the proxy when it is set.
 TRUSTED_PROXY_IP_HEADER = env.str("TRUSTED_PROXY_IP_HEADER", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 if TRUSTED_PROXY_IP_HEADER and not re.fullmatch(r"HTTP_[A-Z0-9_]+", TRUSTED_PROXY_IP_HEADER):
