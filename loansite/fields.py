@@ -360,6 +360,12 @@ class EncryptedFieldsModel(models.Model):
 
     save.alters_data = True
 
+    def full_clean(self, *args, **kwargs):
+        # Validation (constraints naming a hash column included) sees the hashes of the values as they are now.
+        for companion in hash_fields(type(self)):
+            setattr(self, companion.attname, companion.hash_of(getattr(self, companion.source_field().attname)))
+        return super().full_clean(*args, **kwargs)
+
     def _get_unique_checks(self, exclude=None, include_meta_constraints=False):
         unique_checks, date_checks = super()._get_unique_checks(
             exclude=exclude, include_meta_constraints=include_meta_constraints

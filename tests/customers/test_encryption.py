@@ -175,6 +175,13 @@ def test_model_validation_reports_a_duplicate_on_the_plain_field():
     assert list(exc.value.message_dict) == ["phone"]
 
 
+def test_full_clean_validates_with_the_hashes_of_the_current_values():
+    customer = CustomerFactory(phone=PHONE)
+    customer.phone = "+86 139 0000 0001"
+    customer.full_clean(validate_unique=False)
+    assert customer.phone_hash == Customer._meta.get_field("phone_hash").hash_of("13900000001")
+
+
 def test_update_bulk_update_and_partial_saves_keep_the_hash_in_step():
     customer = CustomerFactory(phone=PHONE)
     Customer.objects.filter(pk=customer.pk).update(phone="13900000001")
