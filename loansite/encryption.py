@@ -167,6 +167,27 @@ def field_decrypt(token: str, *, where: str = "") -> str:
         ) from None
 
 
+def bytes_encrypt(data: bytes) -> bytes:
+    """Bytes (a stored file part) sealed like a field value: ``e1:<key id>:`` + nonce + ciphertext + tag."""
+    ring = keyring()
+    nonce = os.urandom(NONCE_BYTES)
+    return f"{TOKEN_PREFIX}{ring.primary_id}:".encode() + nonce + ring.primary.encrypt(nonce, data, None)
+
+
+def bytes_decrypt(blob: bytes, *, where: str = "") -> bytes:
+    header = blob[:_HEADER].decode("ascii", "replace")
+    kid = token_key_id(header)
+    place = f" ({where})" if where else ""
+    cipher = keyring().ciphers.get(kid) if kid is not None else None
+    if cipher is None:
+        raise FieldDecryptionError(f"Stored bytes{place} are not encrypted with a key in FIELD_ENCRYPTION_KEYS.")
+    raw = blob[_HEADER:]
+    try:
+        return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None)
+    except InvalidTag:
+        raise FieldDecryptionError(f"Stored bytes{place} do not decrypt with key {kid}.") from None
+
+
 def field_hash(normalised: str) -> str:
     """HMAC-SHA256 under the current hash key (hex)."""
     state = keyring().hashers[0].copy()

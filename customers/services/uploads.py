@@ -5,7 +5,9 @@ for the user and the browser session that uploaded the file (a hash of the sessi
 kept, never the key), and only for ``IMPORT_UPLOAD_TTL_HOURS``. Files live in the database
 (``ImportUpload`` and its parts), so any web process or worker on any machine reads the same
 file; nothing is ever read from or deleted in a path a form names. Expired uploads are
-removed whenever an upload is stored or opened.
+removed whenever an upload is stored or opened. The parts are encrypted at rest with the
+field encryption key (the files hold phones and resident ID numbers); a part that no
+longer decrypts (its key was removed) reads as an expired upload.
 """
 
 import datetime
@@ -20,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import ImportUpload, ImportUploadPart
+from loansite.encryption import FieldDecryptionError, bytes_decrypt, bytes_encrypt
 from loansite.errors import NotAllowed, NotFound
 from loansite.tabular import text_has_control_characters
 
@@ -69,7 +72,7 @@ def import_upload_store(
     size = ImportUpload.PART_SIZE
     ImportUploadPart.objects.bulk_create(
         [
-            ImportUploadPart(upload=upload, index=index, data=data[start : start + size])
+            ImportUploadPart(upload=upload, index=index, data=bytes_encrypt(data[start : start + size]))
             for index, start in enumerate(range(0, len(data), size))
         ]
     )
@@ -96,7 +99,11 @@ def import_upload_get(*, upload_id, owner, session_key: str | None, kind: str) -
 
 
 def import_upload_read(*, upload: ImportUpload) -> bytes:
-    data = b"".join(bytes(part) for part in upload.parts.order_by("index").values_list("data", flat=True))
+    parts = upload.parts.order_by("index").values_list("data", flat=True)
+    try:
+        data = b"".join(bytes_decrypt(bytes(part), where="an import upload") for part in parts)
+    except FieldDecryptionError:
+        raise NotFound(GONE) from None
     if len(data) != upload.size or hashlib.sha256(data).hexdigest() != upload.sha256:
         raise NotFound(GONE)
     return data

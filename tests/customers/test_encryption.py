@@ -214,6 +214,26 @@ def test_import_encrypts_new_rows_and_matches_existing_ones_by_hash(officer):
     assert Customer.objects.get().name == "茶摊（新址）"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_uploaded_import_file_is_kept_encrypted(make_user):
+    from customers.models import ImportUpload
+    from customers.services.uploads import import_upload_read, import_upload_store
+
+    data = f"名称,身份证号,手机号\n茶摊,{ID_NUMBER},{PHONE}\n".encode()
+    upload = import_upload_store(
+        owner=make_user("officer", role="Loan officer"),
+        session_key="session-1",
+        kind=ImportUpload.Kind.CUSTOMERS,
+        data=data,
+        file_name="book.csv",
+        file_format="csv",
+        rows=1,
+    )
+    raw = _raw_database()
+    assert b"book.csv" in raw and PHONE.encode() not in raw and ID_NUMBER.encode() not in raw
+    assert import_upload_read(upload=upload) == data
+
+
 def test_admin_search_finds_a_phone_or_id_number_by_exact_match(rf, make_user):
     from django.contrib.admin import site
 
