@@ -76,3 +76,14 @@ def test_contact_phone_lookups_use_the_hash_and_claimed_identity_cannot_be_queri
         LoanApplication.objects.filter(claimed_identity__phone=PHONE).count()
     with pytest.raises(FieldError, match="encrypted"):
         LoanApplication.objects.filter(contact_phone__contains="1111").count()
+
+
+@pytest.mark.django_db
+def test_editing_the_contact_phone_keeps_its_hash_in_step(make_user):
+    from loans.services import application_update
+
+    officer = make_user("officer", role="Loan officer")
+    app = ApplicationFactory(contact_phone=PHONE, created_by=officer)
+    application_update(actor=officer, application=app, contact_phone="13955556666")
+    assert LoanApplication.objects.get(contact_phone="+86 139 5555 6666") == app
+    assert not LoanApplication.objects.filter(contact_phone=PHONE).exists()
