@@ -334,3 +334,7 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
 
     def message_domain_error(self, request, exc):
         self.message_user(request, str(exc.message), level=messages.ERROR)
+
+
+# Servicing and security pages register themselves (their own modules).
+from loans import admin_security  # noqa: E402, F401

@@ -20,6 +20,7 @@ from loans import services
 from loans.forms import AssignReviewerForm, ReasonForm
 from loans.models import LoanApplication
 from loans.selectors import application_history, approver_authority_limit, customer_other_applications
+from loans.selectors.security import application_decision_warnings
 from loans.services.batch import BATCH_OPERATIONS
 from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
@@ -215,6 +216,30 @@ def application_page_context(model_admin, request, object_id) -> dict:
         "authority_limit": approver_authority_limit(user=request.user)
         if request.user.has_perm("loans.approve_loanapplication")
         else None,
+        **application_servicing_context(request, app),
+    }
+
+
+def application_servicing_context(request, app: LoanApplication) -> dict:
+    """The decision warnings, the decided terms, the security (coverage, collateral, guarantees
+    with each guarantor's exposure), disbursements and the loan, for the application page."""
+    from loans.models import Disbursement
+    from loans.selectors.security import application_coverage, application_guarantees
+
+    loan = getattr(app, "loan", None) if app.status == LoanApplication.Status.DISBURSED else None
+    return {
+        "decision_warnings": application_decision_warnings(application=app, user=request.user),
+        "coverage": application_coverage(application=app),
+        "collateral_items": list(app.collateral.order_by("id")),
+        "guarantees": application_guarantees(application=app),
+        "disbursements": list(
+            Disbursement.objects.filter(application=app).select_related("prepared_by", "authorised_by").order_by("id")
+        ),
+        "loan": loan,
+        "can_prepare_disbursement": request.user.has_perm("loans.prepare_disbursement")
+        and (app.status == LoanApplication.Status.APPROVED or (loan is not None and loan.is_live)),
+        "can_add_security": request.user.has_perm("loans.add_collateral"),
+        "can_add_guarantee": request.user.has_perm("loans.add_guarantee"),
     }
 
 
@@ -227,10 +252,17 @@ def application_decide_view(model_admin, request, object_id, action):
     app = LoanApplication.objects.select_related("customer", "product").filter(pk=object_id).first()
     if app is None:
         raise Http404
-    form = ReasonForm(request.POST or None, reason_required=needs_reason)
+    if action == "approve":
+        from loans.services.terms import application_terms_proposal
+        from loans.servicing_forms import ApproveForm
+
+        form = ApproveForm(request.POST or None, initial=application_terms_proposal(app))
+    else:
+        form = ReasonForm(request.POST or None, reason_required=needs_reason)
     if request.method == "POST" and form.is_valid():
+        terms = form.terms() if action == "approve" else {}
         try:
-            result = service(actor=request.user, application=app, reason=form.cleaned_data["reason"])
+            result = service(actor=request.user, application=app, reason=form.cleaned_data["reason"], **terms)
         except ApplicationError as exc:
             model_admin.message_user(request, str(exc.message), level=messages.ERROR)
         else:
@@ -253,6 +285,7 @@ def application_decide_view(model_admin, request, object_id, action):
         "action_label": label,
         "reason_required": needs_reason,
         "change_url": _change_url(model_admin, app),
+        "warnings": application_decision_warnings(application=app, user=request.user) if action == "approve" else [],
     }
     return TemplateResponse(request, "admin/loans/loanapplication/decide.html", context)
 

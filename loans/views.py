@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_protect
 
 from loans.forms import PublicApplicationForm, StatusLookupForm
 from loans.ratelimit import rate_limit_hit, rate_limit_retry_after
-from loans.selectors import application_public_lookup, application_public_status
+from loans.selectors import application_public_lookup, application_public_offer, application_public_status
 from loans.services import application_submit_public
 from loansite.errors import ApplicationError
 from loansite.proxy import client_key
@@ -93,6 +93,7 @@ def status(request):
             "form": form,
             "result": result,
             "result_status": application_public_status(result) if result is not None else "",
+            "offer": application_public_offer(result) if result is not None else None,
             "searched": searched,
             "not_found": _("No application matches these details."),
         },

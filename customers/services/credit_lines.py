@@ -133,21 +133,38 @@ def credit_line_change(
 
 @transaction.atomic
 def credit_line_use(
-    *, customer: Customer, amount, actor, reason: str = "", on: datetime.date | None = None
+    *,
+    customer: Customer,
+    amount,
+    actor,
+    reason: str = "",
+    on: datetime.date | None = None,
+    credit_line: CreditLine | None = None,
 ) -> CreditLine:
-    """Draw ``amount`` on the customer's active line valid ``on`` (today); never past the limit."""
+    """Draw ``amount`` on the customer's active line valid ``on`` (today); never past the limit.
+
+    With ``credit_line``: draw on that line again (a reversed repayment takes back the headroom
+    it gave), whatever its dates, unless it is closed; never past the limit either.
+    """
     amount = _positive(amount)
     on = on or timezone.localdate()
-    line = (
-        CreditLine.objects.select_for_update()
-        .filter(customer=customer, status=CreditLine.Status.ACTIVE, valid_from__lte=on, valid_to__gte=on)
-        .first()
-    )
+    if credit_line is not None:
+        line = CreditLine.objects.select_for_update().filter(pk=credit_line.pk, customer=customer).first()
+        if line is None or line.status == CreditLine.Status.CLOSED:
+            raise ValidationFailed(_("The credit line is closed; nothing can be drawn on it."))
+        statuses = [line.status]
+    else:
+        line = (
+            CreditLine.objects.select_for_update()
+            .filter(customer=customer, status=CreditLine.Status.ACTIVE, valid_from__lte=on, valid_to__gte=on)
+            .first()
+        )
+        statuses = [CreditLine.Status.ACTIVE]
     if line is None:
         raise ValidationFailed(_("The customer has no active credit line valid on %(day)s.") % {"day": on})
-    updated = CreditLine.objects.filter(
-        pk=line.pk, status=CreditLine.Status.ACTIVE, used__lte=F("limit") - amount
-    ).update(used=F("used") + amount, updated_at=timezone.now())
+    updated = CreditLine.objects.filter(pk=line.pk, status__in=statuses, used__lte=F("limit") - amount).update(
+        used=F("used") + amount, updated_at=timezone.now()
+    )
     if updated != 1:
         line.refresh_from_db()
         raise ValidationFailed(
@@ -168,9 +185,17 @@ def credit_line_use(
 
 
 @transaction.atomic
-def credit_line_release(*, customer: Customer, amount, actor, reason: str = "") -> CreditLine:
-    """Give ``amount`` back (a repayment or a cancelled draw): the active line first, else the latest one."""
+def credit_line_release(
+    *, customer: Customer, amount, actor, reason: str = "", credit_line: CreditLine | None = None
+) -> CreditLine:
+    """Give ``amount`` back (a repayment or a cancelled draw): to ``credit_line`` when given (the
+    line a loan drew on), else the active line first, else the latest one."""
     amount = _positive(amount)
+    if credit_line is not None:
+        line = CreditLine.objects.select_for_update().filter(pk=credit_line.pk, customer=customer).first()
+        if line is None or line.used < amount:
+            raise ValidationFailed(_("Nothing to release: no credit line has %(amount)s in use.") % {"amount": amount})
+        return _release(line, amount, actor=actor, reason=reason)
     line = (
         CreditLine.objects.select_for_update()
         .filter(customer=customer, used__gte=amount)
@@ -182,6 +207,10 @@ def credit_line_release(*, customer: Customer, amount, actor, reason: str = "") 
     line = active or line
     if line is None:
         raise ValidationFailed(_("Nothing to release: no credit line has %(amount)s in use.") % {"amount": amount})
+    return _release(line, amount, actor=actor, reason=reason)
+
+
+def _release(line: CreditLine, amount: Decimal, *, actor, reason: str) -> CreditLine:
     updated = CreditLine.objects.filter(pk=line.pk, used__gte=amount).update(
         used=F("used") - amount, updated_at=timezone.now()
     )

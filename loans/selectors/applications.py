@@ -71,7 +71,22 @@ def application_public_lookup(*, reference: str, phone: str) -> LoanApplication 
         return None
     return (
         LoanApplication.objects.select_related("product")
-        .only("reference", "status", "amount", "submitted_at", "contact_phone", "product__name", "product__code")
+        .only(
+            "reference",
+            "status",
+            "amount",
+            "submitted_at",
+            "contact_phone",
+            "product__name",
+            "product__code",
+            "counter_offer",
+            "approved_amount",
+            "approved_term_months",
+            "approved_annual_rate",
+            "approved_method",
+            "term_months",
+            "repayment_method",
+        )
         .filter(reference=reference, contact_phone=phone)
         .first()
     )
@@ -87,6 +102,24 @@ PUBLIC_STATUS_LABELS = {
 
 def application_public_status(application: LoanApplication) -> str:
     return str(PUBLIC_STATUS_LABELS.get(application.status) or application.get_status_display())
+
+
+def application_public_offer(application: LoanApplication) -> dict | None:
+    """A counter-offer as the applicant sees it on the status page (``None`` when the
+    application was not approved on other terms than requested)."""
+    decided = (LoanApplication.Status.APPROVED, LoanApplication.Status.DISBURSED)
+    if application.status not in decided or not application.counter_offer:
+        return None
+    from loans.models import RepaymentMethod
+
+    rate = application.approved_annual_rate
+    return {
+        "amount": application.approved_amount,
+        "requested_amount": application.amount,
+        "term_months": application.approved_term_months,
+        "annual_rate_percent": (rate * 100).normalize() if rate is not None else None,
+        "method": RepaymentMethod(application.approved_method).label if application.approved_method else "",
+    }
 
 
 def product_active_list() -> QuerySet:

@@ -20,6 +20,7 @@ from audit.models import AuditAction
 from audit.services import audit_record, changes_between, model_snapshot
 from loans.models import ApprovalDecision, Channel, LoanApplication, LoanProduct
 from loans.selectors import application_round_approvals, approver_authority_limit
+from loans.services.terms import application_is_counter_offer, application_terms_resolve
 from loansite.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from loansite.money import money
 
@@ -105,16 +106,17 @@ def _move(
     )
 
 
-def _decision(app: LoanApplication, *, actor, kind: str, reason: str = "", final=True, authority=None):
+def _decision(app: LoanApplication, *, actor, kind: str, reason: str = "", final=True, authority=None, terms=None):
     return ApprovalDecision.objects.create(
         application=app,
         decider=actor,
         kind=kind,
         review_round=app.review_round,
-        amount=app.amount,
+        amount=terms.amount if terms is not None else app.amount,
         authority_limit=authority,
         final=final,
         reason=reason,
+        terms=terms.as_json() if terms is not None else {},
     )
 
 
@@ -439,8 +441,21 @@ def application_approve(
     reason: str = "",
     authority: Decimal | None = None,
     prefetch: ApprovalPrefetch | None = None,
+    approved_amount=None,
+    approved_term_months: int | None = None,
+    approved_annual_rate=None,
+    approved_method: str | None = None,
+    conditions_precedent: list[str] | None = None,
 ) -> LoanApplication:
-    """under_review -> approved, within the approver's authority.
+    """under_review -> approved on decided terms, within the approver's authority.
+
+    The terms (all optional): ``approved_amount`` (at most the amount requested),
+    ``approved_term_months``, ``approved_annual_rate`` (within the product's range) and
+    ``approved_method`` default to the terms an earlier approver of this round decided, else
+    to the request and the product's rate for the score grade (``loans.services.terms``);
+    ``conditions_precedent`` is a list of texts to tick before disbursement. Terms other than
+    requested make the approval a counter-offer. The authority, the credit-line headroom, the
+    draw on the line and the product's minimum collateral coverage all use the approved amount.
 
     ``authority`` is the actor's approval limit when the caller has looked it up already
     (a batch does so once for all its items). ``prefetch`` holds the row (already read
@@ -459,24 +474,53 @@ def application_approve(
         app = _lock(application)
     _check_move(app, Status.APPROVED)
     _check_maker_checker(app, actor)
-    application_check_product_limits(
-        product=app.product, amount=app.amount, term_months=app.term_months, method=app.repayment_method
-    )
-    has_line = prefetch is None or app.customer_id in prefetch.with_credit_line
-    headroom = _credit_line_headroom(app.customer) if has_line else None
-    if headroom is not None and app.amount > headroom:
-        raise ValidationFailed(
-            _("The amount %(amount)s exceeds the customer's credit-line headroom of %(headroom)s.")
-            % {"amount": app.amount, "headroom": headroom}
-        )
     if prefetch is not None and app.pk in prefetch.locked:
         earlier = list(prefetch.earlier.get(app.pk, []))
+        base = {}
+        if earlier:
+            base = _round_terms(app)
     else:
         earlier = list(application_round_approvals(application=app).values_list("decider_id", flat=True))
+        base = _round_terms(app) if earlier else {}
+    terms = application_terms_resolve(
+        application=app,
+        amount=approved_amount,
+        term_months=approved_term_months,
+        annual_rate=approved_annual_rate,
+        method=approved_method,
+        conditions_precedent=conditions_precedent,
+        base=base,
+    )
+    if not app.product.active:
+        raise ValidationFailed(_("This product is not offered any more."))
+    has_line = prefetch is None or app.customer_id in prefetch.with_credit_line
+    headroom = _credit_line_headroom(app.customer) if has_line else None
+    if headroom is not None and terms.amount > headroom:
+        raise ValidationFailed(
+            _("The amount %(amount)s exceeds the customer's credit-line headroom of %(headroom)s.")
+            % {"amount": terms.amount, "headroom": headroom}
+        )
+    if app.product.min_coverage_ratio is not None:
+        from loans.selectors.security import application_coverage
+
+        coverage = application_coverage(application=app, amount=terms.amount)
+        if not coverage.sufficient:
+            raise ValidationFailed(
+                _(
+                    "Collateral after haircuts (%(value)s) covers %(ratio)s of the amount; this product requires at "
+                    "least %(minimum)s. Add collateral or approve a lower amount."
+                )
+                % {
+                    "value": coverage.value_after_haircuts,
+                    "ratio": coverage.ratio,
+                    "minimum": coverage.minimum,
+                },
+                extra={"field": "approved_amount"},
+            )
     if actor.pk in earlier:
         raise NotAllowed(_("You already approved this application; a second approver must decide."))
     limit = authority if authority is not None else approver_authority_limit(user=actor)
-    final = app.amount <= limit or len(set(earlier)) >= 1
+    final = terms.amount <= limit or len(set(earlier)) >= 1
     if not final:
         # First of two approvals: bump the version so a concurrent decision conflicts.
         _check_move(app, Status.APPROVED)
@@ -485,29 +529,66 @@ def application_approve(
             action=AuditAction.APPROVE,
             actor=actor,
             target=app,
-            changes={"step": "first_approval", "amount": app.amount, "authority_limit": limit, "needs_second": True},
+            changes={
+                "step": "first_approval",
+                "amount": terms.amount,
+                "terms": terms.as_json(),
+                "authority_limit": limit,
+                "needs_second": True,
+            },
             reason=reason,
         )
-        _decision(app, actor=actor, kind=ApprovalDecision.Kind.APPROVE, reason=reason, final=False, authority=limit)
+        _decision(
+            app,
+            actor=actor,
+            kind=ApprovalDecision.Kind.APPROVE,
+            reason=reason,
+            final=False,
+            authority=limit,
+            terms=terms,
+        )
         return app
     now = timezone.now()
+    line = None
+    if headroom is not None:
+        from customers.services import credit_line_use
+
+        line = credit_line_use(customer=app.customer, amount=terms.amount, actor=actor, reason=app.reference)
+    counter_offer = application_is_counter_offer(application=app, terms=terms)
     _move(
         app,
         to_status=Status.APPROVED,
         actor=actor,
         action=AuditAction.APPROVE,
         reason=reason,
-        extra={"amount": app.amount, "authority_limit": limit, "approvers": [*earlier, actor.pk]},
+        extra={
+            "amount": terms.amount,
+            "terms": terms.as_json(),
+            "counter_offer": counter_offer,
+            "authority_limit": limit,
+            "approvers": [*earlier, actor.pk],
+        },
         decided_by=actor,
         decided_at=now,
         decision_reason=reason,
+        approved_amount=terms.amount,
+        approved_term_months=terms.term_months,
+        approved_annual_rate=terms.annual_rate,
+        approved_method=terms.method,
+        conditions_precedent=terms.conditions_precedent,
+        counter_offer=counter_offer,
+        credit_line=line,
     )
-    _decision(app, actor=actor, kind=ApprovalDecision.Kind.APPROVE, reason=reason, final=True, authority=limit)
-    if headroom is not None:
-        from customers.services import credit_line_use
-
-        credit_line_use(customer=app.customer, amount=app.amount, actor=actor, reason=app.reference)
+    _decision(
+        app, actor=actor, kind=ApprovalDecision.Kind.APPROVE, reason=reason, final=True, authority=limit, terms=terms
+    )
     return app
+
+
+def _round_terms(app: LoanApplication) -> dict:
+    """The terms the latest approver of the current round decided (what a second approver confirms)."""
+    decision = application_round_approvals(application=app).exclude(terms={}).order_by("-created_at", "-id").first()
+    return dict(decision.terms) if decision is not None else {}
 
 
 @transaction.atomic
@@ -566,12 +647,18 @@ def application_cancel(*, actor, application: LoanApplication, reason: str) -> L
     _move(app, to_status=Status.CANCELLED, actor=actor, action=AuditAction.TRANSITION, reason=reason)
     _decision(app, actor=actor, kind=ApprovalDecision.Kind.CANCEL, reason=reason)
     from customers.selectors import credit_line_active
+    from customers.services import credit_line_release
 
+    drawn = app.approved_amount or app.amount
+    if app.credit_line_id is not None:
+        # The line the approval drew on gets exactly that back.
+        credit_line_release(
+            customer=app.customer, amount=drawn, actor=actor, reason=app.reference, credit_line=app.credit_line
+        )
+        return app
     line = credit_line_active(customer=app.customer)
-    if line is not None and line.used >= app.amount:
-        from customers.services import credit_line_release
-
-        credit_line_release(customer=app.customer, amount=app.amount, actor=actor, reason=app.reference)
+    if line is not None and line.used >= drawn:
+        credit_line_release(customer=app.customer, amount=drawn, actor=actor, reason=app.reference)
     return app
 
 
