@@ -204,12 +204,22 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
 
     @admin.display(description=_("risk flags"))
     def flags(self, obj):
-        if not obj.risk_flags:
+        # Flags set on the application, and the customer's active risk events (prefetched).
+        from risk.selectors import risk_flag_labels
+
+        flags = [("flag", flag) for flag in obj.risk_flags or []] + risk_flag_labels(obj.customer)
+        if not flags:
             return ""
-        return format_html_join(" ", '<span class="loan-flag">{}</span>', ((flag,) for flag in obj.risk_flags))
+        return format_html_join(" ", '<span class="loan-flag risk-level-{}">{}</span>', flags)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("customer", "product", "reviewer")
+        from risk.selectors import risk_flags_prefetch
+
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("customer", risk_flags_prefetch(), "product", "reviewer")
+        )
 
     def get_search_results(self, request, queryset, search_term):
         """Reference, or the customer's name / credit code / phone (through a subquery, not a join)."""

@@ -121,3 +121,25 @@ def risk_event_counts() -> dict:
         investigating=Count("id", filter=Q(status=RiskEvent.Status.INVESTIGATING)),
         high=Count("id", filter=Q(status__in=RiskEvent.ACTIVE, level="high")),
     )
+
+
+def risk_flags_prefetch(lookup: str = "customer__risk_events"):
+    """A prefetch of the customers' active risk events (one query per page), read by
+    :func:`risk_flag_labels`: the workbench's flags column and the application page."""
+    from django.db.models import Prefetch
+
+    return Prefetch(
+        lookup,
+        queryset=RiskEvent.objects.filter(status__in=RiskEvent.ACTIVE).order_by("-score", "-id"),
+        to_attr="active_risk_events",
+    )
+
+
+def risk_flag_labels(customer) -> list[tuple[str, str]]:
+    """``[(level, "high: large_amount, geo_velocity"), ...]`` for a customer's active events."""
+    if customer is None:
+        return []
+    events = getattr(customer, "active_risk_events", None)
+    if events is None:
+        events = list(RiskEvent.objects.filter(customer=customer, status__in=RiskEvent.ACTIVE).order_by("-score"))
+    return [(event.level, f"{event.get_level_display()}: {', '.join(event.rules_hit)}") for event in events]

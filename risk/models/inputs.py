@@ -223,6 +223,16 @@ class IpRange(models.Model):
     def __str__(self):
         return f"{self.network} {self.city}"
 
+    def clean(self):
+        import ipaddress
+
+        from django.core.exceptions import ValidationError
+
+        try:
+            self.network = str(ipaddress.ip_network(self.network.strip(), strict=False))
+        except ValueError:
+            raise ValidationError({"network": _("A network such as 101.68.0.0/14 or 2408:8000::/20.")})
+
 
 class WatchListEntry(models.Model):
     class Kind(models.TextChoices):

@@ -375,3 +375,45 @@ def alert_close(*, actor, alert: Alert, note: str) -> Alert:
         reason=note,
     )
     return alert
+
+
+# --- devices -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def device_flag(*, actor, device, reason: str, event: RiskEvent | None = None):
+    """Flag a device: every later event on it hits the flagged-device rule."""
+    from risk.models import Device
+
+    _require(actor, "risk.flag_device")
+    reason = _text(reason, required=True, what=_("A reason"))[:500]
+    if not Device.objects.filter(pk=device.pk, flagged=False).update(
+        flagged=True, flag_reason=reason, flagged_by=actor, flagged_at=timezone.now()
+    ):
+        raise Conflict(_("This device is flagged already."))
+    if event is not None:
+        _entry(
+            event,
+            RiskEventEntry.Kind.ACTION,
+            actor=actor,
+            text=reason,
+            data={"action": "flag_device", "device": device.pk},
+        )
+    audit_record(
+        action=AuditAction.UPDATE, actor=actor, target=device, changes={"flagged": [False, True]}, reason=reason
+    )
+    device.refresh_from_db()
+    return device
+
+
+@transaction.atomic
+def device_unflag(*, actor, device, reason: str):
+    from risk.models import Device
+
+    _require(actor, "risk.flag_device")
+    reason = _text(reason, required=True, what=_("A reason"))[:500]
+    if not Device.objects.filter(pk=device.pk, flagged=True).update(flagged=False, flagged_by=actor):
+        raise Conflict(_("This device is not flagged."))
+    audit_record(
+        action=AuditAction.UPDATE, actor=actor, target=device, changes={"flagged": [True, False]}, reason=reason
+    )

@@ -281,8 +281,9 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
         if device is not None:
             pair = (device.pk, item.customer_id)
             first, batch_first = links.get(pair), new_links.get(pair)
-            known = (first is not None and first < item.occurred_at) or (
-                batch_first is not None and batch_first < item.occurred_at
+            # To the second, as the replay of a simulation compares them.
+            known = (first is not None and _epoch(first) < activity.at) or (
+                batch_first is not None and _epoch(batch_first) < activity.at
             )
             if first is None and batch_first is None:
                 new_links[pair] = item.occurred_at
