@@ -331,3 +331,12 @@ def test_xlsx_export_imports_back(client, make_user, importer, product):
     assert _confirm(client, preview).status_code == 302
     assert LoanApplication.objects.filter(customer=source.customer).count() == 2
     assert Customer.objects.count() == 1 and source.amount == Decimal(str(source.amount))
+
+
+def test_the_workbench_offers_import_to_importers_only(client, officer, make_user):
+    changelist = reverse("admin:loans_loanapplication_changelist")
+    client.force_login(officer)
+    assert reverse(URL) in client.get(changelist).content.decode()
+    client.force_login(make_user("auditor", role="Auditor"))
+    page = client.get(changelist).content.decode()
+    assert reverse(URL) not in page and client.get(reverse(URL)).status_code == 403
