@@ -54,6 +54,7 @@ SCHEDULABLE_TASKS: dict[str, Schedulable] = {
         _("Retrain a credit model"), kwargs={"kind": _model_kinds}, required=frozenset({"kind"})
     ),
     "loans.refresh_query_statistics": Schedulable(_("Refresh the loans tables' query statistics")),
+    "risk.early_warnings_scan": Schedulable(_("Scan for early warnings (PD, credit lines, revenue, overdue loans)")),
     # Installed by beat itself (results expire after a day).
     "celery.backend_cleanup": Schedulable(_("Delete expired task results")),
 }
