@@ -424,6 +424,12 @@ CUSTOMER_IMPORT_MAX_ROWS = env.int("CUSTOMER_IMPORT_MAX_ROWS", default=200_000)
 CUSTOMER_IMPORT_ASYNC_ROWS = env.int("CUSTOMER_IMPORT_ASYNC_ROWS", default=2_000)
 APPLICATION_IMPORT_MAX_ROWS = env.int("APPLICATION_IMPORT_MAX_ROWS", default=20_000)
 APPLICATION_IMPORT_ASYNC_ROWS = env.int("APPLICATION_IMPORT_ASYNC_ROWS", default=200)
+# Reading an uploaded file stops once it passes IMPORT_MAX_UPLOAD_MB (before memory or disk).
+FILE_UPLOAD_HANDLERS = [
+    "loansite.tabular.ImportUploadSizeHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # ---------------------------------------------------------------------------
 # Security (production)

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext as _
 
 from loansite.errors import ValidationFailed
@@ -63,6 +64,7 @@ class Table:
 
 def import_limits() -> dict:
     return {
+        "max_upload_mb": float(getattr(settings, "IMPORT_MAX_UPLOAD_MB", 20)),
         "max_upload_bytes": int(getattr(settings, "IMPORT_MAX_UPLOAD_MB", 20) * MB),
         "max_uncompressed_bytes": int(getattr(settings, "IMPORT_MAX_UNCOMPRESSED_MB", 100) * MB),
         "max_zip_entries": int(getattr(settings, "IMPORT_MAX_ZIP_ENTRIES", 100)),
@@ -75,8 +77,31 @@ def tabular_check_size(size: int) -> None:
     if size > limit:
         raise TabularFileError(
             _("The file is %(size)s MB; files up to %(limit)s MB can be imported.")
-            % {"size": f"{size / MB:.1f}", "limit": f"{limit / MB:g}"}
+            % {"size": f"{size / MB:.1f}", "limit": f"{import_limits()['max_upload_mb']:g}"}
         )
+
+
+def tabular_size_message() -> str:
+    """For an upload whose reading stopped at the limit (its size is not known)."""
+    return _("The file is larger than %(limit)s MB, the most that can be imported.") % {
+        "limit": f"{import_limits()['max_upload_mb']:g}"
+    }
+
+
+class ImportUploadSizeHandler(FileUploadHandler):
+    """First of ``FILE_UPLOAD_HANDLERS``: stops reading an uploaded file as soon as it passes the
+    import upload limit, before it fills memory or a temporary file; the import page then
+    says the file is too large (``request.upload_too_large``)."""
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > import_limits()["max_upload_bytes"]:
+            if self.request is not None:
+                self.request.upload_too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
 
 
 def tabular_sniff(data: bytes) -> str:

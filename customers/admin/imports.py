@@ -23,7 +23,7 @@ from customers.services.uploads import (
     import_upload_store,
 )
 from loansite.errors import ApplicationError
-from loansite.tabular import MB, TabularFileError, import_limits, tabular_read
+from loansite.tabular import TabularFileError, import_limits, tabular_read, tabular_size_message
 
 
 def import_page(
@@ -45,7 +45,7 @@ def import_page(
     context = {
         "columns": columns,
         "limits": {
-            "max_upload_mb": f"{import_limits()['max_upload_bytes'] / MB:g}",
+            "max_upload_mb": f"{import_limits()['max_upload_mb']:g}",
             "max_rows": max_rows,
             "async_rows": async_rows,
         },
@@ -81,7 +81,10 @@ def import_page(
                 context.update(report=report, summary=_("Nothing was imported."))
     elif request.method == "POST":
         form = ImportFileForm(request.POST, request.FILES, allow_history=allow_history)
-        if form.is_valid():
+        if getattr(request, "upload_too_large", False):  # reading stopped at the limit
+            form.is_valid()
+            form.errors["import_file"] = form.error_class([tabular_size_message()])
+        elif form.is_valid():
             uploaded = form.cleaned_data["import_file"]
             history = bool(form.cleaned_data.get("history"))
             try:

@@ -328,8 +328,10 @@ def test_expired_uploads_are_refused_and_purged(officer_client):
 
 def test_upload_size_limit_is_a_form_error(officer_client, settings):
     settings.IMPORT_MAX_UPLOAD_MB = 0.01  # about 10 KB
-    error = _file_error(_post_file(officer_client, GOOD_CSV.encode() + b"x" * 20_000))
-    assert "MB" in error and Customer.objects.count() == 0
+    response = _post_file(officer_client, GOOD_CSV.encode() + b"x" * 200_000)
+    assert "larger than 0.01 MB" in _file_error(response) and Customer.objects.count() == 0
+    assert response.wsgi_request.upload_too_large  # reading stopped at the limit, nothing kept
+    assert not response.wsgi_request.FILES
 
 
 def test_xlsx_expanding_beyond_the_limit_is_refused_before_openpyxl_opens_it(officer_client, settings, monkeypatch):
