@@ -1,0 +1,204 @@
+"""The ledger invariants, checked set-wise (``manage.py check_ledger`` and the tests).
+
+For every loan:
+- outstanding principal = disbursed − principal repaid − written off (from the ledger) = the
+  unpaid principal of its current schedule version, and its denormalised balances (principal,
+  principal repaid, interest, penalty and fees paid, written off, credit held) equal the
+  ledger's sums; the last entry's balance is the outstanding principal;
+- every entry's cash is the sum of its components (a write-off moves principal without cash);
+- a closed loan owes nothing: no principal, and every installment of its schedule paid.
+For every credit line a loan or an approval drew on: ``used`` = Σ over its live loans of the
+outstanding principal plus the approved amount not disbursed yet, + Σ approved amounts of its
+applications approved and not yet disbursed (revolving: repayments restore headroom).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from loans.models import Installment, LedgerEntry, Loan, LoanApplication
+from loansite.money import ZERO
+
+CHUNK = 2000
+_SUM = DecimalField(max_digits=20, decimal_places=2)
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    subject: str  # a loan number, or "credit line <id>"
+    problem: str
+
+    def __str__(self):
+        return f"{self.subject}: {self.problem}"
+
+
+def _sum(expression):
+    return Coalesce(Sum(expression), Value(ZERO), output_field=_SUM)
+
+
+def _sum_of(name: str, condition: Q):
+    return Coalesce(Sum(name, filter=condition), Value(ZERO), output_field=_SUM)
+
+
+def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
+    ids = [loan["id"] for loan in loans]
+    ledger = {
+        row["loan_id"]: row
+        for row in LedgerEntry.objects.filter(loan_id__in=ids)
+        .values("loan_id")
+        .annotate(
+            disbursed_negative=_sum_of("principal", Q(kind=LedgerEntry.Kind.DISBURSEMENT)),
+            written_off=_sum_of("principal", Q(kind=LedgerEntry.Kind.WRITE_OFF)),
+            principal_all=_sum("principal"),
+            interest=_sum("interest"),
+            penalty=_sum("penalty"),
+            fee=_sum("fee"),
+            credit=_sum("credit"),
+        )
+    }
+    unbalanced = set(
+        LedgerEntry.objects.filter(loan_id__in=ids)
+        .exclude(kind=LedgerEntry.Kind.WRITE_OFF)
+        .exclude(amount=F("principal") + F("interest") + F("penalty") + F("fee") + F("credit"))
+        .values_list("loan_id", flat=True)
+    )
+    last_balance = dict(
+        Loan.objects.filter(pk__in=ids)
+        .annotate(
+            last=Subquery(
+                LedgerEntry.objects.filter(loan_id=OuterRef("pk")).order_by("-id").values("balance_after")[:1]
+            )
+        )
+        .values_list("pk", "last")
+    )
+    schedule = {
+        row["loan_id"]: row
+        for row in Installment.objects.filter(loan_id__in=ids, schedule_version=F("loan__schedule_version"))
+        .values("loan_id")
+        .annotate(
+            unpaid_principal=_sum(F("principal") - F("principal_paid")),
+            unpaid=_sum(
+                ExpressionWrapper(
+                    F("principal")
+                    + F("interest")
+                    + F("penalty")
+                    - F("principal_paid")
+                    - F("interest_paid")
+                    - F("penalty_paid"),
+                    output_field=_SUM,
+                )
+            ),
+        )
+    }
+    problems = []
+    for loan in loans:
+        name = loan["loan_number"]
+
+        def problem(text, name=name):
+            problems.append(LedgerProblem(name, text))
+
+        sums = ledger.get(loan["id"])
+        if sums is None:
+            problem("no ledger entries")
+            continue
+        disbursed, written_off = -sums["disbursed_negative"], sums["written_off"]
+        repaid = sums["principal_all"] + disbursed - written_off  # repayment-kind principal
+        expected = disbursed - repaid - written_off
+        rows = schedule.get(loan["id"], {"unpaid_principal": ZERO, "unpaid": ZERO})
+        if loan["principal"] != disbursed:
+            problem(f"principal {loan['principal']} != disbursed {disbursed} in the ledger")
+        if loan["principal_repaid"] != repaid:
+            problem(f"principal repaid {loan['principal_repaid']} != {repaid} in the ledger")
+        if loan["written_off_amount"] != written_off:
+            problem(f"written off {loan['written_off_amount']} != {written_off} in the ledger")
+        if loan["outstanding_principal"] != expected:
+            problem(f"outstanding {loan['outstanding_principal']} != disbursed - repaid - written off = {expected}")
+        if loan["outstanding_principal"] != rows["unpaid_principal"]:
+            problem(
+                f"outstanding {loan['outstanding_principal']} != unpaid schedule principal {rows['unpaid_principal']}"
+            )
+        for field, key in (("interest_paid", "interest"), ("penalty_paid", "penalty"), ("fees_paid", "fee")):
+            if loan[field] != sums[key]:
+                problem(f"{field} {loan[field]} != {sums[key]} in the ledger")
+        if loan["credit_balance"] != sums["credit"]:
+            problem(f"credit held {loan['credit_balance']} != {sums['credit']} in the ledger")
+        if loan["credit_balance"] < 0:
+            problem("negative credit held")
+        if loan["id"] in unbalanced:
+            problem("an entry's cash is not the sum of its components")
+        if last_balance.get(loan["id"]) != loan["outstanding_principal"]:
+            problem(f"the last entry's balance {last_balance.get(loan['id'])} != outstanding")
+        if loan["status"] == Loan.Status.CLOSED and (loan["outstanding_principal"] or rows["unpaid"]):
+            problem(f"closed but owes {loan['outstanding_principal']} principal, {rows['unpaid']} in all")
+    return problems
+
+
+_LOAN_FIELDS = (
+    "id",
+    "loan_number",
+    "status",
+    "principal",
+    "principal_repaid",
+    "written_off_amount",
+    "outstanding_principal",
+    "interest_paid",
+    "penalty_paid",
+    "fees_paid",
+    "credit_balance",
+)
+
+
+def credit_line_problems(*, line_ids=None) -> list[LedgerProblem]:
+    from customers.models import CreditLine
+
+    live = Loan.objects.filter(status__in=Loan.LIVE, credit_line__isnull=False)
+    apps = LoanApplication.objects.filter(status=LoanApplication.Status.APPROVED, credit_line__isnull=False)
+    if line_ids is not None:
+        live, apps = live.filter(credit_line_id__in=line_ids), apps.filter(credit_line_id__in=line_ids)
+    expected: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for line_id, total in (
+        live.values("credit_line_id")
+        .annotate(total=_sum(F("outstanding_principal") + F("approved_amount") - F("principal")))
+        .values_list("credit_line_id", "total")
+    ):
+        expected[line_id] += total
+    for line_id, total in (
+        apps.values("credit_line_id")
+        .annotate(total=_sum(Coalesce("approved_amount", "amount")))
+        .values_list("credit_line_id", "total")
+    ):
+        expected[line_id] += total
+    lines = CreditLine.objects.filter(Q(loans__isnull=False) | Q(applications__isnull=False)).distinct()
+    if line_ids is not None:
+        lines = lines.filter(pk__in=line_ids)
+    problems = []
+    for line_id, used in lines.values_list("pk", "used"):
+        if used != expected[line_id]:
+            problems.append(
+                LedgerProblem(
+                    f"credit line {line_id}",
+                    f"used {used} != outstanding of its live loans + undisbursed approvals {expected[line_id]}",
+                )
+            )
+    return problems
+
+
+def ledger_problems(*, loans=None) -> list[LedgerProblem]:
+    """Every broken invariant (empty when the books agree). ``loans``: a queryset to check, all by default."""
+    qs = (loans if loans is not None else Loan.objects.all()).order_by("pk")
+    problems = []
+    last = 0
+    while True:
+        chunk = list(qs.filter(pk__gt=last).values(*_LOAN_FIELDS)[:CHUNK])
+        if not chunk:
+            break
+        problems.extend(_loan_problems(chunk))
+        last = chunk[-1]["id"]
+    line_ids = None
+    if loans is not None:
+        line_ids = set(qs.exclude(credit_line__isnull=True).values_list("credit_line_id", flat=True))
+    problems.extend(credit_line_problems(line_ids=line_ids))
+    return problems
