@@ -234,6 +234,15 @@ def test_an_uploaded_import_file_is_kept_encrypted(make_user):
     assert import_upload_read(upload=upload) == data
 
 
+def test_exports_carry_the_plain_values():
+    from customers.resources import CustomerChineseResource, CustomerResource
+
+    CustomerFactory(kind="individual", credit_code=None, id_number=ID_NUMBER, phone=PHONE)
+    for resource in (CustomerResource, CustomerChineseResource):
+        exported = resource().export(Customer.objects.all()).csv
+        assert PHONE in exported and ID_NUMBER in exported and "e1:" not in exported
+
+
 def test_admin_search_finds_a_phone_or_id_number_by_exact_match(rf, make_user):
     from django.contrib.admin import site
 
