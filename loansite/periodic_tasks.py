@@ -55,6 +55,7 @@ SCHEDULABLE_TASKS: dict[str, Schedulable] = {
     ),
     "loans.refresh_query_statistics": Schedulable(_("Refresh the loans tables' query statistics")),
     "risk.early_warnings_scan": Schedulable(_("Scan for early warnings (PD, credit lines, revenue, overdue loans)")),
+    "risk.quality_checks_run": Schedulable(_("Run the data-quality checks")),
     # Installed by beat itself (results expire after a day).
     "celery.backend_cleanup": Schedulable(_("Delete expired task results")),
 }

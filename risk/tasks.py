@@ -9,3 +9,11 @@ def early_warnings_scan_task() -> dict:
     from risk.services.early_warnings import early_warnings_scan
 
     return early_warnings_scan()
+
+
+@shared_task(name="risk.quality_checks_run")
+def quality_checks_run_task() -> dict:
+    """Hourly (beat): the data-quality checks; failing ones raise alerts."""
+    from risk.services.quality import quality_checks_run
+
+    return quality_checks_run()

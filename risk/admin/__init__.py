@@ -1,3 +1,3 @@
 """The risk app in the admin: rules, events and alerts, inputs, data management."""
 
-from risk.admin import events, inputs, rules  # noqa: F401
+from risk.admin import data, events, inputs, rules  # noqa: F401

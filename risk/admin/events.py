@@ -50,6 +50,7 @@ class RiskEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     change_form_template = "admin/risk/riskevent/change_form.html"
+    change_list_template = "admin/risk/riskevent/change_list.html"
 
     @admin.display(description=_("event"), ordering="id")
     def label(self, obj):
@@ -67,11 +68,12 @@ class RiskEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         from risk.admin import views
 
         return [
+            path("monitor/", self.admin_site.admin_view(views.risk_monitor_view), name="risk_monitor"),
             path(
                 "<int:pk>/handle/<str:action>/",
                 self.admin_site.admin_view(views.risk_event_handle_view),
                 name="risk_riskevent_handle",
-            )
+            ),
         ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

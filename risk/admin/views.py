@@ -159,3 +159,49 @@ def rule_simulate_view(request, pk: int):
         "opts": RiskRule._meta,
     }
     return TemplateResponse(request, "admin/risk/riskrule/simulate.html", context)
+
+
+def risk_monitor_view(request):
+    """The monitoring board: events by level and status, trend, rule hit rates, time to
+    resolve, data sources, quality checks and the system's status."""
+    from django.contrib import admin
+    from django.template.response import TemplateResponse
+
+    from risk import monitoring
+
+    if not request.user.has_perm("risk.view_riskevent"):
+        raise PermissionDenied
+    days = 30
+    trend = monitoring.risk_trend(days=days)
+    peak = max((row["medium"] + row["high"] for row in trend), default=0) or 1
+    bar_width = max(4, min(24, 600 // max(1, len(trend))))
+    bars = []
+    for index, row in enumerate(trend):
+        high_h = round(row["high"] / peak * 120)
+        medium_h = round(row["medium"] / peak * 120)
+        bars.append(
+            {
+                "x": 30 + index * (bar_width + 2),
+                "high_y": 140 - high_h,
+                "high_h": high_h,
+                "medium_y": 140 - high_h - medium_h,
+                "medium_h": medium_h,
+                "day": row["day"],
+                "label": f"{row['day']}: {row['high']} high, {row['medium']} medium",
+            }
+        )
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Risk monitoring"),
+        "opts": RiskEvent._meta,
+        "summary": monitoring.risk_events_summary(days=days),
+        "trend": trend,
+        "bars": bars,
+        "bar_width": bar_width,
+        "chart_width": 40 + len(trend) * (bar_width + 2),
+        "peak": peak,
+        "sources": monitoring.data_sources_overview(),
+        "quality": monitoring.quality_latest(),
+        "status": monitoring.system_status(),
+    }
+    return TemplateResponse(request, "admin/risk/monitor.html", context)

@@ -14,5 +14,8 @@ router.register("risk/rules", views.RiskRuleViewSet, basename="rule")
 
 urlpatterns = [
     path("risk/transactions/batch/", views.TransactionBatchView.as_view(), name="transaction-batch"),
+    path("risk/monitor/risk-events/", views.MonitorRiskEventsView.as_view(), name="monitor-risk-events"),
+    path("risk/monitor/risk-trend/", views.MonitorRiskTrendView.as_view(), name="monitor-risk-trend"),
+    path("risk/monitor/system-status/", views.MonitorSystemStatusView.as_view(), name="monitor-system-status"),
     *router.urls,
 ]

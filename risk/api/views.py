@@ -196,3 +196,42 @@ class RiskRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     queryset = RiskRule.objects.all()
     serializer_class = s.RiskRuleSerializer
     ordering = ["code"]
+
+
+class _MonitorView(APIView):
+    permission_classes = [require_perms("risk.view_riskevent")]
+
+
+class MonitorRiskEventsView(_MonitorView):
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        """Events by level and status, rule hit rates and time to resolve over ``days`` (default 30)."""
+        from risk.monitoring import risk_events_summary
+
+        return Response(risk_events_summary(days=_days(request)))
+
+
+class MonitorRiskTrendView(_MonitorView):
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        """Per day: events opened by level, transactions scored and those above low."""
+        from risk.monitoring import risk_trend
+
+        return Response({"days": _days(request), "trend": risk_trend(days=_days(request))})
+
+
+class MonitorSystemStatusView(_MonitorView):
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        """Database, broker, worker heartbeat, queue length, last beat run, last training, last
+        daily close, disk."""
+        from risk.monitoring import system_status
+
+        return Response(system_status())
+
+
+def _days(request) -> int:
+    raw = request.query_params.get("days", "30")
+    if not raw.isdigit() or not 1 <= int(raw) <= 366:
+        raise ValidationFailed("days: a whole number from 1 to 366.")
+    return int(raw)
