@@ -512,3 +512,14 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ApplicationStatusEnum": "loans.models.ApplicationStatus",
     }
 )
+# ... and the risk platform's.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ApplicationChannelEnum": "loans.models.Channel",
+        "TransactionChannelEnum": "risk.models.Transaction.Channel",
+        "InputSourceEnum": "risk.models.inputs.Source",
+        "RiskEventSourceEnum": "risk.models.events.EventSource",
+        "RiskEventStatusEnum": "risk.models.RiskEvent.Status",
+        "AlertStatusEnum": "risk.models.Alert.Status",
+    }
+)

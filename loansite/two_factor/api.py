@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import update_last_login
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenObtainSerializer
@@ -78,3 +79,9 @@ class TwoFactorSessionAuthentication(SessionAuthentication):
         if result is None or not selectors.two_factor_session_passes(request._request):
             return None
         return result
+
+
+class TwoFactorSessionScheme(SessionScheme):
+    """The API schema documents the two-factor session like Django's own session."""
+
+    target_class = TwoFactorSessionAuthentication

@@ -166,7 +166,7 @@ class RiskRuleSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "params", "points", "enabled", "version", "updated_at"]
 
 
-class AssignSerializer(serializers.Serializer):
+class RiskEventAssignSerializer(serializers.Serializer):
     assignee = serializers.CharField(help_text="The analyst's username")
 
 

@@ -121,11 +121,11 @@ class RiskEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         event = self.get_queryset().prefetch_related("entries__actor").get(pk=event.pk)
         return Response(s.RiskEventDetailSerializer(event).data)
 
-    @extend_schema(request=s.AssignSerializer, responses=s.RiskEventDetailSerializer)
+    @extend_schema(request=s.RiskEventAssignSerializer, responses=s.RiskEventDetailSerializer)
     @action(detail=True, methods=["post"], permission_classes=[require_perms("risk.handle_riskevent")])
     def assign(self, request, pk=None):
         event = self._event(pk)
-        body = s.AssignSerializer(data=request.data)
+        body = s.RiskEventAssignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         assignee = get_user_model().objects.filter(username=body.validated_data["assignee"]).first()
         return self._answer(risk_event_assign(actor=request.user, event=event, assignee=assignee))
