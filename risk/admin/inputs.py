@@ -41,6 +41,16 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("customer", "device", "event")
     show_full_result_count = False
     date_hierarchy = "occurred_at"
+    change_list_template = "admin/risk/transaction/change_list.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        from risk.admin.imports import transaction_import_view
+
+        return [
+            path("import/", self.admin_site.admin_view(transaction_import_view), name="risk_transaction_import")
+        ] + super().get_urls()
 
 
 @admin.register(LoginEvent)
