@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Abs, Coalesce
 
 from loans.models import Installment, LedgerEntry, Loan, LoanApplication
-from loansite.money import ZERO
+from loansite.money import CENT, ZERO
 
 CHUNK = 2000
 _SUM = DecimalField(max_digits=20, decimal_places=2)
+# SQLite adds decimals as floating point: sums are rounded to the cent, and a cash identity
+# is broken only when it is off by half a cent or more.
+HALF_CENT = Decimal("0.005")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,13 @@ def _sum(expression):
     return Coalesce(Sum(expression), Value(ZERO), output_field=_SUM)
 
 
+def _cents(row: dict) -> dict:
+    return {
+        key: Decimal(value).quantize(CENT) if key != "loan_id" and value is not None else value
+        for key, value in row.items()
+    }
+
+
 def _sum_of(name: str, condition: Q):
     return Coalesce(Sum(name, filter=condition), Value(ZERO), output_field=_SUM)
 
@@ -46,7 +56,7 @@ def _sum_of(name: str, condition: Q):
 def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
     ids = [loan["id"] for loan in loans]
     ledger = {
-        row["loan_id"]: row
+        row["loan_id"]: _cents(row)
         for row in LedgerEntry.objects.filter(loan_id__in=ids)
         .values("loan_id")
         .annotate(
@@ -62,7 +72,8 @@ def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
     unbalanced = set(
         LedgerEntry.objects.filter(loan_id__in=ids)
         .exclude(kind=LedgerEntry.Kind.WRITE_OFF)
-        .exclude(amount=F("principal") + F("interest") + F("penalty") + F("fee") + F("credit"))
+        .annotate(off=Abs(F("amount") - F("principal") - F("interest") - F("penalty") - F("fee") - F("credit")))
+        .filter(off__gte=HALF_CENT)
         .values_list("loan_id", flat=True)
     )
     last_balance = dict(
@@ -75,7 +86,7 @@ def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
         .values_list("pk", "last")
     )
     schedule = {
-        row["loan_id"]: row
+        row["loan_id"]: _cents(row)
         for row in Installment.objects.filter(loan_id__in=ids, schedule_version=F("loan__schedule_version"))
         .values("loan_id")
         .annotate(
@@ -164,13 +175,13 @@ def credit_line_problems(*, line_ids=None) -> list[LedgerProblem]:
         .annotate(total=_sum(F("outstanding_principal") + F("approved_amount") - F("principal")))
         .values_list("credit_line_id", "total")
     ):
-        expected[line_id] += total
+        expected[line_id] += Decimal(total).quantize(CENT)
     for line_id, total in (
         apps.values("credit_line_id")
         .annotate(total=_sum(Coalesce("approved_amount", "amount")))
         .values_list("credit_line_id", "total")
     ):
-        expected[line_id] += total
+        expected[line_id] += Decimal(total).quantize(CENT)
     lines = CreditLine.objects.filter(Q(loans__isnull=False) | Q(applications__isnull=False)).distinct()
     if line_ids is not None:
         lines = lines.filter(pk__in=line_ids)
