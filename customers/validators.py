@@ -57,17 +57,22 @@ REGION_CODES = {
 # -- normalisation ------------------------------------------------------------------------
 
 
+_CREDIT_CODE_NOISE = re.compile(r"[\s-]")
+_SPACES = re.compile(r"\s")
+_PHONE_NOISE = re.compile(r"[\s\-()]")
+
+
 def normalize_credit_code(value) -> str:
-    return re.sub(r"[\s-]", "", str(value or "")).upper()
+    return _CREDIT_CODE_NOISE.sub("", str(value or "")).upper()
 
 
 def normalize_resident_id(value) -> str:
-    return re.sub(r"\s", "", str(value or "")).upper()
+    return _SPACES.sub("", str(value or "")).upper()
 
 
 def normalize_mobile_phone(value) -> str:
     """Digits only, without the country code: ``+86 138-0013-8000`` -> ``13800138000``."""
-    phone = re.sub(r"[\s\-()]", "", str(value or ""))
+    phone = _PHONE_NOISE.sub("", str(value or ""))
     for prefix in _MOBILE_PREFIXES:
         if phone.startswith(prefix) and len(phone) == len(prefix) + 11:
             return phone[len(prefix) :]

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -81,8 +81,12 @@ class Keyring:
     primary: AESGCM
     ciphers: dict  # key id -> AESGCM
     hashers: tuple  # HMAC objects keyed with the current hash key, then the previous one
+    # Recent hashes under the current key: an import hashes each phone for its look-up, its
+    # insert and its audit entry. Bounded; dropped with the keyring when the keys change.
+    hash_memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
+HASH_MEMO_SIZE = 1 << 16
 _lock = threading.Lock()
 _keyring: Keyring | None = None
 
@@ -190,9 +194,16 @@ def bytes_decrypt(blob: bytes, *, where: str = "") -> bytes:
 
 def field_hash(normalised: str) -> str:
     """HMAC-SHA256 under the current hash key (hex)."""
-    state = keyring().hashers[0].copy()
-    state.update(normalised.encode())
-    return state.hexdigest()
+    ring = keyring()
+    found = ring.hash_memo.get(normalised)
+    if found is None:
+        state = ring.hashers[0].copy()
+        state.update(normalised.encode())
+        found = state.hexdigest()
+        if len(ring.hash_memo) >= HASH_MEMO_SIZE:
+            ring.hash_memo.clear()
+        ring.hash_memo[normalised] = found
+    return found
 
 
 def field_hashes(normalised: str) -> list[str]:

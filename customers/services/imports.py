@@ -243,13 +243,14 @@ def _write(*, creates: list[dict], updates: dict[int, dict], fields: list[str]) 
         # New rows get keys above any allocated before the insert; phones are unique, so one
         # range query (not 2,000-key IN lists) finds each new customer's key.
         last = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        bulk_insert(Customer, [_customer_values(row) for row in creates])
+        created_values = [_customer_values(row) for row in creates]
+        bulk_insert(Customer, created_values)
         pk_by_phone.update(Customer.objects.filter(pk__gt=last).values_list("phone", "pk"))
-    for row in creates:
+    for row, values in zip(creates, created_values if creates else [], strict=True):
         pk = pk_by_phone[row["phone"]]
         changes = {
             name: [None, str(value) if type(value) is Decimal else value]
-            for name, value in _customer_values(row).items()
+            for name, value in values.items()
             if value is not None and value != ""
         }
         audit_encrypted_masked(Customer, changes)  # phone, ID number: a keyed hash, never plain text
