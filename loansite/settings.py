@@ -523,3 +523,19 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "AlertStatusEnum": "risk.models.Alert.Status",
     }
 )
+# ... and servicing's (loans, disbursements, repayments, security).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "RepaymentMethodEnum": "loans.models.RepaymentMethod",
+        "LoanStatusEnum": "loans.models.LoanStatus",
+        "InstallmentStatusEnum": "loans.models.InstallmentStatus",
+        "DisbursementStatusEnum": "loans.models.Disbursement.Status",
+        "RepaymentStatusEnum": "loans.models.Repayment.Status",
+        "RepaymentKindEnum": "loans.models.Repayment.Kind",
+        "RepaymentChannelEnum": "loans.models.Repayment.Channel",
+        "CollateralStatusEnum": "loans.models.Collateral.Status",
+        "GuaranteeStatusEnum": "loans.models.Guarantee.Status",
+        "ScheduleVersionReasonEnum": "loans.models.ScheduleVersion.Reason",
+        "LedgerEntryKindEnum": "loans.models.LedgerEntry.Kind",
+    }
+)

@@ -1,5 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
+from loans.api.servicing_views import DisbursementViewSet, LoanViewSet, RepaymentViewSet
 from loans.api.views import ApplicationViewSet, ProductViewSet
 
 app_name = "loans"
@@ -7,5 +8,8 @@ app_name = "loans"
 router = SimpleRouter()
 router.register("loans/products", ProductViewSet, basename="product")
 router.register("loans/applications", ApplicationViewSet, basename="application")
+router.register("loans/loans", LoanViewSet, basename="loan")
+router.register("loans/disbursements", DisbursementViewSet, basename="disbursement")
+router.register("loans/repayments", RepaymentViewSet, basename="repayment")
 
 urlpatterns = router.urls

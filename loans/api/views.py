@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from loans import services
 from loans.api import serializers as s
 from loans.api.filters import ApplicationFilter
+from loans.api.servicing_serializers import DecidedTermsSerializer
 from loans.models import Channel, LoanApplication, LoanProduct
 from loansite.api.permissions import require_perms
 
@@ -117,10 +118,19 @@ class ApplicationViewSet(
     def review(self, request, pk=None):
         return self._transition(request, "review")
 
-    @extend_schema(**_schema)
+    @extend_schema(
+        request=DecidedTermsSerializer,
+        responses={200: s.ApplicationDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._transition(request, "approve")
+        """Approve on decided terms: each term left out is the earlier approver's of this round,
+        else the request (and the product's rate for the grade)."""
+        app = self.get_object()
+        data = DecidedTermsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        app = services.application_approve(actor=request.user, application=app, **data.validated_data)
+        return self._out(app)
 
     @extend_schema(**_schema)
     @action(detail=True, methods=["post"])
