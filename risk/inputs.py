@@ -64,10 +64,14 @@ def _when(raw: dict, errors: dict, now: datetime.datetime) -> datetime.datetime 
     if isinstance(value, datetime.datetime):
         when = value
     elif isinstance(value, str):
+        text = value.strip()
         try:
-            when = parse_datetime(value.strip())
+            when = datetime.datetime.fromisoformat(text)  # the common form, parsed in C
         except ValueError:
-            when = None
+            try:
+                when = parse_datetime(text)
+            except ValueError:
+                when = None
     else:
         when = None
     if when is None:

@@ -1,0 +1,356 @@
+"""Benchmarks of the risk app, each next to a baseline measured in the same run.
+
+- The pure engine over a stored window: 200,000 events of 2,000 customers, each scored with
+  the default rules against the customer's earlier events (windows prepared beforehand), vs
+  one amount comparison per event; and the replay (windows kept as it goes, two rule sets) that
+  the simulation runs.
+- POST /api/v1/risk/transactions/ under gunicorn with 50 concurrent clients (JWT, a new
+  transaction each: device, window, score, insert, events): throughput, p99 latency, lost and
+  5xx, next to GET /healthz/ under the same load.
+- The batch endpoint (1,000 transactions per call, two clients) vs plain bulk inserts of the
+  same rows without scoring.
+"""
+
+import datetime
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import threading
+import time
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.utils import timezone
+
+from loansite.bench import BenchContext, Figure, Timer, benchmark
+from loansite.roles import RISK_ANALYST
+
+PREFIX = "bench-risk-"
+
+
+def _ruleset():
+    from risk.selectors import ruleset_current
+
+    return ruleset_current()
+
+
+def _stream(n_events: int, n_customers: int, rng: random.Random):
+    """Activities in time order: bursts now and then, a few large amounts, two cities."""
+    from risk.engine import TRANSACTION, Activity
+
+    start = 1_800_000_000
+    events = []
+    for i in range(n_events):
+        customer = rng.randrange(n_customers)
+        at = start + int(i * 86_400 * 2 / n_events) + rng.randrange(60)
+        amount = Decimal("12000.00") if rng.random() < 0.02 else Decimal(rng.randrange(100, 900_000)) / 100
+        city = "Hangzhou" if rng.random() < 0.97 else "Chengdu"
+        events.append((customer, Activity(TRANSACTION, at, amount, f"d{customer}", f"10.0.{customer % 250}.1", city)))
+    events.sort(key=lambda pair: pair[1].at)
+    return events
+
+
+@benchmark(name="risk.engine", order=50)
+def bench_engine(ctx: BenchContext) -> list[Figure]:
+    from bisect import bisect_left
+    from collections import defaultdict
+
+    from risk.engine import Context, event_score
+    from risk.replay import Stored, replay_levels
+
+    rng = random.Random(50)
+    n = ctx.n(200_000, minimum=5_000)
+    events = _stream(n, max(20, n // 100), rng)
+    ruleset = _ruleset()
+    window = ruleset.window
+    # The stored window: each customer's earlier events, prepared beforehand (as loaded by the service).
+    history = defaultdict(list)
+    prepared = []
+    for customer, activity in events:
+        past = history[customer]
+        start = bisect_left([a.at for a in past[-50:]], activity.at - window)
+        prepared.append((activity, Context(customer_events=past[-50:][start:])))
+        past.append(activity)
+    with Timer() as engine:
+        levels = [event_score(activity, context, ruleset).level for activity, context in prepared]
+    limit = Decimal("10000")
+    with Timer() as plain:
+        flags = [activity.amount >= limit for activity, _context in prepared]
+    assert len(flags) == len(levels)
+    stored = [Stored(("transaction", i), customer, activity) for i, (customer, activity) in enumerate(events)]
+    with Timer() as replay:
+        replay_levels(stored, [ruleset, ruleset], score_from=0)
+    above = sum(level != "low" for level in levels)
+    ctx.log(f"  engine: {n} events, {above} above low, {engine.seconds:.3f}s; replay {replay.seconds:.3f}s")
+    return [
+        Figure(
+            f"pure engine over a stored window ({n:,} events, {len(ruleset.rules)} default rules)",
+            n / engine.seconds,
+            "events/s",
+            "one amount comparison per event",
+            n / plain.seconds,
+            "≥ 100,000 events/s",
+        ),
+        Figure(
+            "replay for a simulation (windows kept as it goes, current and changed rules)",
+            n / replay.seconds,
+            "events/s",
+            "pure engine, one rule set",
+            n / engine.seconds,
+            "",
+        ),
+    ]
+
+
+# --- under gunicorn ---------------------------------------------------------------------------
+
+
+def _customers(n: int) -> list[int]:
+    from customers.models import Customer
+    from customers.validators import make_credit_code, make_mobile_phone
+
+    existing = list(Customer.objects.filter(name__startswith=PREFIX).values_list("pk", flat=True)[:n])
+    if len(existing) >= n:
+        return existing
+    rng = random.Random(51)
+    codes, phones = set(), set()
+    rows = []
+    for i in range(n - len(existing)):
+        code = make_credit_code(rng)
+        while code in codes:
+            code = make_credit_code(rng)
+        phone = make_mobile_phone(rng)
+        while phone in phones:
+            phone = make_mobile_phone(rng)
+        codes.add(code)
+        phones.add(phone)
+        rows.append(
+            Customer(
+                name=f"{PREFIX}{i}",
+                credit_code=code,
+                phone=phone,
+                city="Hangzhou",
+                industry="retail",
+                monthly_revenue=Decimal("100000"),
+                monthly_cost=Decimal("80000"),
+            )
+        )
+    Customer.objects.bulk_create(rows, batch_size=1000)
+    return list(Customer.objects.filter(name__startswith=PREFIX).values_list("pk", flat=True))
+
+
+def _analyst(password: str):
+    User = get_user_model()
+    user, _created = User.objects.get_or_create(username=f"{PREFIX}analyst", defaults={"is_staff": True})
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=RISK_ANALYST))
+    return user
+
+
+def _timed(port, method, path, body=None, headers=None):
+    from loans.benchmarks import _request
+
+    started = time.perf_counter()
+    status, _cookie, payload = _request(port, method, path, body=body, headers=headers)
+    return status, payload, time.perf_counter() - started
+
+
+def _load(clients: int, total: int, make_request) -> dict:
+    counter = iter(range(total))
+    lock = threading.Lock()
+    stats = {"ok": 0, "lost": 0, "5xx": 0, "other": 0, "latencies": []}
+
+    def client():
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            try:
+                outcome, seconds = make_request(i)
+            except OSError:
+                outcome, seconds = "lost", None
+            with lock:
+                stats[outcome] += 1
+                if seconds is not None:
+                    stats["latencies"].append(seconds)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    with Timer() as t:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    stats["seconds"] = t.seconds
+    return stats
+
+
+def _p(latencies: list[float], q: float) -> float:
+    if not latencies:
+        return 0.0
+    return (
+        statistics.quantiles(latencies, n=100, method="inclusive")[q - 1] * 1000
+        if len(latencies) > 1
+        else latencies[0] * 1000
+    )
+
+
+def _outcome(status: int, expected: int) -> str:
+    if status >= 500:
+        return "5xx"
+    return "ok" if status == expected else "other"
+
+
+@benchmark(name="risk.api_gunicorn", order=51)
+def bench_api(ctx: BenchContext) -> list[Figure]:
+    from loans.benchmarks import _free_port, _request, _start_gunicorn
+    from risk.models import Transaction
+
+    customers = _customers(1000)
+    password = "Bench-risk-Passw0rd!"
+    _analyst(password)
+    if connection.vendor == "sqlite":
+        connection.close()
+    clients = 50
+    total = ctx.n(6_000, minimum=500)
+    batches = max(4, ctx.n(100, minimum=4))
+    port = _free_port()
+    workers = int(os.environ.get("RISK_BENCH_WORKERS", 0)) or 4 * (os.cpu_count() or 2)
+    proc, log = _start_gunicorn(ctx, port, workers)
+    rng = random.Random(52)
+    run = f"{int(time.time())}"
+    now = timezone.now()
+    try:
+        status, _cookie, body = _request(
+            port,
+            "POST",
+            "/api/v1/auth/login/",
+            body=json.dumps({"username": f"{PREFIX}analyst", "password": password}),
+            headers={"Content-Type": "application/json"},
+        )
+        if status != 200:
+            raise RuntimeError(f"bench login failed: {status} {body[:200]!r}")
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {json.loads(body)['access']}"}
+
+        def one(i):
+            payload = {
+                "external_id": f"{PREFIX}{run}-{i}",
+                "customer": customers[i % len(customers)],
+                "amount": "12000.00" if i % 50 == 0 else f"{rng.randrange(100, 900_000) / 100:.2f}",
+                "occurred_at": (now - datetime.timedelta(seconds=total - i)).isoformat(),
+                "device": f"bench-dev-{i % 700}",
+                "ip": f"10.0.{i % 250}.{i % 200 + 1}",
+                "city": "Hangzhou",
+                "counterparty": "Bench supplier",
+            }
+            status, _body, seconds = _timed(port, "POST", "/api/v1/risk/transactions/", json.dumps(payload), headers)
+            return _outcome(status, 201), seconds
+
+        def health(i):
+            status, _body, seconds = _timed(port, "GET", "/healthz/")
+            return _outcome(status, 200), seconds
+
+        _load(clients, min(300, total), health)  # warm up the workers
+        base = _load(clients, total, health)
+        single = _load(clients, total, one)
+
+        def batch(i):
+            items = [
+                {
+                    "external_id": f"{PREFIX}{run}-b{i}-{k}",
+                    "customer": customers[(i * 1000 + k) % len(customers)],
+                    "amount": f"{rng.randrange(100, 2_000_000) / 100:.2f}",
+                    "occurred_at": (now - datetime.timedelta(seconds=batches * 1000 - i * 1000 - k)).isoformat(),
+                    "device": f"bench-dev-{k % 700}",
+                    "ip": f"10.1.{k % 250}.{k % 200 + 1}",
+                    "city": "Hangzhou",
+                }
+                for k in range(1000)
+            ]
+            status, _body, seconds = _timed(
+                port, "POST", "/api/v1/risk/transactions/batch/", json.dumps({"transactions": items}), headers
+            )
+            return _outcome(status, 201), seconds
+
+        batched = _load(2, batches, batch)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    stored_single = (
+        Transaction.objects.filter(external_id__startswith=f"{PREFIX}{run}-")
+        .exclude(external_id__contains="-b")
+        .count()
+    )
+    stored_batch = Transaction.objects.filter(external_id__startswith=f"{PREFIX}{run}-b").count()
+    # Baseline for the batch: plain bulk inserts of as many rows, no scoring.
+    rows = [
+        Transaction(
+            customer_id=customers[k % len(customers)],
+            amount=Decimal("10.00"),
+            occurred_at=now,
+            source="api",
+            external_id=f"{PREFIX}{run}-plain-{k}",
+        )
+        for k in range(batches * 1000)
+    ]
+    with Timer() as plain:
+        for start in range(0, len(rows), 1000):
+            Transaction.objects.bulk_create(rows[start : start + 1000])
+    ctx.log(
+        f"  single: { {k: v for k, v in single.items() if k != 'latencies'} }; "
+        f"health: { {k: v for k, v in base.items() if k != 'latencies'} }; "
+        f"batch: { {k: v for k, v in batched.items() if k != 'latencies'} }"
+    )
+    return [
+        Figure(
+            f"POST /api/v1/risk/transactions/, {clients} concurrent clients, gunicorn {workers} workers",
+            single["ok"] / single["seconds"],
+            "transactions/s",
+            "GET /healthz/ under the same load",
+            base["ok"] / base["seconds"],
+            "≥ 300/s",
+        ),
+        Figure(
+            "POST /api/v1/risk/transactions/ p99 latency",
+            _p(single["latencies"], 99),
+            "ms",
+            "GET /healthz/ p99 under the same load",
+            _p(base["latencies"], 99),
+            "≤ 100 ms",
+        ),
+        Figure(
+            "POST /api/v1/risk/transactions/ median latency",
+            _p(single["latencies"], 50),
+            "ms",
+            "GET /healthz/ median",
+            _p(base["latencies"], 50),
+            "",
+        ),
+        Figure(
+            f"transactions lost (of {total})",
+            total - stored_single,
+            "count",
+            "requests not answered",
+            single["lost"],
+            "0",
+        ),
+        Figure("5xx answers to transactions", single["5xx"], "count", "5xx on /healthz/", base["5xx"], "0"),
+        Figure(
+            f"batch endpoint, 1,000 per call, 2 clients ({batches} calls)",
+            stored_batch / batched["seconds"],
+            "transactions/s",
+            "plain bulk_create of the same number of rows, no scoring",
+            len(rows) / plain.seconds,
+            "≥ 20,000/s",
+        ),
+    ]
