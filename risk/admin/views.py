@@ -39,13 +39,13 @@ def risk_event_page_context(request, object_id) -> dict:
     }
     if can_handle and event.is_active:
         context.update(
-            assign_form=forms.AssignForm(initial={"assignee": request.user.pk}),
-            note_form=forms.NoteForm(),
-            escalate_form=forms.EscalateForm(),
-            resolve_form=forms.ResolveForm(),
-            restrict_form=forms.RestrictForm(),
-            watch_form=forms.WatchCustomerForm(),
-            flag_form=forms.FlagDeviceForm(devices=_event_devices(event).filter(flagged=False)),
+            assign_form=forms.AssignForm(initial={"assignee": request.user.pk}, prefix="assign"),
+            note_form=forms.NoteForm(prefix="note"),
+            escalate_form=forms.EscalateForm(prefix="escalate"),
+            resolve_form=forms.ResolveForm(prefix="resolve"),
+            restrict_form=forms.RestrictForm(prefix="restrict"),
+            watch_form=forms.WatchCustomerForm(prefix="watch"),
+            flag_form=forms.FlagDeviceForm(devices=_event_devices(event).filter(flagged=False), prefix="flag"),
         )
     return context
 
@@ -53,32 +53,32 @@ def risk_event_page_context(request, object_id) -> dict:
 def _handle(request, event: RiskEvent, action: str):
     actor = request.user
     if action == "assign":
-        form = forms.AssignForm(request.POST)
+        form = forms.AssignForm(request.POST, prefix="assign")
         if form.is_valid():
             services.risk_event_assign(actor=actor, event=event, assignee=form.cleaned_data["assignee"])
             return form, _("Assigned to %(user)s.") % {"user": form.cleaned_data["assignee"].get_username()}
     elif action == "note":
-        form = forms.NoteForm(request.POST)
+        form = forms.NoteForm(request.POST, prefix="note")
         if form.is_valid():
             services.risk_event_note(actor=actor, event=event, text=form.cleaned_data["text"])
             return form, _("Note added.")
     elif action == "escalate":
-        form = forms.EscalateForm(request.POST)
+        form = forms.EscalateForm(request.POST, prefix="escalate")
         if form.is_valid():
             services.risk_event_escalate(actor=actor, event=event, reason=form.cleaned_data["reason"])
             return form, _("Escalated.")
     elif action == "resolve":
-        form = forms.ResolveForm(request.POST)
+        form = forms.ResolveForm(request.POST, prefix="resolve")
         if form.is_valid():
             services.risk_event_resolve(actor=actor, event=event, **form.cleaned_data)
             return form, _("Resolved.")
     elif action == "restrict":
-        form = forms.RestrictForm(request.POST)
+        form = forms.RestrictForm(request.POST, prefix="restrict")
         if form.is_valid():
             services.customer_restrict(actor=actor, customer=event.customer, event=event, **form.cleaned_data)
             return form, _("Restriction in place.")
     elif action == "watch":
-        form = forms.WatchCustomerForm(request.POST)
+        form = forms.WatchCustomerForm(request.POST, prefix="watch")
         if form.is_valid():
             services.watch_list_add(
                 actor=actor,
@@ -90,7 +90,7 @@ def _handle(request, event: RiskEvent, action: str):
             )
             return form, _("Customer added to the watch list.")
     elif action == "flag_device":
-        form = forms.FlagDeviceForm(request.POST, devices=_event_devices(event))
+        form = forms.FlagDeviceForm(request.POST, devices=_event_devices(event), prefix="flag")
         if form.is_valid():
             services.device_flag(
                 actor=actor, device=form.cleaned_data["device"], reason=form.cleaned_data["reason"], event=event

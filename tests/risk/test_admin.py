@@ -95,14 +95,24 @@ def test_handling_on_the_event_page_in_order(analyst, customer):
     event = high_event(customer)
     client = client_for(analyst)
     base = f"/admin/risk/riskevent/{event.pk}/handle"
-    assert client.post(f"{base}/assign/", {"assignee": analyst.pk}).status_code == 302
-    assert client.post(f"{base}/note/", {"text": "called the customer"}).status_code == 302
+    assert client.post(f"{base}/assign/", {"assign-assignee": analyst.pk}).status_code == 302
+    assert client.post(f"{base}/note/", {"note-text": "called the customer"}).status_code == 302
     device = Device.objects.get(fingerprint="fp-x")
-    assert client.post(f"{base}/flag_device/", {"device": device.pk, "reason": "not theirs"}).status_code == 302
-    assert client.post(f"{base}/restrict/", {"kind": "applications", "reason": "until checked"}).status_code == 302
-    assert client.post(f"{base}/watch/", {"reason": "fraud ring"}).status_code == 302
-    assert client.post(f"{base}/escalate/", {"reason": "ring"}).status_code == 302
-    assert client.post(f"{base}/resolve/", {"outcome": "confirmed", "note": "closed the ring"}).status_code == 302
+    assert (
+        client.post(f"{base}/flag_device/", {"flag-device": device.pk, "flag-reason": "not theirs"}).status_code == 302
+    )
+    assert (
+        client.post(
+            f"{base}/restrict/", {"restrict-kind": "applications", "restrict-reason": "until checked"}
+        ).status_code
+        == 302
+    )
+    assert client.post(f"{base}/watch/", {"watch-reason": "fraud ring"}).status_code == 302
+    assert client.post(f"{base}/escalate/", {"escalate-reason": "ring"}).status_code == 302
+    assert (
+        client.post(f"{base}/resolve/", {"resolve-outcome": "confirmed", "resolve-note": "closed the ring"}).status_code
+        == 302
+    )
     event.refresh_from_db()
     assert (event.status, event.outcome, event.assignee, event.escalated) == ("resolved", "confirmed", analyst, True)
     kinds = list(event.entries.order_by("created_at", "id").values_list("kind", flat=True))
@@ -118,7 +128,9 @@ def test_handling_on_the_event_page_in_order(analyst, customer):
 
 def test_a_bad_handling_form_changes_nothing(analyst, customer):
     event = high_event(customer)
-    response = client_for(analyst).post(f"/admin/risk/riskevent/{event.pk}/handle/resolve/", {"outcome": "nope"})
+    response = client_for(analyst).post(
+        f"/admin/risk/riskevent/{event.pk}/handle/resolve/", {"resolve-outcome": "nope"}
+    )
     assert response.status_code == 302
     event.refresh_from_db()
     assert event.status == "open"
@@ -128,7 +140,7 @@ def test_a_bad_handling_form_changes_nothing(analyst, customer):
 def test_only_risk_analysts_handle_events(make_user, customer, role):
     event = high_event(customer)
     user = make_user("other", role=role)
-    response = client_for(user).post(f"/admin/risk/riskevent/{event.pk}/handle/note/", {"text": "x"})
+    response = client_for(user).post(f"/admin/risk/riskevent/{event.pk}/handle/note/", {"note-text": "x"})
     assert response.status_code == 403
     assert not event.entries.filter(kind="note").exists()
 
