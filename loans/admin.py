@@ -347,4 +347,4 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
 
 
 # Servicing and security pages register themselves (their own modules).
-from loans import admin_security  # noqa: E402, F401
+from loans import admin_security, admin_servicing  # noqa: E402, F401

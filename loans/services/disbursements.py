@@ -652,3 +652,21 @@ def _loan_audit(loan: Loan) -> dict:
         "disbursement_date": loan.disbursement_date.isoformat(),
         "maturity_date": loan.maturity_date.isoformat(),
     }
+
+
+def disbursement_schedule_preview(d: Disbursement) -> list[schedules.Installment]:
+    """The schedule a prepared first tranche will get (a read, for the authorisation page)."""
+    if d.status != Status.PREPARED or d.tranche != 1:
+        return []
+    try:
+        return schedules.schedule_build(
+            _first_terms(
+                d.application,
+                amount=d.amount,
+                value_date=d.value_date,
+                first_due_date=d.first_due_date,
+                repayment_day=d.repayment_day,
+            )
+        )
+    except ValidationFailed:
+        return []
