@@ -10,7 +10,8 @@ Rules come from the database (``RiskRule``) through :func:`rule_compile`, which 
 their parameters (the admin form shows its errors). Each result records the version of every
 rule that ran, so a stored score can be explained after the rules change. Windows are
 inclusive to the second: an event exactly ``window_seconds`` before the current one is
-inside the window, one a second earlier is not.
+inside the window, one a second earlier is not. (Only the parameter checks' messages use
+Django's translations.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
+
+from django.utils.translation import gettext as _
 
 TRANSACTION = "transaction"
 LOGIN = "login"
@@ -155,20 +158,26 @@ def _since(events: Sequence[Activity], start: int) -> int:
 def _int(params: dict, name: str, default: int | None, *, minimum: int, maximum: int) -> int:
     value = params.get(name, default)
     if isinstance(value, bool) or value is None:
-        raise RuleError({name: f"a whole number from {minimum} to {maximum} is needed"})
+        raise RuleError(
+            {name: _("a whole number from %(min)s to %(max)s is needed") % {"min": minimum, "max": maximum}}
+        )
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise RuleError({name: f"a whole number from {minimum} to {maximum} is needed"})
+        raise RuleError(
+            {name: _("a whole number from %(min)s to %(max)s is needed") % {"min": minimum, "max": maximum}}
+        )
     if number != value and str(number) != str(value) or not minimum <= number <= maximum:
-        raise RuleError({name: f"a whole number from {minimum} to {maximum} is needed"})
+        raise RuleError(
+            {name: _("a whole number from %(min)s to %(max)s is needed") % {"min": minimum, "max": maximum}}
+        )
     return number
 
 
 def _kinds(params: dict, default: Sequence[str]) -> frozenset[str]:
     kinds = params.get("event_kinds", list(default))
     if not isinstance(kinds, list | tuple) or not kinds or any(k not in EVENT_KINDS for k in kinds):
-        raise RuleError({"event_kinds": f"a list of {', '.join(EVENT_KINDS)}"})
+        raise RuleError({"event_kinds": _("a list of %(kinds)s") % {"kinds": ", ".join(EVENT_KINDS)}})
     return frozenset(kinds)
 
 
@@ -177,9 +186,9 @@ def _amount_threshold(params: dict):
     try:
         limit = Decimal(str(raw))
     except (InvalidOperation, ValueError):
-        raise RuleError({"min_amount": "an amount such as 10000.00 is needed"})
+        raise RuleError({"min_amount": _("an amount such as 10000.00 is needed")})
     if raw is None or isinstance(raw, bool) or not limit.is_finite() or limit <= 0:
-        raise RuleError({"min_amount": "an amount such as 10000.00 is needed"})
+        raise RuleError({"min_amount": _("an amount such as 10000.00 is needed")})
 
     def check(event: Activity, ctx: Context):
         if event.kind == TRANSACTION and event.amount is not None and event.amount >= limit:
@@ -197,7 +206,7 @@ def _velocity(params: dict):
     window = _int(params, "window_seconds", None, minimum=1, maximum=31 * 86400)
     per = params.get("per", "customer")
     if per not in _PER:
-        raise RuleError({"per": "customer, device or ip"})
+        raise RuleError({"per": _("customer, device or ip")})
     kinds = _kinds(params, [TRANSACTION])
     events_of = attrgetter(_PER[per])
     key_of = {"customer": None, "device": attrgetter("device"), "ip": attrgetter("ip")}[per]
@@ -253,7 +262,7 @@ def _geo_velocity(params: dict):
 def _watch_list(params: dict):
     match = params.get("match", ["customer", "counterparty"])
     if not isinstance(match, list | tuple) or not match or any(m not in ("customer", "counterparty") for m in match):
-        raise RuleError({"match": "a list of customer, counterparty"})
+        raise RuleError({"match": _("a list of customer, counterparty")})
     customers, counterparties = "customer" in match, "counterparty" in match
 
     def check(event: Activity, ctx: Context):
@@ -271,9 +280,9 @@ def _minute(params: dict, name: str, default: str) -> int:
     try:
         hours, minutes = (int(part) for part in str(value).split(":"))
     except ValueError:
-        raise RuleError({name: "a time such as 23:30"})
+        raise RuleError({name: _("a time such as 23:30")})
     if not (0 <= hours < 24 and 0 <= minutes < 60):
-        raise RuleError({name: "a time such as 23:30"})
+        raise RuleError({name: _("a time such as 23:30")})
     return hours * 60 + minutes
 
 
@@ -281,7 +290,7 @@ def _night_time(params: dict):
     start, end = _minute(params, "start", "00:00"), _minute(params, "end", "05:00")
     kinds = _kinds(params, EVENT_KINDS)
     if start == end:
-        raise RuleError({"end": "the night must not be empty"})
+        raise RuleError({"end": _("the night must not be empty")})
 
     def check(event: Activity, ctx: Context):
         if event.kind not in kinds:
@@ -308,11 +317,11 @@ def rule_compile(rule: RuleDef) -> CompiledRule:
     """Check a rule's parameters and make it runnable; :class:`RuleError` names bad ones."""
     compiler = COMPILERS.get(rule.kind)
     if compiler is None:
-        raise RuleError({"kind": f"{rule.kind} is not scored on events"})
+        raise RuleError({"kind": _("%(kind)s is not scored on events") % {"kind": rule.kind}})
     if not isinstance(rule.params, dict):
-        raise RuleError({"params": "a JSON object is needed"})
+        raise RuleError({"params": _("a JSON object is needed")})
     if isinstance(rule.points, bool) or not isinstance(rule.points, int) or not 0 <= rule.points <= 1000:
-        raise RuleError({"points": "a whole number from 0 to 1000"})
+        raise RuleError({"points": _("a whole number from 0 to 1000")})
     check, window = compiler(rule.params)
     per = rule.params.get("per", "customer") if rule.kind == "velocity" else ""
     return CompiledRule(rule.code, rule.version, rule.kind, rule.points, check, window, per)

@@ -1,6 +1,7 @@
 """``/api/v1/risk/``: scoring transactions and logins, events, alerts and rules; thin callers."""
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -64,9 +65,9 @@ class TransactionBatchView(APIView):
         raw_tx = data.get("transactions", [])
         raw_logins = data.get("logins", [])
         if not isinstance(raw_tx, list) or not isinstance(raw_logins, list) or not (raw_tx or raw_logins):
-            raise ValidationFailed('Send {"transactions": [...]} and/or {"logins": [...]}.')
+            raise ValidationFailed(_('Send {"transactions": [...]} and/or {"logins": [...]}.'))
         if len(raw_tx) + len(raw_logins) > BATCH_MAX:
-            raise ValidationFailed(f"At most {BATCH_MAX} events per call.")
+            raise ValidationFailed(_("At most %(n)s events per call.") % {"n": BATCH_MAX})
         items, errors = [], {}
         for key, parse, raws in (("transactions", transaction_input, raw_tx), ("logins", login_input, raw_logins)):
             for index, raw in enumerate(raws):
@@ -75,7 +76,7 @@ class TransactionBatchView(APIView):
                     errors[f"{key}[{index}]"] = problems
                 items.append(item)
         if errors:
-            raise ValidationFailed("Some events are not valid; nothing was stored.", extra={"errors": errors})
+            raise ValidationFailed(_("Some events are not valid; nothing was stored."), extra={"errors": errors})
         if not request.user.has_perm("risk.add_loginevent") and raw_logins:
             from loansite.errors import NotAllowed
 
@@ -233,5 +234,5 @@ class MonitorSystemStatusView(_MonitorView):
 def _days(request) -> int:
     raw = request.query_params.get("days", "30")
     if not raw.isdigit() or not 1 <= int(raw) <= 366:
-        raise ValidationFailed("days: a whole number from 1 to 366.")
+        raise ValidationFailed(_("days: a whole number from 1 to 366."))
     return int(raw)
