@@ -197,3 +197,20 @@ class RepaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     actions = None
     exclude = ("loan_before", "idempotency_key")
+    change_list_template = "admin/loans/repayment/change_list.html"
+
+    def has_import_permission(self, request):
+        return request.user.has_perms(["loans.import_repayment", "loans.post_repayment"])
+
+    def get_urls(self):
+        custom = [
+            path("import/", self.admin_site.admin_view(self.import_view), name="loans_repayment_import"),
+        ]
+        return custom + super().get_urls()
+
+    def import_view(self, request):
+        return views.statement_import_view(self, request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "has_import_permission": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)

@@ -5,7 +5,6 @@ Thin callers: read the form, call the service, report the result (a domain error
 message or a form error, never a 500).
 """
 
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -453,4 +452,51 @@ def disbursement_cancel_view(model_admin, request, object_id):
         obj=d.application,
         form=form,
         back_url=application_url(d.application_id),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Bank statement import (the import page shared with customers and applications)
+# ---------------------------------------------------------------------------
+def statement_import_view(model_admin, request):
+    from customers.admin.imports import import_page
+    from loans.services.statements import (
+        STATEMENTS,
+        statement_columns,
+        statement_import,
+        statement_import_async_rows,
+        statement_import_max_rows,
+    )
+
+    if not model_admin.has_import_permission(request):
+        raise PermissionDenied
+
+    def check(request, table, *, history=False):
+        report = statement_import(table=table, actor=request.user, commit=False)
+        summary = _("%(new)s repayments to post, %(invalid)s rows with errors.") % {
+            "new": report.new,
+            "invalid": report.invalid_rows,
+        }
+        return report, summary
+
+    def run(request, table, upload, *, skip_invalid, history=False):
+        report = statement_import(
+            table=table,
+            actor=request.user,
+            skip_invalid=skip_invalid,
+            file_name=upload.file_name,
+            file_sha256=upload.sha256,
+        )
+        return report, _("Posted %(n)s repayments.") % {"n": report.new}
+
+    return import_page(
+        request,
+        model_admin=model_admin,
+        kind=STATEMENTS,
+        title=_("Import a bank statement"),
+        columns=statement_columns(),
+        max_rows=statement_import_max_rows(),
+        async_rows=statement_import_async_rows(),
+        check=check,
+        run=run,
     )

@@ -321,6 +321,8 @@ def _write_tags(tag_rows: dict[int, list[str]], replace: list[int]) -> None:
 JOB_PERMISSIONS = {
     ImportUpload.Kind.CUSTOMERS: ("customers.import_customer",),
     ImportUpload.Kind.APPLICATIONS: ("loans.import_loanapplication", "loans.add_loanapplication"),
+    # Bank statements (loans.services.statements): repayments posted from a file.
+    "statements": ("loans.import_repayment", "loans.post_repayment"),
 }
 PERM_IMPORT_HISTORY = "loans.import_history_loanapplication"
 
@@ -382,7 +384,19 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         if upload is None or upload.owner_id != job.created_by_id:
             raise NotFound(_("The uploaded file is no longer available; upload it again."))
         data = import_upload_read(upload=upload)
-        if job.kind == ImportUpload.Kind.APPLICATIONS:
+        if job.kind == "statements":
+            from loans.services.statements import statement_import, statement_import_max_rows
+
+            report = statement_import(
+                table=tabular_read(data, max_rows=statement_import_max_rows()),
+                actor=job.created_by,
+                skip_invalid=job.skip_invalid,
+                file_name=job.file_name,
+                file_sha256=job.file_sha256,
+                chunked=True,
+                progress=progress,
+            )
+        elif job.kind == ImportUpload.Kind.APPLICATIONS:
             from loans.services.imports import application_import, application_import_max_rows
 
             report = application_import(
