@@ -215,11 +215,7 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
     def get_queryset(self, request):
         from risk.selectors import risk_flags_prefetch
 
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related("customer", risk_flags_prefetch(), "product", "reviewer")
-        )
+        return super().get_queryset(request).prefetch_related("customer", risk_flags_prefetch(), "product", "reviewer")
 
     def get_search_results(self, request, queryset, search_term):
         """Reference, or the customer's name / credit code / phone (through a subquery, not a join)."""

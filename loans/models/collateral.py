@@ -90,7 +90,9 @@ class Collateral(models.Model):
         ordering = ["application", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(appraised_value__gt=0), name="collateral_value_positive"),
-            models.CheckConstraint(condition=Q(haircut__gte=0) & Q(haircut__lte=1), name="collateral_item_haircut_range"),
+            models.CheckConstraint(
+                condition=Q(haircut__gte=0) & Q(haircut__lte=1), name="collateral_item_haircut_range"
+            ),
             models.CheckConstraint(
                 condition=~Q(status="registered") | (~Q(registration_number="") & Q(registration_date__isnull=False)),
                 name="collateral_registered_has_number",
