@@ -253,3 +253,7 @@ def seed_loans(ctx: DemoContext) -> None:
     ctx.made["application_ids"] = ids
     ctx.made["application_profiles"] = apps
     ctx.log(f"  {len(rows)} applications ({', '.join(f'{k}: {v}' for k, v in counts.items())})")
+
+
+# Servicing (loans, repayments) registers its own seeder.
+from loans import demo_servicing  # noqa: E402, F401
