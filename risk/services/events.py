@@ -5,7 +5,7 @@ Changes to an event are conditional updates on ``(status, version)``: of two ana
 acting at once exactly one wins, the other gets a conflict, on SQLite and MariaDB alike.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -134,6 +134,92 @@ def risk_event_raise(
             )
         event.refresh_from_db()
         return event
+
+
+def risk_events_raise_many(*, specs: list[dict]) -> dict[int, RiskEvent]:
+    """:func:`risk_event_raise` for many customers at once (a batch's results): the events of
+    customers without an active one are opened together (events, timeline entries, alerts and
+    audit entries each written in bulk); the others are updated one by one. ``specs`` are
+    ``risk_event_raise`` keyword arguments, one per customer. Returns ``{customer id: event}``."""
+    from audit.services import audit_record_many, jsonable
+
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return {spec["customer_id"]: risk_event_raise(**spec) for spec in specs}
+    out: dict[int, RiskEvent] = {}
+    with transaction.atomic():
+        customer_ids = [spec["customer_id"] for spec in specs]
+        active = set(
+            RiskEvent.objects.filter(
+                customer_id__in=customer_ids, status__in=RiskEvent.ACTIVE, signal_key=""
+            ).values_list("customer_id", flat=True)
+        )
+        fresh = [spec for spec in specs if spec["customer_id"] not in active]
+        for spec in specs:
+            if spec["customer_id"] in active:
+                out[spec["customer_id"]] = risk_event_raise(**spec)
+        if not fresh:
+            return out
+        now = timezone.now()
+        events = [
+            RiskEvent(
+                customer_id=spec["customer_id"],
+                level=spec["level"],
+                score=spec["score"],
+                rules_hit=sorted(set(spec["rules"])),
+                source=spec["source"],
+                hits=spec.get("count", 1),
+                opened_at=spec.get("at") or now,
+                last_seen_at=spec.get("at") or now,
+            )
+            for spec in fresh
+        ]
+        RiskEvent.objects.bulk_create(events)
+        RiskEventEntry.objects.bulk_create(
+            [
+                RiskEventEntry(
+                    event=event,
+                    kind=RiskEventEntry.Kind.CREATED,
+                    data=jsonable({"score": spec["score"], "level": spec["level"], **spec["reference"]}),
+                    created_at=event.opened_at,
+                )
+                for event, spec in zip(events, fresh, strict=True)
+            ]
+        )
+        alerts = [
+            Alert(
+                event=event,
+                customer_id=event.customer_id,
+                severity=SEVERITY_OF_LEVEL[event.level],
+                title=_title(event.level, event.rules_hit)[:200],
+                source=event.source,
+            )
+            for event in events
+        ]
+        Alert.objects.bulk_create(alerts)
+        AlertAction.objects.bulk_create(
+            [AlertAction(alert=alert, kind=AlertAction.Kind.RAISED, text=alert.title[:500]) for alert in alerts]
+        )
+        audit_record_many(
+            action=AuditAction.CREATE,
+            items=[
+                (
+                    event,
+                    jsonable(
+                        {
+                            "level": event.level,
+                            "score": event.score,
+                            "rules": event.rules_hit,
+                            "source": event.source,
+                            **spec["reference"],
+                        }
+                    ),
+                )
+                for event, spec in zip(events, fresh, strict=True)
+            ],
+            reason=str(_("Risk event opened")),
+        )
+        out.update((event.customer_id, event) for event in events)
+    return out
 
 
 # --- handling ------------------------------------------------------------------------------

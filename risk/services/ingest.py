@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -77,18 +77,28 @@ def _local_minute(when: datetime.datetime) -> int:
     return local.hour * 60 + local.minute
 
 
-def _devices(items: list[EventInput]) -> dict[str, Device]:
-    """Devices by fingerprint: known ones, and the new ones created (user agent parsed)."""
+def _devices_known(items: list[EventInput]) -> dict[str, Device]:
+    """The devices already known, by fingerprint (read before the write transaction)."""
+    fingerprints = {item.device for item in items if item.device}
+    if not fingerprints:
+        return {}
+    return {d.fingerprint: d for d in Device.objects.filter(fingerprint__in=list(fingerprints))}
+
+
+def _devices_write(items: list[EventInput], devices: dict[str, Device]) -> None:
+    """Create the devices first seen in ``items`` (user agent parsed) into ``devices``, and move
+    known devices' last-seen times on."""
     firsts: dict[str, EventInput] = {}
     for item in items:
-        if item.device and (item.device not in firsts or item.occurred_at < firsts[item.device].occurred_at):
+        if (
+            item.device
+            and item.device not in devices
+            and (item.device not in firsts or item.occurred_at < firsts[item.device].occurred_at)
+        ):
             firsts[item.device] = item
-    if not firsts:
-        return {}
-    devices = {d.fingerprint: d for d in Device.objects.filter(fingerprint__in=list(firsts))}
-    new = []
-    for fingerprint, item in firsts.items():
-        if fingerprint not in devices:
+    if firsts:
+        new = []
+        for fingerprint, item in firsts.items():
             browser, os_family, family = user_agent_parse(item.user_agent)
             new.append(
                 Device(
@@ -101,12 +111,12 @@ def _devices(items: list[EventInput]) -> dict[str, Device]:
                     last_seen_at=item.occurred_at,
                 )
             )
-    if new:
+        # Another call may create the same device meanwhile: ignore the conflict, read it back.
         Device.objects.bulk_create(new, ignore_conflicts=True)
-        devices.update((d.fingerprint, d) for d in Device.objects.filter(fingerprint__in=[d.fingerprint for d in new]))
+        devices.update((d.fingerprint, d) for d in Device.objects.filter(fingerprint__in=list(firsts)))
     last: dict[int, datetime.datetime] = {}
     for item in items:
-        if item.device:
+        if item.device and item.device not in firsts:
             device = devices[item.device]
             # "Last seen" to the minute: a device busy every second is not rewritten every second.
             if item.occurred_at > device.last_seen_at + LAST_SEEN_STEP and item.occurred_at > last.get(
@@ -123,7 +133,6 @@ def _devices(items: list[EventInput]) -> dict[str, Device]:
                 f"UPDATE {table} SET {column} = %s WHERE id = %s AND {column} < %s",
                 [(value, pk, value) for value, pk in values],
             )
-    return devices
 
 
 def _window_rows(model, query: Q, start, end, kind: str) -> list[tuple]:
@@ -196,46 +205,61 @@ def events_ingest(*, items: list[EventInput], source: str, ruleset: RuleSet | No
     """Score and store ``items`` (transactions and/or logins); one :class:`Outcome` each, in
     the order given. Raises :class:`ValidationFailed` (nothing written) for unknown customers.
     A transaction whose ``external_id`` is stored already is not stored again: its stored
-    result comes back with ``duplicate`` set."""
-    from customers.models import Customer
+    result comes back with ``duplicate`` set.
 
+    Everything is read first, outside the write transaction, and the writes (new devices and
+    device uses, the rows, the events) then take one short transaction: on SQLite the write
+    lock is held for the writes only, so concurrent requests overlap their reads and scoring.
+    Two calls that scored the same customer at the same instant may not see each other's
+    event in their windows. If another call stored the same external id in between, the
+    unique constraint refuses the insert and the call is read again (it then answers with
+    the stored result).
+    """
     if len(items) > BATCH_MAX:
         raise ValidationFailed(_("At most %(n)s events per call.") % {"n": BATCH_MAX})
+    try:
+        return _ingest(items, source, ruleset)
+    except IntegrityError:
+        return _ingest(items, source, ruleset)
+
+
+def _ingest(items, source, ruleset) -> list[Outcome]:
+    from customers.models import Customer
+
     outcomes = [Outcome(index, item.kind) for index, item in enumerate(items)]
     if not items:
         return outcomes
-    with transaction.atomic():
-        customer_ids = {item.customer_id for item in items}
-        known = set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
-        unknown = {i: {"customer": _("No such customer.")} for i, it in enumerate(items) if it.customer_id not in known}
-        external = [item.external_id for item in items if item.external_id]
-        seen_external: dict[str, int] = {}
-        for index, item in enumerate(items):
-            if item.external_id:
-                if item.external_id in seen_external:
-                    unknown[index] = {"external_id": _("Repeated within this call.")}
-                seen_external[item.external_id] = index
-        if unknown:
-            raise ValidationFailed(_("Some events are not valid; nothing was stored."), extra={"errors": unknown})
-        stored = {}
-        if external:
-            stored = {
-                tx.external_id: tx
-                for tx in Transaction.objects.filter(external_id__in=external).only(
-                    "id", "external_id", "score", "level", "rules_hit", "event_id"
-                )
-            }
-        todo = []
-        for index, item in enumerate(items):
-            previous = stored.get(item.external_id) if item.external_id else None
-            if previous is not None:
-                outcome = outcomes[index]
-                outcome.id, outcome.score, outcome.level = previous.pk, previous.score, previous.level
-                outcome.rules_hit, outcome.event_id, outcome.duplicate = previous.rules_hit, previous.event_id, True
-            else:
-                todo.append(index)
-        if todo:
-            _score_and_store([items[i] for i in todo], [outcomes[i] for i in todo], source, ruleset)
+    customer_ids = {item.customer_id for item in items}
+    known = set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
+    unknown = {i: {"customer": _("No such customer.")} for i, it in enumerate(items) if it.customer_id not in known}
+    external = [item.external_id for item in items if item.external_id]
+    seen_external: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.external_id:
+            if item.external_id in seen_external:
+                unknown[index] = {"external_id": _("Repeated within this call.")}
+            seen_external[item.external_id] = index
+    if unknown:
+        raise ValidationFailed(_("Some events are not valid; nothing was stored."), extra={"errors": unknown})
+    stored = {}
+    if external:
+        stored = {
+            tx.external_id: tx
+            for tx in Transaction.objects.filter(external_id__in=external).only(
+                "id", "external_id", "score", "level", "rules_hit", "event_id"
+            )
+        }
+    todo = []
+    for index, item in enumerate(items):
+        previous = stored.get(item.external_id) if item.external_id else None
+        if previous is not None:
+            outcome = outcomes[index]
+            outcome.id, outcome.score, outcome.level = previous.pk, previous.score, previous.level
+            outcome.rules_hit, outcome.event_id, outcome.duplicate = previous.rules_hit, previous.event_id, True
+        else:
+            todo.append(index)
+    if todo:
+        _score_and_store([items[i] for i in todo], [outcomes[i] for i in todo], source, ruleset)
     return outcomes
 
 
@@ -246,11 +270,11 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
     for item in items:
         if not item.city and item.ip:
             item.city = ip_city(item.ip)
-    devices = _devices(items)
+    devices = _devices_known(items)
     links = {}
     if devices:
         links = {
-            (device_id, customer_id): first
+            (str(device_id), customer_id): first
             for device_id, customer_id, first in DeviceCustomer.objects.filter(
                 device_id__in=[d.pk for d in devices.values()], customer_id__in=customer_ids
             ).values_list("device_id", "customer_id", "first_seen_at")
@@ -273,12 +297,14 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
     by_customer, by_device, by_ip = _windows(ruleset, items, devices, customer_ids)
 
     order = sorted(range(len(items)), key=lambda i: (items[i].occurred_at, i))
-    new_links: dict[tuple[int, int], datetime.datetime] = {}
+    # Device uses first seen in this call: (device key, customer) -> time; a device not known
+    # yet is keyed by its fingerprint until it is created.
+    new_links: dict[tuple[str, int], datetime.datetime] = {}
     rows: list = [None] * len(items)
     for i in order:
         item = items[i]
         device = devices.get(item.device) if item.device else None
-        device_key = str(device.pk) if device else ""
+        device_key = str(device.pk) if device else (f"new:{item.device}" if item.device else "")
         activity = Activity(
             item.kind,
             _epoch(item.occurred_at),
@@ -290,8 +316,8 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
             _local_minute(item.occurred_at),
         )
         known = True
-        if device is not None:
-            pair = (device.pk, item.customer_id)
+        if device_key:
+            pair = (device_key, item.customer_id)
             first, batch_first = links.get(pair), new_links.get(pair)
             # To the second, as the replay of a simulation compares them.
             known = (first is not None and _epoch(first) < activity.at) or (
@@ -342,20 +368,27 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
             )
         else:
             rows[i] = LoginEvent(success=item.success, **common)
-    if new_links:
-        DeviceCustomer.objects.bulk_create(
-            [DeviceCustomer(device_id=d, customer_id=c, first_seen_at=at) for (d, c), at in new_links.items()],
-            ignore_conflicts=True,
-        )
-    transactions = [row for row in rows if isinstance(row, Transaction)]
-    logins = [row for row in rows if isinstance(row, LoginEvent)]
-    if transactions:
-        _insert(Transaction, transactions)
-    if logins:
-        _insert(LoginEvent, logins)
-    for outcome, row in zip(outcomes, rows, strict=True):
-        outcome.id = row.pk
-    _events_raise(items, outcomes, rows)
+
+    with transaction.atomic():
+        _devices_write(items, devices)
+        for item, row in zip(items, rows, strict=True):
+            if item.device and row.device_id is None:
+                row.device = devices[item.device]
+        if new_links:
+            pairs = []
+            for (key, customer_id), at in new_links.items():
+                device_id = int(key) if not key.startswith("new:") else devices[key[4:]].pk
+                pairs.append(DeviceCustomer(device_id=device_id, customer_id=customer_id, first_seen_at=at))
+            DeviceCustomer.objects.bulk_create(pairs, ignore_conflicts=True)
+        transactions = [row for row in rows if isinstance(row, Transaction)]
+        logins = [row for row in rows if isinstance(row, LoginEvent)]
+        if transactions:
+            _insert(Transaction, transactions)
+        if logins:
+            _insert(LoginEvent, logins)
+        for outcome, row in zip(outcomes, rows, strict=True):
+            outcome.id = row.pk
+        _events_raise(items, outcomes, rows)
 
 
 def _adapter(field):
@@ -405,16 +438,18 @@ def _insert(model, rows: list) -> None:
 
 def _events_raise(items, outcomes, rows) -> None:
     """One event per customer with medium or high results in this call."""
-    from risk.services.events import risk_event_raise
+    from risk.services.events import risk_events_raise_many
 
     per_customer: dict[int, list[int]] = defaultdict(list)
     for index, outcome in enumerate(outcomes):
         if LEVEL_ORDER[outcome.level] >= LEVEL_ORDER["medium"]:
             per_customer[items[index].customer_id].append(index)
+    if not per_customer:
+        return
+    specs, members = [], {}
     for customer_id, indexes in per_customer.items():
         indexes.sort(key=lambda i: (items[i].occurred_at, i))
         worst = max(indexes, key=lambda i: (LEVEL_ORDER[outcomes[i].level], outcomes[i].score))
-        rules = sorted({hit["rule"] for i in indexes for hit in outcomes[i].rules_hit})
         tx_ids = [rows[i].pk for i in indexes if items[i].kind == TRANSACTION]
         login_ids = [rows[i].pk for i in indexes if items[i].kind == LOGIN]
         reference = {}
@@ -422,21 +457,33 @@ def _events_raise(items, outcomes, rows) -> None:
             reference["transactions"] = tx_ids
         if login_ids:
             reference["logins"] = login_ids
-        event = risk_event_raise(
-            customer_id=customer_id,
-            level=outcomes[worst].level,
-            score=outcomes[worst].score,
-            rules=rules,
-            source=EventSource.TRANSACTION if tx_ids else EventSource.LOGIN,
-            reference=reference,
-            count=len(indexes),
+        specs.append(
+            {
+                "customer_id": customer_id,
+                "level": outcomes[worst].level,
+                "score": outcomes[worst].score,
+                "rules": sorted({hit["rule"] for i in indexes for hit in outcomes[i].rules_hit}),
+                "source": EventSource.TRANSACTION if tx_ids else EventSource.LOGIN,
+                "reference": reference,
+                "count": len(indexes),
+            }
         )
-        if tx_ids:
-            Transaction.objects.filter(pk__in=tx_ids).update(event=event)
-        if login_ids:
-            LoginEvent.objects.filter(pk__in=login_ids).update(event=event)
+        members[customer_id] = (indexes, tx_ids, login_ids)
+    events = risk_events_raise_many(specs=specs)
+    by_event_tx: dict[int, list[int]] = defaultdict(list)
+    by_event_login: dict[int, list[int]] = defaultdict(list)
+    for customer_id, (indexes, tx_ids, login_ids) in members.items():
+        event = events[customer_id]
+        by_event_tx[event.pk] += tx_ids
+        by_event_login[event.pk] += login_ids
         for i in indexes:
             outcomes[i].event_id = event.pk
+    for model, by_event in ((Transaction, by_event_tx), (LoginEvent, by_event_login)):
+        pairs = [(event_id, pk) for event_id, ids in by_event.items() for pk in ids]
+        if pairs:
+            table = connection.ops.quote_name(model._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.executemany(f"UPDATE {table} SET event_id = %s WHERE id = %s", pairs)
 
 
 def staff_login_record(*, user, ip: str | None) -> LoginEvent:

@@ -212,3 +212,29 @@ def test_a_time_in_the_future_is_refused(customer):
 def test_amounts_stay_decimal(customer):
     [outcome] = ingest(tx(customer, at(), amount="10000.10"))
     assert Transaction.objects.get(pk=outcome.id).amount == Decimal("10000.10")
+
+
+def test_a_concurrent_call_storing_the_same_external_id_first_gives_a_duplicate(customer, monkeypatch):
+    """Reads come before the write transaction: another call may store the same external id in
+    between; the unique constraint refuses the second insert and the call answers with the
+    stored result (never a 500, never two rows)."""
+    import copy
+
+    from risk.services import ingest as module
+
+    item = tx(customer, at(), amount="10000", external_id="race-1", device="fp-race")
+    original = module._score_and_store
+    raced = []
+
+    def racing(items, outcomes, source, ruleset):
+        if not raced:
+            raced.append(True)
+            events_ingest(items=[copy.copy(item)], source="api")  # the other request wins
+        return original(items, outcomes, source, ruleset)
+
+    monkeypatch.setattr(module, "_score_and_store", racing)
+    [outcome] = ingest(item)
+    assert outcome.duplicate and outcome.score == 50
+    assert Transaction.objects.filter(external_id="race-1").count() == 1
+    assert RiskEvent.objects.get().hits == 1
+    assert Device.objects.filter(fingerprint="fp-race").count() == 1
