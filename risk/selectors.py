@@ -143,3 +143,12 @@ def risk_flag_labels(customer) -> list[tuple[str, str]]:
     if events is None:
         events = list(RiskEvent.objects.filter(customer=customer, status__in=RiskEvent.ACTIVE).order_by("-score"))
     return [(event.level, f"{event.get_level_display()}: {', '.join(event.rules_hit)}") for event in events]
+
+
+def customer_is_restricted(customer_id: int, kind: str) -> bool:
+    """Whether an analyst froze the customer's portal account (``"portal"``) or new
+    applications (``"applications"``): what the portal's sign-in and the application
+    services ask before letting the customer in or taking an application."""
+    from risk.models import CustomerRestriction
+
+    return CustomerRestriction.objects.filter(customer_id=customer_id, kind=kind, active=True).exists()

@@ -203,3 +203,16 @@ def test_list_pages_open_for_analysts(analyst, customer):
         "iprange",
     ):
         assert client.get(f"/admin/risk/{name}/").status_code == 200, name
+
+
+def test_restrictions_are_answered_and_lifted(analyst, customer):
+    from risk.models import CustomerRestriction
+    from risk.selectors import customer_is_restricted
+    from risk.services.events import customer_restrict, customer_restriction_lift
+
+    assert not customer_is_restricted(customer.pk, "applications")
+    restriction = customer_restrict(actor=analyst, customer=customer, kind="applications", reason="checking")
+    assert customer_is_restricted(customer.pk, "applications") and not customer_is_restricted(customer.pk, "portal")
+    customer_restriction_lift(actor=analyst, restriction=restriction, reason="cleared")
+    assert not customer_is_restricted(customer.pk, "applications")
+    assert CustomerRestriction.objects.get().lifted_at is not None
