@@ -190,11 +190,20 @@ def risk_monitor_view(request):
                 "label": f"{row['day']}: {row['high']} high, {row['medium']} medium",
             }
         )
+    summary = monitoring.risk_events_summary(days=days)
+    labels = dict(RiskEvent.Status.choices)
+    level_labels = dict(RiskEvent._meta.get_field("level").choices)
+    status_rows = [
+        (row["level"], level_labels.get(row["level"], row["level"]), [row[s] for s in summary["statuses"]])
+        for row in summary["by_level_status"]
+    ]
     context = {
         **admin.site.each_context(request),
         "title": _("Risk monitoring"),
+        "status_labels": [labels[s] for s in summary["statuses"]],
+        "status_rows": status_rows,
         "opts": RiskEvent._meta,
-        "summary": monitoring.risk_events_summary(days=days),
+        "summary": summary,
         "trend": trend,
         "bars": bars,
         "bar_width": bar_width,
