@@ -185,6 +185,7 @@ def seed_risk(ctx: DemoContext) -> None:
     from customers.models import Customer
     from risk.inputs import login_input, transaction_input
     from risk.models import Device, IpRange, RiskRule, Transaction, WatchListEntry
+    from risk.selectors import rules_changed
     from risk.services.ingest import BATCH_MAX, events_ingest
 
     if Transaction.objects.filter(source="demo").exists():
@@ -214,6 +215,8 @@ def seed_risk(ctx: DemoContext) -> None:
             defaults={"reason": "demo: payee of a mule ring"},
         )
         RiskRule.objects.filter(code="watch_list").update(enabled=True)
+        transaction.on_commit(rules_changed)
+        rules_changed()
         items = []
         for raw in events:
             kind = raw.pop("kind")

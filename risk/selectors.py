@@ -29,6 +29,52 @@ def ruleset_current(*, overrides: dict | None = None, thresholds: Thresholds | N
     return rules_compile(rule_defs(enabled), thresholds or thresholds_current())
 
 
+# The rules in force, kept per process for a few seconds: each scoring call would otherwise
+# read and compile them. A change through the rule services moves a stamp in the shared cache
+# (every process sees it at its next call); an edit that bypasses the services is picked up
+# within RULESET_TTL seconds.
+RULESET_TTL = 5.0
+RULES_STAMP_KEY = "risk:rules-stamp"
+_ruleset_lock = threading.Lock()
+_ruleset_local: dict = {"stamp": None, "at": 0.0, "ruleset": None}
+
+
+def rules_changed() -> None:
+    """Called by the rule services once a change is committed."""
+    import uuid
+
+    from django.core.cache import cache
+
+    cache.set(RULES_STAMP_KEY, uuid.uuid4().hex, None)
+    ruleset_forget()
+
+
+def ruleset_forget() -> None:
+    with _ruleset_lock:
+        _ruleset_local.update(stamp=None, at=0.0, ruleset=None)
+
+
+def ruleset_cached() -> RuleSet:
+    """:func:`ruleset_current`, kept per process while the rules' stamp stays the same."""
+    import uuid
+
+    from django.core.cache import cache
+
+    stamp = cache.get(RULES_STAMP_KEY)
+    if stamp is None:
+        cache.add(RULES_STAMP_KEY, uuid.uuid4().hex, None)
+        stamp = cache.get(RULES_STAMP_KEY)
+    now = time.monotonic()
+    with _ruleset_lock:
+        local = dict(_ruleset_local)
+    if local["ruleset"] is not None and local["stamp"] == stamp and now - local["at"] < RULESET_TTL:
+        return local["ruleset"]
+    ruleset = ruleset_current()
+    with _ruleset_lock:
+        _ruleset_local.update(stamp=stamp, at=now, ruleset=ruleset)
+    return ruleset
+
+
 def rule_params(code: str) -> tuple[dict, int, int] | None:
     """``(params, points, version)`` of an enabled rule, or None."""
     rule = RiskRule.objects.filter(code=code, enabled=True).first()

@@ -25,7 +25,7 @@ from loansite.errors import ValidationFailed
 from risk.engine import LEVEL_ORDER, LOGIN, TRANSACTION, Activity, Context, RuleSet, event_score
 from risk.inputs import EventInput
 from risk.models import Device, DeviceCustomer, EventSource, LoginEvent, Transaction, WatchListEntry
-from risk.selectors import ip_city, ruleset_current
+from risk.selectors import ip_city, ruleset_cached
 
 BATCH_MAX = 1000
 LAST_SEEN_STEP = datetime.timedelta(seconds=60)
@@ -264,7 +264,7 @@ def _ingest(items, source, ruleset) -> list[Outcome]:
 
 
 def _score_and_store(items, outcomes, source, ruleset) -> None:
-    ruleset = ruleset or ruleset_current()
+    ruleset = ruleset or ruleset_cached()
     needs = ruleset.needs
     customer_ids = {item.customer_id for item in items}
     for item in items:

@@ -10,6 +10,7 @@ from audit.services import audit_record
 from loansite.errors import Conflict, NotAllowed, ValidationFailed
 from risk.engine import RuleDef, RuleError, Thresholds, rule_compile
 from risk.models import EVENT_RULE_KINDS, LevelThreshold, RiskRule, RiskRuleVersion
+from risk.selectors import rules_changed
 from risk.services.early_warnings import early_warning_params_check
 
 SNAPSHOT = ("kind", "params", "points", "enabled")
@@ -62,6 +63,9 @@ def rule_create(*, actor, code: str, name: str, kind: str, params: dict, points:
         reason=_("created"),
     )
     audit_record(action=AuditAction.CREATE, actor=actor, target=rule, changes={"after": _snapshot(rule), "version": 1})
+    # Now for this process and transaction, again once committed for the others.
+    rules_changed()
+    transaction.on_commit(rules_changed)
     return rule
 
 
@@ -120,6 +124,9 @@ def rule_update(
         changes={"before": before, "after": after, "version": [version - 1, version]},
         reason=reason,
     )
+    # Now for this process and transaction, again once committed for the others.
+    rules_changed()
+    transaction.on_commit(rules_changed)
     return rule
 
 
@@ -142,4 +149,7 @@ def thresholds_update(*, actor, medium: int, high: int, reason: str) -> Threshol
         changes={"before": before, "after": {"medium": thresholds.medium, "high": thresholds.high}},
         reason=reason,
     )
+    # Now for this process and transaction, again once committed for the others.
+    rules_changed()
+    transaction.on_commit(rules_changed)
     return thresholds

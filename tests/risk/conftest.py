@@ -17,8 +17,10 @@ def customer(db):
 
 @pytest.fixture(autouse=True)
 def _fresh_ip_ranges():
-    from risk.selectors import ip_ranges_forget
+    from risk.selectors import ip_ranges_forget, ruleset_forget
 
     ip_ranges_forget()
+    ruleset_forget()
     yield
     ip_ranges_forget()
+    ruleset_forget()

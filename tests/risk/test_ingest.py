@@ -238,3 +238,19 @@ def test_a_concurrent_call_storing_the_same_external_id_first_gives_a_duplicate(
     assert Transaction.objects.filter(external_id="race-1").count() == 1
     assert RiskEvent.objects.get().hits == 1
     assert Device.objects.filter(fingerprint="fp-race").count() == 1
+
+
+def test_the_rules_are_kept_per_process_until_a_change(customer, analyst):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from risk.services.rules import rule_update
+
+    ingest(tx(customer, at()))
+    with CaptureQueriesContext(connection) as queries:
+        ingest(tx(customer, at(minutes=1)))
+    assert not [q for q in queries if "risk_riskrule" in q["sql"]]
+    rule = RiskRule.objects.get(code="large_amount")
+    rule_update(actor=analyst, rule=rule, params={"min_amount": "50.00"}, points=50, enabled=True, reason="test")
+    [outcome] = ingest(tx(customer, at(minutes=2)))
+    assert outcome.rules_hit[0]["version"] == 2 and outcome.score == 50
