@@ -26,7 +26,11 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     monthly_cost = Decimal("90000.00")
 
 
+# One moment for the whole run (read once): two calls in one test never straddle a second,
+# so gaps such as "exactly 600 seconds" stay exact.
+_BASE = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=2)
+
+
 def at(minutes: float = 0, seconds: float = 0) -> datetime.datetime:
     """A fixed moment in the recent past, shifted."""
-    base = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=2)
-    return base + datetime.timedelta(minutes=minutes, seconds=seconds)
+    return _BASE + datetime.timedelta(minutes=minutes, seconds=seconds)
