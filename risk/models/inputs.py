@@ -153,7 +153,8 @@ class Transaction(ScoredMixin):
 
 
 class LoginEvent(ScoredMixin):
-    """A sign-in by a customer (the portal) or a member of staff (the admin and API)."""
+    """A sign-in by a customer (the portal) or a member of staff (the admin and API). A staff
+    login whose account was deleted since keeps its row, with neither set."""
 
     customer = models.ForeignKey(
         "customers.Customer",
@@ -190,12 +191,6 @@ class LoginEvent(ScoredMixin):
             models.Index(fields=["user", "occurred_at"], name="risk_login_user_time_idx"),
             models.Index(fields=["occurred_at"], name="risk_login_time_idx"),
             models.Index(fields=["ip", "occurred_at"], name="risk_login_ip_time_idx"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(customer__isnull=False) | Q(user__isnull=False) | Q(success=False),
-                name="risk_login_has_subject",
-            )
         ]
 
     def __str__(self):

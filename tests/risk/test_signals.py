@@ -36,3 +36,13 @@ def test_failed_sign_ins_make_no_login_event(make_user):
     make_user("analyst4")
     Client().post("/admin/login/", {"username": "analyst4", "password": "wrong"})
     assert not LoginEvent.objects.exists()
+
+
+def test_deleting_a_staff_account_keeps_its_login_events(make_user):
+    from django.contrib.auth.models import User
+
+    make_user("analyst5")
+    APIClient().post("/api/v1/auth/login/", {"username": "analyst5", "password": "s3cure-Passw0rd!"}, format="json")
+    User.objects.get(username="analyst5").delete()
+    event = LoginEvent.objects.get()
+    assert event.user is None and event.customer is None
