@@ -37,6 +37,7 @@ from django.utils import timezone
 from customers.models import Customer
 from customers.validators import make_credit_code, make_mobile_phone
 from loans import bench_schedules  # noqa: F401 - registers "loans.schedules"
+from loans import bench_servicing  # noqa: F401 - registers the servicing benchmarks
 from loans.models import ApprovalAuthority, ApprovalDecision, LoanApplication, LoanProduct
 from loans.selectors import application_queue
 from loansite.bench import BenchContext, Figure, Timer, benchmark
