@@ -212,6 +212,12 @@ def disbursement_prepare(
             % {"ref": app.reference, "status": app.get_status_display()},
             extra={"status": app.status},
         )
+    # Under the application's row lock (MariaDB has no partial unique index; SQLite has one too).
+    if Disbursement.objects.filter(application=app, tranche=tranche).exclude(status=Status.CANCELLED).exists():
+        raise Conflict(
+            _("Tranche %(n)s of %(ref)s is prepared already; authorise or cancel it.")
+            % {"n": tranche, "ref": app.reference}
+        )
     try:
         with transaction.atomic():
             disbursement = Disbursement.objects.create(
