@@ -106,6 +106,10 @@ def test_printable_repayment_plan(client, officer, loan):
     html = client.get(f"{LIST}{loan.pk}/plan/").content.decode()
     assert 'id="plan-schedule"' in html and loan.loan_number in html and "10350.00" not in html
     assert "1725.51" in html and "<script>" not in html and "style=" not in html
+    chinese = client.get(f"{LIST}{loan.pk}/plan/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "还款计划表" in chinese and "借款人（签字）" in chinese
+    page_zh = client.get(page(loan), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "还款计划" in page_zh and "分户账" in page_zh
 
 
 def test_schedule_and_repayment_exports_are_bilingual_escaped_and_audited(client, officer, make_user, loan):
