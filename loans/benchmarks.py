@@ -36,11 +36,13 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.validators import make_credit_code, make_mobile_phone
-from loans import bench_schedules  # noqa: F401 - registers "loans.schedules"
-from loans import bench_servicing  # noqa: F401 - registers the servicing benchmarks
+from loans import (
+    bench_schedules,  # noqa: F401 - registers "loans.schedules"
+    bench_servicing,  # noqa: F401 - registers the servicing benchmarks
+)
 from loans.models import ApprovalAuthority, ApprovalDecision, LoanApplication, LoanProduct
 from loans.selectors import application_queue
-from loansite.bench import BenchContext, Figure, Timer, benchmark
+from loansite.bench import BenchContext, Figure, Timer, bench_client_login, benchmark
 from loansite.demo_profiles import CITIES, INDUSTRIES
 from loansite.roles import CREDIT_APPROVER
 
@@ -132,6 +134,15 @@ def _insert_applications(n: int, *, customer_ids, product, pending_share: float,
         "score_model_version",
         "risk_flags",
     ]
+    # Every other column (decided terms, claimed identity, ...) gets its model default, prepared
+    # for the database once: a raw INSERT applies no Django defaults.
+    others = [
+        f
+        for f in LoanApplication._meta.concrete_fields
+        if not f.primary_key and f.column not in columns and f.attname not in columns
+    ]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in others)
+    columns = [*columns, *(f.column for f in others)]
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     now = timezone.now()
     decided = [S.APPROVED, S.REJECTED, S.WITHDRAWN, S.CANCELLED]
@@ -187,6 +198,7 @@ def _insert_applications(n: int, *, customer_ids, product, pending_share: float,
                             "[]",
                             "",
                             "[]",
+                            *defaults,
                         )
                     )
                 cursor.executemany(sql, rows)
@@ -241,7 +253,7 @@ def bench_workbench(ctx: BenchContext) -> list[Figure]:
     figures = []
     with override_settings(ALLOWED_HOSTS=["*"], DEBUG=False):
         client = Client()
-        client.force_login(approver)
+        bench_client_login(client, approver)
         first = client.get(url)
         assert first.status_code == 200, first.status_code
 

@@ -94,3 +94,21 @@ def figures_table(figures: list[Figure]) -> str:
         for f in figures
     ]
     return head + "\n".join(rows) + "\n"
+
+
+def bench_client_login(client, user) -> None:
+    """Sign ``client`` in as ``user`` for a page benchmark, past the second factor where the
+    user's role requires one (an authenticator enrolled for the benchmark's own account)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from loansite.two_factor.selectors import two_factor_enrolled, two_factor_required
+
+    client.force_login(user)
+    if two_factor_required(user) or two_factor_enrolled(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+            user=user, name="Benchmark authenticator", confirmed=True
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()

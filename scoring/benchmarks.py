@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from customers.models import Customer
 from loans.models import LoanApplication
 from loansite import demo_profiles
-from loansite.bench import BenchContext, Figure, Timer, benchmark
+from loansite.bench import BenchContext, Figure, Timer, bench_client_login, benchmark
 from scoring.features import BASELINE_FEATURES, RAW_COLUMNS, features_build
 from scoring.models import ModelKind, ScoringRun
 from scoring.selectors import application_frame, training_set
@@ -229,7 +229,7 @@ def bench_predict_api(ctx: BenchContext) -> list[Figure]:
     models = ", ".join(f"{mv.label} {mv.algorithm}" for mv in active.defer("artifact"))
     user = get_user_model().objects.create_superuser("bench-scoring", password="x-bench-Passw0rd")
     client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
+    bench_client_login(client, user)
     payload = {
         "amount": "300000",
         "term_months": 12,
