@@ -403,17 +403,7 @@ def _post(
             repayment=repayment,
             note=bank_reference,
         )
-    if credit:
-        ledger_append(
-            loan=loan,
-            kind=LedgerEntry.Kind.OVERPAYMENT_CREDIT,
-            value_date=value_date,
-            amount=credit,
-            credit=credit,
-            actor=actor,
-            repayment=repayment,
-            note=bank_reference,
-        )
+    _credit_held_append(loan, credit, value_date=value_date, actor=actor, repayment=repayment)
     _audit_posting(repayment, loan, actor)
     return repayment
 
@@ -433,6 +423,21 @@ def _finish(repayment: Repayment, loan: Loan, before: dict, *, actor, fee=ZERO, 
     repayment.allocated_penalty = parts["penalty"]
     repayment.allocated_fee = fee
     repayment.allocated_credit = parts["credit"]
+
+
+def _credit_held_append(loan, amount, *, value_date, actor, repayment) -> None:
+    """What a payment left over after its allocation: held on the loan as credit, never lost."""
+    if amount:
+        ledger_append(
+            loan=loan,
+            kind=LedgerEntry.Kind.OVERPAYMENT_CREDIT,
+            value_date=value_date,
+            amount=amount,
+            credit=amount,
+            actor=actor,
+            repayment=repayment,
+            note=repayment.bank_reference,
+        )
 
 
 def _audit_posting(repayment: Repayment, loan: Loan, actor) -> None:
@@ -731,17 +736,7 @@ def loan_prepay(
         repayment=repayment,
         note=bank_reference,
     )
-    if left:
-        ledger_append(
-            loan=loan,
-            kind=LedgerEntry.Kind.OVERPAYMENT_CREDIT,
-            value_date=value_date,
-            amount=left,
-            credit=left,
-            actor=actor,
-            repayment=repayment,
-            note=bank_reference,
-        )
+    _credit_held_append(loan, left, value_date=value_date, actor=actor, repayment=repayment)
     _audit_posting(repayment, loan, actor)
     return repayment
 
