@@ -1,24 +1,20 @@
 """A risk analyst handles a high risk event in a real browser: open, assign, note, resolve."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 
 from loansite import roles
 from risk.inputs import transaction_input
 from risk.models import RiskEvent
 from risk.services.ingest import events_ingest
-from tests.risk.factories import CustomerFactory, at
+from tests.risk.factories import CustomerFactory, at, risk_defaults_write
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-DEFAULTS = importlib.import_module("risk.migrations.0002_default_rules")
 
 
 @pytest.fixture(autouse=True)
 def _default_rules(transactional_db):
     """The seed's rules as the migration wrote them: an earlier browser test's flush removes them."""
-    DEFAULTS.create(apps, None)
+    risk_defaults_write()
 
 
 def test_an_analyst_handles_a_high_event(page, admin_login, make_user):

@@ -1,25 +1,21 @@
 """Risk ingestion on MariaDB: the multi-row INSERT ... RETURNING, new devices, events opened in
 bulk with their audit entries, rows linked to their events, and a repeated external id."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 
 from audit.models import AuditEntry
 from risk.inputs import transaction_input
 from risk.models import Alert, Device, DeviceCustomer, RiskEvent, Transaction
 from risk.services.ingest import events_ingest
-from tests.risk.factories import CustomerFactory, at
+from tests.risk.factories import CustomerFactory, at, risk_defaults_write
 
 pytestmark = pytest.mark.integration
-DEFAULTS = importlib.import_module("risk.migrations.0002_default_rules")
 
 
 @pytest.fixture(autouse=True)
 def _default_rules(transactional_db):
     """The seed's rules as the migration wrote them: an earlier test's flush removes them."""
-    DEFAULTS.create(apps, None)
+    risk_defaults_write()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -34,3 +34,13 @@ _BASE = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=2)
 def at(minutes: float = 0, seconds: float = 0) -> datetime.datetime:
     """A fixed moment in the recent past, shifted."""
     return _BASE + datetime.timedelta(minutes=minutes, seconds=seconds)
+
+
+def risk_defaults_write() -> None:
+    """The seed's rules, thresholds, sources and checks as migration 0002 writes them, for tests
+    that run after a transactional test's flush removed what migrations wrote."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("risk.migrations.0002_default_rules").create(apps, None)
