@@ -394,6 +394,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+# Dates, times and numbers shown the same way everywhere (loansite/formatting.py).
+FORMAT_MODULE_PATH = ["loansite.formats"]
 
 # ---------------------------------------------------------------------------
 # Static and media
