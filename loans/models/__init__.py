@@ -5,6 +5,8 @@
 - ``collateral``: Collateral, Guarantee and the configurable CollateralHaircut (担保).
 - ``servicing``: Loan, its versioned schedule (ScheduleVersion, Installment), Disbursement,
   Repayment (with its allocations) and the append-only LedgerEntry.
+- ``delinquency``: the daily close (DayClose), classification thresholds, provision rates and
+  settings, per-day loan snapshots, classification history, reminders and delinquency signals.
 """
 
 from loans.models.applications import (
@@ -15,6 +17,21 @@ from loans.models.applications import (
     LoanApplication,
 )
 from loans.models.collateral import Collateral, CollateralHaircut, CollateralKind, Guarantee
+from loans.models.delinquency import (
+    DPD_BUCKET_FROM,
+    NPL_CLASSES,
+    RISK_CLASS_ORDER,
+    ClassificationChange,
+    ClassificationThreshold,
+    CloseSettings,
+    DayClose,
+    DelinquencySignal,
+    DpdBucket,
+    LoanDaySnapshot,
+    ProvisionRate,
+    Reminder,
+    RiskClass,
+)
 from loans.models.products import (
     ALLOCATION_COMPONENTS,
     MONEY,
@@ -39,6 +56,19 @@ from loans.models.servicing import (
 
 __all__ = [
     "ALLOCATION_COMPONENTS",
+    "DPD_BUCKET_FROM",
+    "NPL_CLASSES",
+    "RISK_CLASS_ORDER",
+    "ClassificationChange",
+    "ClassificationThreshold",
+    "CloseSettings",
+    "DayClose",
+    "DelinquencySignal",
+    "DpdBucket",
+    "LoanDaySnapshot",
+    "ProvisionRate",
+    "Reminder",
+    "RiskClass",
     "MONEY",
     "POSITIVE",
     "RATE",

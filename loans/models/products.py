@@ -62,6 +62,18 @@ class LoanProduct(models.Model):
     penalty_rate = models.DecimalField(
         _("penalty rate (daily)"), **RATE, default=Decimal("0.0005"), help_text=_("e.g. 0.0005 for 0.05% a day")
     )
+    compound_interest = models.BooleanField(
+        _("compound interest on overdue interest"),
+        default=False,
+        help_text=_("The daily close also charges overdue interest at the compound rate (复利)."),
+    )
+    compound_rate = models.DecimalField(
+        _("compound rate (daily)"),
+        **RATE,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the penalty rate."),
+    )
     # Servicing: how the product's loans are scheduled and how repayments are allocated.
     day_count = models.CharField(_("day count"), max_length=16, choices=DayCount.choices, default=DayCount.ACTUAL_360)
     holiday_shift = models.BooleanField(

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loans.models.delinquency import DpdBucket, RiskClass
 from loans.models.products import MONEY, POSITIVE, RATE, DayCount, RepaymentMethod
 
 ZERO = Decimal("0.00")
@@ -85,6 +86,21 @@ class Loan(models.Model):
     next_due_date = models.DateField(_("next due date"), null=True, blank=True)
     next_due_amount = models.DecimalField(_("next due amount"), **MONEY, null=True, blank=True)
 
+    # Delinquency, kept by the daily close (``loans.close``): days past due from the oldest unpaid
+    # pay date, its bucket, the five-category class (and a manual floor set by a downgrade or an
+    # approved upgrade), penalty and compound interest accrued to date, and the last date accrued.
+    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
+    dpd_bucket = models.CharField(_("DPD bucket"), max_length=8, choices=DpdBucket.choices, default=DpdBucket.CURRENT)
+    risk_class = models.CharField(
+        _("classification"), max_length=16, choices=RiskClass.choices, default=RiskClass.NORMAL
+    )
+    risk_class_manual = models.CharField(
+        _("classification set manually (at least)"), max_length=16, choices=RiskClass.choices, blank=True
+    )
+    overdue_since = models.DateField(_("overdue since"), null=True, blank=True)
+    penalty_accrued = models.DecimalField(_("penalty accrued"), **MONEY, default=ZERO)
+    penalty_through = models.DateField(_("penalty accrued through"), null=True, blank=True, editable=False)
+
     schedule_version = models.PositiveIntegerField(_("schedule version"), default=1)
     # Bumped by every movement: the conditional UPDATE compares it (exactly one concurrent writer wins).
     version = models.PositiveIntegerField(_("version"), default=0, editable=False)
@@ -110,6 +126,8 @@ class Loan(models.Model):
             models.Index(fields=["credit_line", "status"], name="loan_line_status_idx"),
             models.Index(fields=["maturity_date"], name="loan_maturity_idx"),
             models.Index(fields=["disbursement_date", "id"], name="loan_disbursed_id_idx"),
+            models.Index(fields=["status", "dpd_bucket"], name="loan_status_bucket_idx"),
+            models.Index(fields=["risk_class"], name="loan_risk_class_idx"),
         ]
         default_permissions = ("view",)
         permissions = [
@@ -430,6 +448,9 @@ class LedgerEntry(models.Model):
     penalty = models.DecimalField(_("penalty"), **MONEY, default=ZERO)
     fee = models.DecimalField(_("fee"), **MONEY, default=ZERO)
     credit = models.DecimalField(_("credit"), **MONEY, default=ZERO)
+    # Penalty and compound interest charged by the daily close (no cash; ``PENALTY_ACCRUAL`` only):
+    # repayments then receive it as ``penalty``.
+    accrued = models.DecimalField(_("accrued"), **MONEY, default=ZERO)
     # The outstanding principal after this entry.
     balance_after = models.DecimalField(_("outstanding after"), **MONEY)
     repayment = models.ForeignKey(
