@@ -517,3 +517,6 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 100 if self.status == self.Status.DONE else 0
         return min(100, int(100 * self.processed / self.total_rows))
+
+
+from customers.models_rating import CustomerRating  # noqa: E402,F401

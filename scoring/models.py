@@ -225,6 +225,8 @@ class LoanOutcome(models.Model):
         SERVICING = "servicing", _("Loan servicing")
         IMPORT = "import", _("Import")
         DEMO = "demo", _("Demo data")
+        # Typed in for an application without a loan (kept, labelled; servicing replaces it).
+        MANUAL = "manual", _("Manual (no loan)")
 
     application = models.OneToOneField(
         "loans.LoanApplication", verbose_name=_("application"), on_delete=models.CASCADE, related_name="outcome"
@@ -232,6 +234,9 @@ class LoanOutcome(models.Model):
     defaulted = models.BooleanField(_("defaulted"))
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.SERVICING)
     observed_at = models.DateTimeField(_("observed"), default=timezone.now)
+    # Derived from servicing: the worst days past due within the window and the day 90 was reached.
+    max_days_past_due = models.PositiveIntegerField(_("worst days past due"), null=True, blank=True)
+    default_date = models.DateField(_("default date"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("loan outcome")
@@ -239,3 +244,20 @@ class LoanOutcome(models.Model):
 
     def __str__(self):
         return f"{self.application_id}: {'default' if self.defaulted else 'good'}"
+
+
+# The decisioning models (expert scorecard, policy, backtests, challengers) live in their own module.
+from scoring.models_decision import (  # noqa: E402,F401
+    Backtest,
+    Challenger,
+    DecisionPolicy,
+    ExpertBand,
+    ExpertIndicator,
+    ExpertLevel,
+    ExpertScorecard,
+    ExpertWeight,
+    ModelAlert,
+    PolicyRule,
+    RiskLevel,
+    ShadowScore,
+)
