@@ -7,6 +7,8 @@
   Repayment (with its allocations) and the append-only LedgerEntry.
 - ``delinquency``: the daily close (DayClose), classification thresholds, provision rates and
   settings, per-day loan snapshots, classification history, reminders and delinquency signals.
+- ``collections``: CollectionCase (assignment, contacts, promises to pay), LegalCase, WriteOff
+  and Recovery.
 """
 
 from loans.models.applications import (
@@ -17,6 +19,20 @@ from loans.models.applications import (
     LoanApplication,
 )
 from loans.models.collateral import Collateral, CollateralHaircut, CollateralKind, Guarantee
+from loans.models.collections import (
+    CollectionAssignment,
+    CollectionCase,
+    CollectionContact,
+    ContactChannel,
+    ContactOutcome,
+    LegalCase,
+    LegalCaseEvent,
+    LegalStatus,
+    PromiseStatus,
+    PromiseToPay,
+    Recovery,
+    WriteOff,
+)
 from loans.models.delinquency import (
     DPD_BUCKET_FROM,
     NPL_CLASSES,
@@ -76,6 +92,18 @@ __all__ = [
     "ApprovalAuthority",
     "ApprovalDecision",
     "Channel",
+    "CollectionAssignment",
+    "CollectionCase",
+    "CollectionContact",
+    "ContactChannel",
+    "ContactOutcome",
+    "LegalCase",
+    "LegalCaseEvent",
+    "LegalStatus",
+    "PromiseStatus",
+    "PromiseToPay",
+    "Recovery",
+    "WriteOff",
     "Collateral",
     "CollateralHaircut",
     "CollateralKind",
