@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,12 @@ class CustomersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "customers"
     verbose_name = _("Customers")
+
+    def ready(self):
+        from customers.models import City, Industry
+        from customers.reference import reference_lookups_clear
+
+        # The imports' cached lookups of the reference data follow an edit at once.
+        for model in (City, Industry):
+            post_save.connect(reference_lookups_clear, sender=model, dispatch_uid=f"refdata-{model.__name__}-save")
+            post_delete.connect(reference_lookups_clear, sender=model, dispatch_uid=f"refdata-{model.__name__}-del")

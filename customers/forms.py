@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import CreditLine, Customer, Industry, MatchingRun, RelationshipManager
+from customers.models import CreditLine, Customer, MatchingRun, RelationshipManager
+from customers.reference import industry_choices
 from customers.services.customers import customer_identity_errors
 from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
 from loansite.tabular import TabularFileError, tabular_check_size
@@ -123,7 +124,7 @@ class CreditLineAdminForm(forms.ModelForm):
 class RelationshipManagerAdminForm(forms.ModelForm):
     industries = forms.MultipleChoiceField(
         label=_("industries of expertise"),
-        choices=Industry.choices,
+        choices=industry_choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )

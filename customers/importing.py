@@ -14,7 +14,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.models import CityTier, Customer, Industry, Rating
+from customers.models import CityTier, Customer, Rating
 from customers.validators import (
     normalize_credit_code,
     normalize_mobile_phone,
@@ -26,23 +26,11 @@ from customers.validators import (
 from loansite.exports import formula_unescape
 from loansite.tabular import text_has_control_characters
 
+# Industry names an import may use besides the Industry table's codes and names.
 INDUSTRY_ALIASES = {
-    "零售": Industry.RETAIL,
-    "零售业": Industry.RETAIL,
-    "餐饮": Industry.CATERING,
-    "餐饮业": Industry.CATERING,
-    "批发": Industry.WHOLESALE,
-    "批发业": Industry.WHOLESALE,
-    "制造": Industry.MANUFACTURING,
-    "制造业": Industry.MANUFACTURING,
-    "服务": Industry.SERVICES,
-    "服务业": Industry.SERVICES,
-    "科技": Industry.TECHNOLOGY,
-    "技术": Industry.TECHNOLOGY,
-    "农业": Industry.AGRICULTURE,
-    "运输": Industry.TRANSPORT,
-    "交通运输": Industry.TRANSPORT,
-    "物流": Industry.TRANSPORT,
+    "技术": "technology",
+    "交通运输": "transport",
+    "物流": "transport",
 }
 KIND_ALIASES = {
     "企业": Customer.Kind.ENTERPRISE,
@@ -154,7 +142,30 @@ def _choice(choices, aliases: dict | None = None) -> Callable[[str], str]:
     return parse
 
 
-_industry = _choice(Industry, INDUSTRY_ALIASES)
+def _industry(value: str) -> str:
+    """An industry from the reference table: its code, English or Chinese name."""
+    from customers.reference import reference_lookups
+
+    lookup = reference_lookups()["industry"]
+    found = lookup.get(value.strip().lower()) or INDUSTRY_ALIASES.get(value.strip())
+    if found is None:
+        raise CellError(
+            _("Unknown industry %(value)s; use one of: %(choices)s.")
+            % {"value": value, "choices": ", ".join(sorted(set(lookup.values())))}
+        )
+    return found
+
+
+def _city(value: str) -> str:
+    """A city from the reference table (English or Chinese name, or its division code)."""
+    from customers.reference import reference_lookups
+
+    found = reference_lookups()["city"].get(value.strip().lower())
+    if found is None:
+        raise CellError(_("Unknown city %(value)s: give a prefecture-level city (e.g. Wuxi or 无锡).") % {"value": value})
+    return found.value
+
+
 # For other imports that read the same kinds of cells (the application import).
 parse_money = _money()
 parse_count = _int()
@@ -213,7 +224,7 @@ COLUMNS = [
     ),
     Column("email", "Email", "邮箱", _email, label=gettext_lazy("Email")),
     Column("address", "Address", "地址", _text(300), label=gettext_lazy("Address")),
-    Column("city", "City", "城市", _text(64), required=True, label=gettext_lazy("City")),
+    Column("city", "City", "城市", _city, required=True, label=gettext_lazy("City")),
     Column("city_tier", "City tier", "城市等级", _tier, label=gettext_lazy("City tier")),
     Column("industry", "Industry", "行业", _industry, required=True, label=gettext_lazy("Industry")),
     Column("years_in_business", "Years in business", "经营年限", _int(), label=gettext_lazy("Years in business")),

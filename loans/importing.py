@@ -13,9 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.importing import COLUMN_BY_FIELD, CellError, RowError, infer_kind, parse_count, parse_money
-from customers.models import Industry
 from loans.models import LoanApplication, LoanPurpose, RepaymentMethod
-from loansite.demo_profiles import CITIES
 from loansite.exports import formula_unescape
 
 # key -> (English header, Chinese header, attribute for export)
@@ -102,17 +100,17 @@ def _header_lookup() -> dict:
     return lookup
 
 
+def _industry_lookup() -> dict:
+    from customers.reference import reference_lookups
+
+    return dict(reference_lookups()["industry"])
+
+
 def _city_lookup() -> dict:
-    from django.utils import translation
+    """Every name of a city on file (English, Chinese, code) -> (stored value, tier)."""
+    from customers.reference import reference_lookups
 
-    from loans.forms import CITY_LABELS
-
-    cities = {name.lower(): (name, tier) for name, tier in CITIES}
-    tiers = dict(CITIES)
-    with translation.override("zh-hans"):
-        for name, label in CITY_LABELS.items():
-            cities[str(label).lower()] = (name, tiers[name])
-    return cities
+    return {key: (ref.value, ref.tier) for key, ref in reference_lookups()["city"].items()}
 
 
 def parse_date(value) -> datetime.datetime:
@@ -161,7 +159,7 @@ def parse_application_rows(headers, rows, *, products) -> ParsedApplications:
 
     lookups = {
         "status": _choice_lookup(LoanApplication.Status.choices),
-        "industry": _choice_lookup(Industry.choices),
+        "industry": _industry_lookup(),
         "purpose": _choice_lookup(LoanPurpose.choices),
         "repayment_method": _choice_lookup(RepaymentMethod.choices),
         "city": _city_lookup(),

@@ -11,10 +11,14 @@ Everything lives in the database, so it holds across any number of web servers.
 Access tokens ended by a logout are kept in ``RevokedToken`` until they expire.
 """
 
+import copy
 import secrets
+import threading
+import time
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -128,3 +132,65 @@ class StampedRefreshToken(RefreshToken):
         """Blacklist this token; ``(row, created)``: ``created`` is False if it already was."""
         outstanding, _created = self._outstanding()
         return BlacklistedToken.objects.get_or_create(token=outstanding)
+
+
+# --- API authentication, kept per process for a few seconds ---------------------------------
+# Loading the token's user with its stamp and its permissions cost about a third of a small
+# API call. A process keeps what it loaded for a token (the user, its stamp match and its
+# permissions) for TOKEN_USER_TTL seconds while a shared generation stays the same; every
+# change that can end a token or change what it may do moves the generation, at once and
+# again on commit (``auth_changed``: users saved or deleted, stamps rotated, tokens revoked,
+# group memberships and permissions changed; see loansite.signals), so every process reloads
+# at its next call. A change that bypasses the model layer (a raw UPDATE) counts within
+# TOKEN_USER_TTL seconds.
+TOKEN_USER_TTL = 5.0
+AUTH_GENERATION_KEY = "loansite:auth-generation"
+_token_users: dict = {}
+_token_users_lock = threading.Lock()
+
+
+def _auth_generation() -> str:
+    from django.core.cache import cache
+
+    generation = cache.get(AUTH_GENERATION_KEY)
+    if generation is None:
+        cache.add(AUTH_GENERATION_KEY, secrets.token_hex(8), None)
+        generation = cache.get(AUTH_GENERATION_KEY)
+    return generation
+
+
+def auth_changed() -> None:
+    """Something that decides who a token is and what it may do changed: every process drops
+    what it kept (now, and once more when the change is committed)."""
+    from django.core.cache import cache
+
+    def bump():
+        cache.set(AUTH_GENERATION_KEY, secrets.token_hex(8), None)
+        with _token_users_lock:
+            _token_users.clear()
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def token_user_cached(*, user_id, jti: str, load):
+    """The user ``load()`` gives for this token (with its permissions once read), from this
+    process's copy while the generation is unchanged and it is younger than TOKEN_USER_TTL.
+    Each call gets its own copy of the user object (the permission sets are shared, read only)."""
+    generation = _auth_generation()
+    key = (str(user_id), jti)
+    now = time.monotonic()
+    with _token_users_lock:
+        kept = _token_users.get(key)
+    if kept is not None and kept[1] == generation and now - kept[2] < TOKEN_USER_TTL:
+        return copy.copy(kept[0])
+    user = load()
+    if user is not None:
+        # Read the permissions now, so that the copy kept carries them.
+        user.get_all_permissions()
+        with _token_users_lock:
+            if len(_token_users) > 10_000:
+                _token_users.clear()
+            _token_users[key] = (user, generation, now)
+        user = copy.copy(user)
+    return user

@@ -70,8 +70,32 @@ def on_group_permissions_changed(sender, instance, action, reverse, model, pk_se
             delattr(instance, _BEFORE)
 
 
+def on_auth_changed(sender, **kwargs):
+    """Accounts, stamps, revocations, memberships or permissions changed: the API's per-process
+    copies of token users (``loansite.security.token_user_cached``) are dropped everywhere."""
+    from loansite.security import auth_changed
+
+    auth_changed()
+
+
+def _connect_auth_changed(User) -> None:
+    from django.contrib.auth.models import Permission
+    from django.db.models.signals import post_delete, post_save
+
+    from loansite.models import RevokedToken, SecurityStamp
+
+    for model in (User, SecurityStamp, RevokedToken, Group, Permission):
+        label = model._meta.label_lower
+        post_save.connect(on_auth_changed, sender=model, dispatch_uid=f"loansite.auth_changed.save.{label}")
+        post_delete.connect(on_auth_changed, sender=model, dispatch_uid=f"loansite.auth_changed.delete.{label}")
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        uid = f"loansite.auth_changed.m2m.{through.__name__}"
+        m2m_changed.connect(on_auth_changed, sender=through, dispatch_uid=uid)
+
+
 def connect() -> None:
     User = get_user_model()
+    _connect_auth_changed(User)
     m2m_changed.connect(on_user_privileges_changed, sender=User.groups.through, dispatch_uid="loansite.user_groups")
     m2m_changed.connect(
         on_user_privileges_changed, sender=User.user_permissions.through, dispatch_uid="loansite.user_permissions"

@@ -5,7 +5,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import CityTier, Industry
+from customers.models import CityTier
+from customers.reference import industry_choices
 
 ZERO = Decimal("0")
 
@@ -22,7 +23,9 @@ class PredictionForm(forms.Form):
     product = forms.ChoiceField(label=_("Loan product"), required=False)
     amount = _money(_("Requested amount"), required=True)
     term_months = _count(_("Term (months)"), required=True, max_value=360)
-    industry = forms.ChoiceField(label=_("Industry"), choices=[("", "---------"), *Industry.choices], required=False)
+    industry = forms.ChoiceField(
+        label=_("Industry"), choices=lambda: [("", "---------"), *industry_choices()], required=False
+    )
     city_tier = forms.TypedChoiceField(
         label=_("City tier"),
         choices=[("", "---------"), *CityTier.choices],

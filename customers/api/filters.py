@@ -1,10 +1,11 @@
 import django_filters
 
-from customers.models import Assignment, Customer, Industry, Rating
+from customers.models import Assignment, Customer, Rating
+from customers.reference import industry_choices
 
 
 class CustomerFilter(django_filters.FilterSet):
-    industry = django_filters.MultipleChoiceFilter(choices=Industry.choices)
+    industry = django_filters.MultipleChoiceFilter(choices=industry_choices)
     rating = django_filters.MultipleChoiceFilter(choices=Rating.choices)
     city = django_filters.CharFilter(lookup_expr="iexact")
     tag = django_filters.CharFilter(field_name="tags__name", distinct=True)

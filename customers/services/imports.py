@@ -24,12 +24,10 @@ from audit.services import audit_encrypted_masked, audit_record, audit_record_ma
 from customers.bulk import bulk_insert
 from customers.importing import ParsedFile, RowError
 from customers.models import Customer, ImportJob, ImportUpload, Tag
-from loansite.demo_profiles import CITIES
 from loansite.errors import ApplicationError, NotFound
 
 KEY_FIELDS = ("credit_code", "id_number", "phone")
 CHUNK = 2000
-_CITY_TIER = dict(CITIES)
 # Credit judgements, not data entry: only written for an actor with this permission.
 RATING_FIELDS = ("rating", "credit_score")
 PERM_RATE = "customers.rate_customer"
@@ -215,8 +213,12 @@ def _bulk_write_cache():
 
 def _customer_values(row: dict) -> dict:
     values = {k: v for k, v in row.items() if k not in ("_row", "tags")}
-    if "city_tier" not in values and values.get("city") in _CITY_TIER:
-        values["city_tier"] = _CITY_TIER[values["city"]]
+    if "city_tier" not in values and values.get("city"):
+        from customers.reference import reference_lookups
+
+        tiers = reference_lookups()["tier"]
+        if values["city"] in tiers:
+            values["city_tier"] = tiers[values["city"]]
     return values
 
 

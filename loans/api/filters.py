@@ -1,6 +1,6 @@
 import django_filters
 
-from customers.models import Industry
+from customers.reference import industry_choices
 from loans.models import Channel, LoanApplication
 from loans.selectors import application_pending
 
@@ -9,7 +9,7 @@ class ApplicationFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=LoanApplication.Status.choices)
     queue = django_filters.BooleanFilter(method="filter_queue", label="Pending (submitted or under review)")
     product = django_filters.CharFilter(field_name="product__code")
-    industry = django_filters.ChoiceFilter(field_name="customer__industry", choices=Industry.choices)
+    industry = django_filters.ChoiceFilter(field_name="customer__industry", choices=industry_choices)
     city = django_filters.CharFilter(field_name="customer__city")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     grade = django_filters.CharFilter(field_name="score_grade")

@@ -6,20 +6,23 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-from loansite.security import token_stamp_matches, token_user_load
+from loansite.security import token_stamp_matches, token_user_cached, token_user_load
 
 
 class StampedJWTAuthentication(JWTAuthentication):
     """simplejwt's bearer authentication, plus: the token's ``sst`` claim must match the user's
     current stamp (password, flags, security stamp) and the token must not have been ended by
-    a logout. One query, like the stock class."""
+    a logout. One query, like the stock class, and none while this process keeps the token's
+    user (``token_user_cached``: a few seconds, dropped on any change to accounts, stamps,
+    revocations or permissions)."""
 
     def get_user(self, validated_token):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
-        user = token_user_load(user_id=user_id, jti=str(validated_token.get(api_settings.JTI_CLAIM, "")))
+        jti = str(validated_token.get(api_settings.JTI_CLAIM, ""))
+        user = token_user_cached(user_id=user_id, jti=jti, load=lambda: token_user_load(user_id=user_id, jti=jti))
         if user is None or not user.is_active:
             raise AuthenticationFailed(_("No active account found for the given token."), code="user_inactive")
         if user.token_revoked or not token_stamp_matches(validated_token, user):

@@ -10,9 +10,11 @@ whole or not at all.
 """
 
 import datetime
+import json
 from bisect import bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
 
@@ -30,6 +32,7 @@ from risk.selectors import ip_city, ruleset_cached
 BATCH_MAX = 1000
 LAST_SEEN_STEP = datetime.timedelta(seconds=60)
 _AT = attrgetter("at")
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -77,6 +80,39 @@ def _local_minute(when: datetime.datetime) -> int:
     return local.hour * 60 + local.minute
 
 
+def _q(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _marks(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _fetch(sql: str, params) -> list[tuple]:
+    """Rows of one plain SQL read (no queryset built: the ORM's query compilation cost more
+    than the reads themselves on a one-event call)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _dt_param(when: datetime.datetime):
+    return connection.ops.adapt_datetimefield_value(when)
+
+
+def _dt(value) -> datetime.datetime:
+    """A stored time as read by plain SQL (text on SQLite, a naive UTC datetime on MariaDB)."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
+
+
+def _money(value) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(CENT)
+
+
 @dataclass(slots=True)
 class _Dev:
     """What scoring needs of a device (read as plain values: no model instances per row)."""
@@ -87,10 +123,13 @@ class _Dev:
 
 
 def _devices_read(fingerprints) -> dict[str, _Dev]:
-    rows = Device.objects.filter(fingerprint__in=list(fingerprints)).values_list(
-        "fingerprint", "pk", "flagged", "last_seen_at"
+    fingerprints = list(fingerprints)
+    rows = _fetch(
+        f"SELECT fingerprint, id, flagged, last_seen_at FROM {_q(Device)} "
+        f"WHERE fingerprint IN ({_marks(fingerprints)})",
+        fingerprints,
     )
-    return {fingerprint: _Dev(pk, flagged, seen) for fingerprint, pk, flagged, seen in rows}
+    return {fingerprint: _Dev(pk, bool(flagged), _dt(seen)) for fingerprint, pk, flagged, seen in rows}
 
 
 def _devices_known(items: list[EventInput]) -> dict[str, _Dev]:
@@ -149,59 +188,70 @@ def _devices_write(items: list[EventInput], devices: dict[str, _Dev]) -> None:
             )
 
 
-def _window_rows(model, query: Q, start, end, kind: str) -> list[tuple]:
-    fields = ["customer_id", "occurred_at", "device_id", "ip", "city"]
-    if kind == TRANSACTION:
-        fields += ["amount", "counterparty"]
-    return list(
-        model.objects.filter(query, occurred_at__gte=start, occurred_at__lte=end).values_list(*fields).order_by()
-    )
-
-
 def _activity(kind: str, row: tuple) -> Activity:
-    customer_id, occurred_at, device_id, ip, city, *rest = row
+    _per, _kind, _customer_id, occurred_at, device_id, ip, city, amount, counterparty = row
     return Activity(
         kind,
-        _epoch(occurred_at),
-        rest[0] if rest else None,
+        _epoch(_dt(occurred_at)),
+        _money(amount) if kind == TRANSACTION else None,
         str(device_id) if device_id else "",
         ip or "",
         city or "",
-        rest[1] if rest else "",
+        (counterparty or "") if kind == TRANSACTION else "",
     )
 
 
+def _window_sql(per: str, column: str, keys: list) -> tuple[list[str], list]:
+    """Both tables' rows of one window (customer, device or address), each read through its
+    (column, occurred_at) index."""
+    parts = []
+    for model, kind, extra in (
+        (Transaction, "t", "amount, counterparty"),
+        (LoginEvent, "l", "NULL, NULL"),
+    ):
+        parts.append(
+            f"SELECT '{per}', '{kind}', customer_id, occurred_at, device_id, ip, city, {extra} FROM {_q(model)} "
+            f"WHERE {column} IN ({_marks(keys)}) AND occurred_at >= %s AND occurred_at <= %s"
+        )
+    return parts, keys
+
+
 def _windows(ruleset: RuleSet, items, devices, customer_ids):
-    """Earlier activity per customer, device and address, each in time order."""
+    """Earlier activity per customer, device and address, each in time order: one query
+    (a UNION ALL of the indexed reads of both tables)."""
     by_customer: dict[int, list[Activity]] = defaultdict(list)
     by_device: dict[str, list[Activity]] = defaultdict(list)
     by_ip: dict[str, list[Activity]] = defaultdict(list)
     window = ruleset.window
     if window <= 0:
         return by_customer, by_device, by_ip
-    start = min(item.occurred_at for item in items) - datetime.timedelta(seconds=window)
-    end = max(item.occurred_at for item in items)
+    start = _dt_param(min(item.occurred_at for item in items) - datetime.timedelta(seconds=window))
+    end = _dt_param(max(item.occurred_at for item in items))
     needs = ruleset.needs
-    need_device, need_ip = "per:device" in needs, "per:ip" in needs
-    queries = [(Q(customer_id__in=customer_ids), "customer")]
-    if need_device:
-        device_ids = [d.pk for d in devices.values()]
+    windows = [("c", "customer_id", sorted(customer_ids))]
+    if "per:device" in needs:
+        device_ids = sorted(d.pk for d in devices.values())
         if device_ids:
-            queries.append((Q(device_id__in=device_ids), "device"))
-    if need_ip:
+            windows.append(("d", "device_id", device_ids))
+    if "per:ip" in needs:
         ips = sorted({item.ip for item in items if item.ip})
         if ips:
-            queries.append((Q(ip__in=ips), "ip"))
-    for query, per in queries:
-        for model, kind in ((Transaction, TRANSACTION), (LoginEvent, LOGIN)):
-            for row in _window_rows(model, query, start, end, kind):
-                activity = _activity(kind, row)
-                if per == "customer":
-                    by_customer[row[0]].append(activity)
-                elif per == "device":
-                    by_device[activity.device].append(activity)
-                else:
-                    by_ip[activity.ip].append(activity)
+            windows.append(("i", "ip", ips))
+    parts, params = [], []
+    for per, column, keys in windows:
+        sqls, _keys = _window_sql(per, column, keys)
+        for sql in sqls:
+            parts.append(sql)
+            params += [*keys, start, end]
+    for row in _fetch(" UNION ALL ".join(parts), params):
+        activity = _activity(TRANSACTION if row[1] == "t" else LOGIN, row)
+        per = row[0]
+        if per == "c":
+            by_customer[row[2]].append(activity)
+        elif per == "d":
+            by_device[activity.device].append(activity)
+        else:
+            by_ip[activity.ip].append(activity)
     for table in (by_customer, by_device, by_ip):
         for events in table.values():
             events.sort(key=_AT)
@@ -243,8 +293,10 @@ def _ingest(items, source, ruleset) -> list[Outcome]:
     outcomes = [Outcome(index, item.kind) for index, item in enumerate(items)]
     if not items:
         return outcomes
-    customer_ids = {item.customer_id for item in items}
-    known = set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
+    customer_ids = sorted({item.customer_id for item in items})
+    known = {
+        pk for (pk,) in _fetch(f"SELECT id FROM {_q(Customer)} WHERE id IN ({_marks(customer_ids)})", customer_ids)
+    }
     unknown = {i: {"customer": _("No such customer.")} for i, it in enumerate(items) if it.customer_id not in known}
     external = [item.external_id for item in items if item.external_id]
     seen_external: dict[str, int] = {}
@@ -258,9 +310,11 @@ def _ingest(items, source, ruleset) -> list[Outcome]:
     stored = {}
     if external:
         stored = {
-            tx.external_id: tx
-            for tx in Transaction.objects.filter(external_id__in=external).only(
-                "id", "external_id", "score", "level", "rules_hit", "event_id"
+            row[0]: row
+            for row in _fetch(
+                f"SELECT external_id, id, score, level, rules_hit, event_id FROM {_q(Transaction)} "
+                f"WHERE external_id IN ({_marks(external)})",
+                external,
             )
         }
     todo = []
@@ -268,8 +322,9 @@ def _ingest(items, source, ruleset) -> list[Outcome]:
         previous = stored.get(item.external_id) if item.external_id else None
         if previous is not None:
             outcome = outcomes[index]
-            outcome.id, outcome.score, outcome.level = previous.pk, previous.score, previous.level
-            outcome.rules_hit, outcome.event_id, outcome.duplicate = previous.rules_hit, previous.event_id, True
+            _external, outcome.id, outcome.score, outcome.level, rules_hit, outcome.event_id = previous
+            outcome.rules_hit = json.loads(rules_hit) if isinstance(rules_hit, str) else rules_hit
+            outcome.duplicate = True
         else:
             todo.append(index)
     if todo:
@@ -287,11 +342,15 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
     devices = _devices_known(items)
     links = {}
     if devices:
+        device_ids = [d.pk for d in devices.values()]
+        ids = sorted(customer_ids)
         links = {
-            (str(device_id), customer_id): first
-            for device_id, customer_id, first in DeviceCustomer.objects.filter(
-                device_id__in=[d.pk for d in devices.values()], customer_id__in=customer_ids
-            ).values_list("device_id", "customer_id", "first_seen_at")
+            (str(device_id), customer_id): _dt(first)
+            for device_id, customer_id, first in _fetch(
+                f"SELECT device_id, customer_id, first_seen_at FROM {_q(DeviceCustomer)} "
+                f"WHERE device_id IN ({_marks(device_ids)}) AND customer_id IN ({_marks(ids)})",
+                [*device_ids, *ids],
+            )
         }
     watched_customers: set[int] = set()
     watched_counterparties: set[str] = set()

@@ -3,7 +3,8 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from customers.models import CityTier, Industry
+from customers.models import CityTier
+from customers.reference import industry_choices
 from scoring.models import ModelKind, ModelVersion, ScoringRun, TrainingRun
 
 ZERO = Decimal("0")
@@ -23,7 +24,7 @@ class PredictionInputSerializer(serializers.Serializer):
     product = serializers.CharField(required=False, allow_blank=True, max_length=32)
     amount = _money(required=True)
     term_months = _count(required=True, max_value=360)
-    industry = serializers.ChoiceField(choices=Industry.choices, required=False, allow_null=True)
+    industry = serializers.CharField(required=False, allow_null=True, max_length=32)
     city_tier = serializers.ChoiceField(choices=CityTier.choices, required=False, allow_null=True)
     credit_score = _count(max_value=1000)
     years_in_business = _count(max_value=200)
@@ -41,6 +42,11 @@ class PredictionInputSerializer(serializers.Serializer):
     prior_applications = _count()
     prior_approved = _count()
     prior_rejected = _count()
+
+    def validate_industry(self, value):
+        if value and value not in dict(industry_choices(include=value)):
+            raise serializers.ValidationError(_("Unknown industry."))
+        return value
 
     def validate_amount(self, value):
         if value <= 0:
