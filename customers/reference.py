@@ -111,8 +111,8 @@ def industry_lookup(*, active_only: bool = True) -> dict[str, str]:
     for code, name, name_en in query.values_list("code", "name", "name_en"):
         for key in (code, name, name_en):
             found.setdefault(key.strip().lower(), code)
-        if not name.endswith("业"):
-            found.setdefault(f"{name}业", code)
+        # 零售 and 零售业, 建筑业 and 建筑: both are how people write an industry.
+        found.setdefault(f"{name}业" if not name.endswith("业") else name[:-1], code)
     return found
 
 
