@@ -6,6 +6,10 @@ For every loan:
   principal repaid, interest, penalty and fees paid, written off, credit held) equal the
   ledger's sums; the last entry's balance is the outstanding principal;
 - every entry's cash is the sum of its components (a write-off moves principal without cash);
+- a written-off loan: the write-off entry moved its outstanding principal off the books (its
+  interest and penalty are off balance: not in the paid figures), recoveries since received
+  principal, interest and penalty off balance too, and its ``WriteOff`` record agrees with the
+  ledger; its schedule's unpaid principal = outstanding + written off − recovered principal;
 - a closed loan owes nothing: no principal, and every installment of its schedule paid.
 For every credit line a loan or an approval drew on: ``used`` = Σ over its live loans of the
 outstanding principal plus the approved amount not disbursed yet, + Σ approved amounts of its
@@ -19,7 +23,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Abs, Coalesce
 
-from loans.models import Installment, LedgerEntry, Loan, LoanApplication
+from loans.models import Installment, LedgerEntry, Loan, LoanApplication, WriteOff
 from loansite.money import CENT, ZERO
 
 CHUNK = 2000
@@ -27,6 +31,8 @@ _SUM = DecimalField(max_digits=20, decimal_places=2)
 # SQLite adds decimals as floating point: sums are rounded to the cent, and a cash identity
 # is broken only when it is off by half a cent or more.
 HALF_CENT = Decimal("0.005")
+# Off the books: what a write-off took off and what was recovered since are not in the paid figures.
+OFF_BOOK = (LedgerEntry.Kind.WRITE_OFF, LedgerEntry.Kind.RECOVERY)
 
 
 @dataclass(frozen=True)
@@ -62,11 +68,18 @@ def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
         .annotate(
             disbursed_negative=_sum_of("principal", Q(kind=LedgerEntry.Kind.DISBURSEMENT)),
             written_off=_sum_of("principal", Q(kind=LedgerEntry.Kind.WRITE_OFF)),
+            written_off_cash=_sum_of("amount", Q(kind=LedgerEntry.Kind.WRITE_OFF)),
+            recovered=_sum_of("principal", Q(kind=LedgerEntry.Kind.RECOVERY)),
+            recovered_interest=_sum_of("interest", Q(kind=LedgerEntry.Kind.RECOVERY)),
+            recovered_penalty=_sum_of("penalty", Q(kind=LedgerEntry.Kind.RECOVERY)),
+            written_off_interest=_sum_of("interest", Q(kind=LedgerEntry.Kind.WRITE_OFF)),
+            written_off_penalty=_sum_of("penalty", Q(kind=LedgerEntry.Kind.WRITE_OFF)),
             principal_all=_sum("principal"),
-            interest=_sum("interest"),
-            penalty=_sum("penalty"),
-            fee=_sum("fee"),
+            interest=_sum_of("interest", ~Q(kind__in=OFF_BOOK)),
+            penalty=_sum_of("penalty", ~Q(kind__in=OFF_BOOK)),
+            fee=_sum_of("fee", ~Q(kind__in=OFF_BOOK)),
             credit=_sum("credit"),
+            accrued=_sum("accrued"),
         )
     }
     unbalanced = set(
@@ -104,6 +117,18 @@ def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
             ),
         )
     }
+    write_offs = {
+        row["loan_id"]: row
+        for row in WriteOff.objects.filter(loan_id__in=ids).values(
+            "loan_id",
+            "principal",
+            "interest",
+            "penalty",
+            "recovered_principal",
+            "recovered_interest",
+            "recovered_penalty",
+        )
+    }
     problems = []
     for loan in loans:
         name = loan["loan_number"]
@@ -116,7 +141,8 @@ def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
             problem("no ledger entries")
             continue
         disbursed, written_off = -sums["disbursed_negative"], sums["written_off"]
-        repaid = sums["principal_all"] + disbursed - written_off  # repayment-kind principal
+        recovered = sums["recovered"]
+        repaid = sums["principal_all"] + disbursed - written_off - recovered  # repayment-kind principal
         expected = disbursed - repaid - written_off
         rows = schedule.get(loan["id"], {"unpaid_principal": ZERO, "unpaid": ZERO})
         if loan["principal"] != disbursed:
@@ -127,13 +153,18 @@ def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
             problem(f"written off {loan['written_off_amount']} != {written_off} in the ledger")
         if loan["outstanding_principal"] != expected:
             problem(f"outstanding {loan['outstanding_principal']} != disbursed - repaid - written off = {expected}")
-        if loan["outstanding_principal"] != rows["unpaid_principal"]:
+        if loan["outstanding_principal"] + written_off - recovered != rows["unpaid_principal"]:
             problem(
-                f"outstanding {loan['outstanding_principal']} != unpaid schedule principal {rows['unpaid_principal']}"
+                f"outstanding {loan['outstanding_principal']} + written off {written_off} - recovered {recovered}"
+                f" != unpaid schedule principal {rows['unpaid_principal']}"
             )
+        if written_off or recovered or loan["status"] == Loan.Status.WRITTEN_OFF or loan["id"] in write_offs:
+            problems.extend(_write_off_problems(name, loan, sums, write_offs.get(loan["id"])))
         for field, key in (("interest_paid", "interest"), ("penalty_paid", "penalty"), ("fees_paid", "fee")):
             if loan[field] != sums[key]:
                 problem(f"{field} {loan[field]} != {sums[key]} in the ledger")
+        if loan["penalty_accrued"] != sums["accrued"]:
+            problem(f"penalty accrued {loan['penalty_accrued']} != {sums['accrued']} in the ledger")
         if loan["credit_balance"] != sums["credit"]:
             problem(f"credit held {loan['credit_balance']} != {sums['credit']} in the ledger")
         if loan["credit_balance"] < 0:
@@ -145,6 +176,27 @@ def _loan_problems(loans: list[dict]) -> list[LedgerProblem]:
         if loan["status"] == Loan.Status.CLOSED and (loan["outstanding_principal"] or rows["unpaid"]):
             problem(f"closed but owes {loan['outstanding_principal']} principal, {rows['unpaid']} in all")
     return problems
+
+
+def _write_off_problems(name: str, loan: dict, sums: dict, record: dict | None) -> list[LedgerProblem]:
+    if record is None:
+        return [LedgerProblem(name, "written off in the ledger or by status, but no write-off record")]
+    found = []
+    if loan["status"] == Loan.Status.WRITTEN_OFF and loan["outstanding_principal"]:
+        found.append(f"written off but {loan['outstanding_principal']} outstanding on the books")
+    if sums["written_off_cash"]:
+        found.append(f"a write-off moved cash ({sums['written_off_cash']})")
+    for field, key in (
+        ("principal", "written_off"),
+        ("interest", "written_off_interest"),
+        ("penalty", "written_off_penalty"),
+        ("recovered_principal", "recovered"),
+        ("recovered_interest", "recovered_interest"),
+        ("recovered_penalty", "recovered_penalty"),
+    ):
+        if record[field] != sums[key]:
+            found.append(f"write-off record {field} {record[field]} != {sums[key]} in the ledger")
+    return [LedgerProblem(name, text) for text in found]
 
 
 _LOAN_FIELDS = (
@@ -159,6 +211,7 @@ _LOAN_FIELDS = (
     "penalty_paid",
     "fees_paid",
     "credit_balance",
+    "penalty_accrued",
 )
 
 
