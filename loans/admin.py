@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import path
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportActionMixin
 from import_export.formats.base_formats import CSV, XLSX
@@ -16,18 +16,24 @@ from import_export.formats.base_formats import CSV, XLSX
 from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin
 from loans import admin_views
 from loans.admin_filters import (
+    AmountFreeRangeFilter,
     AmountRangeFilter,
     CappedCountPaginator,
     CityFilter,
+    CreditScoreFreeRangeFilter,
     IndustryFilter,
+    MyWorkFilter,
     QueueStatusFilter,
     ScoreRangeFilter,
+    SubmittedFreeRangeFilter,
 )
 from loans.forms import ApplicationAdminForm
 from loans.models import ApprovalAuthority, ApprovalDecision, Channel, LoanApplication, LoanProduct
 from loans.resources import ApplicationResourceChinese, ApplicationResourceEnglish
+from loans.selectors import application_awaiting_second_condition
 from loans.services import EDITABLE_FIELDS, application_create, application_update
 from loansite.errors import ApplicationError
+from loansite.formatting import format_money, money_column
 
 
 @admin.register(LoanProduct)
@@ -36,8 +42,8 @@ class LoanProductAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "code",
         "name",
         "purpose",
-        "min_amount",
-        "max_amount",
+        "min_amount_display",
+        "max_amount_display",
         "min_term_months",
         "max_term_months",
         "annual_rate_min",
@@ -46,11 +52,14 @@ class LoanProductAdmin(AuditedModelAdmin, admin.ModelAdmin):
     )
     list_filter = ("active", "purpose")
     search_fields = ("code", "name")
+    min_amount_display = money_column("min_amount", _("minimum amount"))
+    max_amount_display = money_column("max_amount", _("maximum amount"))
 
 
 @admin.register(ApprovalAuthority)
 class ApprovalAuthorityAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    list_display = ("__str__", "user", "group", "limit", "active", "updated_at")
+    list_display = ("__str__", "user", "group", "limit_display", "active", "updated_at")
+    limit_display = money_column("limit", _("approval limit"))
     list_filter = ("active", "group")
     list_select_related = ("user", "group")
     raw_id_fields = ("user",)
@@ -60,7 +69,16 @@ class ApprovalAuthorityAdmin(AuditedModelAdmin, admin.ModelAdmin):
 class ApprovalDecisionInline(admin.TabularInline):
     model = ApprovalDecision
     verbose_name_plural = _("decision history")
-    fields = ("created_at", "decider", "kind", "review_round", "amount", "authority_limit", "final", "reason")
+    fields = (
+        "created_at",
+        "decider",
+        "kind",
+        "review_round",
+        "amount_display",
+        "authority_display",
+        "outcome",
+        "reason",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -74,6 +92,25 @@ class ApprovalDecisionInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("decider")
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, obj):
+        return format_money(obj.amount)
+
+    @admin.display(description=_("authority at the time"))
+    def authority_display(self, obj):
+        return format_money(obj.authority_limit)
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, obj):
+        """Only decisions that end a review are final; steps (starting a review, returning for
+        information, verifying an identity) are not, and a first approval above authority waits."""
+        kinds = ApprovalDecision.Kind
+        if obj.kind == kinds.APPROVE and not obj.final:
+            return _("awaiting second approval")
+        if obj.kind in (kinds.REVIEW, kinds.RETURN, kinds.VERIFY_IDENTITY):
+            return _("step")
+        return _("final decision")
 
 
 @admin.register(LoanApplication)
@@ -93,7 +130,7 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
         "industry",
         "city",
         "product_code",
-        "amount",
+        "amount_cny",
         "score_points",
         "score_grade",
         "flags",
@@ -104,14 +141,18 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
     list_display_links = ("reference",)
     list_filter = (
         QueueStatusFilter,
+        MyWorkFilter,
         "product",
         IndustryFilter,
         CityFilter,
         "channel",
         AmountRangeFilter,
+        AmountFreeRangeFilter,
         ScoreRangeFilter,
         "score_grade",
+        CreditScoreFreeRangeFilter,
         ("submitted_at", admin.DateFieldListFilter),
+        SubmittedFreeRangeFilter,
     )
     search_fields = ("=reference", "customer__name", "=customer__credit_code", "=customer__phone")
     search_help_text = _("Reference number, customer name, credit code or phone.")
@@ -122,7 +163,8 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
-    raw_id_fields = ("customer",)
+    # Search-as-you-type (the customer admin's search; only for users who may view customers).
+    autocomplete_fields = ("customer",)
     inlines = [ApprovalDecisionInline]
     actions = ["batch_review", "batch_approve", "batch_reject", "batch_assign"]
 
@@ -155,7 +197,7 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
                     "reviewer",
                     "decided_by",
                     "decided_at",
-                    "decision_reason",
+                    "decision_reason_shown",
                 )
             },
         ),
@@ -174,7 +216,7 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
         "reviewer",
         "decided_by",
         "decided_at",
-        "decision_reason",
+        "decision_reason_shown",
         "score_probability",
         "score_points",
         "score_grade",
@@ -183,12 +225,26 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
     )
 
     # --- list columns ------------------------------------------------------------
+    amount_cny = money_column("amount", _("amount"))
+
+    @admin.display(description=_("decision reason"))
+    def decision_reason_shown(self, obj):
+        """The decision's reason, or for a returned application what the reviewer asked for."""
+        if obj.pk and obj.status == LoanApplication.Status.RETURNED:
+            returned = admin_views.application_return_decision(obj)
+            if returned is not None:
+                return _("Returned for information: %(reason)s") % {"reason": returned.reason}
+        return obj.decision_reason or "—"
+
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_name(self, obj):
         if obj.customer is None:
             # Not linked to anyone until the identity is verified: the name as given.
-            return _("%(name)s (identity not verified)") % {"name": (obj.claimed_identity or {}).get("name", "-")}
-        return obj.customer.name
+            name = _("%(name)s (identity not verified)") % {"name": (obj.claimed_identity or {}).get("name", "-")}
+        else:
+            name = obj.customer.name
+        # One line, cut with an ellipsis; the whole name on hover.
+        return format_html('<span class="cell-truncate" title="{}">{}</span>', name, name)
 
     @admin.display(description=_("industry"))
     def industry(self, obj):
@@ -208,6 +264,8 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
         from risk.selectors import risk_flag_labels
 
         flags = [("flag", flag) for flag in obj.risk_flags or []] + risk_flag_labels(obj.customer)
+        if getattr(obj, "awaiting_second", False) and obj.status == LoanApplication.Status.UNDER_REVIEW:
+            flags.insert(0, ("second-approval", _("awaiting second approval")))
         if not flags:
             return ""
         return format_html_join(" ", '<span class="loan-flag risk-level-{}">{}</span>', flags)
@@ -215,7 +273,12 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
     def get_queryset(self, request):
         from risk.selectors import risk_flags_prefetch
 
-        return super().get_queryset(request).prefetch_related("customer", risk_flags_prefetch(), "product", "reviewer")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(awaiting_second=application_awaiting_second_condition())
+            .prefetch_related("customer", risk_flags_prefetch(), "product", "reviewer")
+        )
 
     def get_search_results(self, request, queryset, search_term):
         """Reference, or the customer's name / credit code / phone (through a subquery, not a join)."""

@@ -217,7 +217,22 @@ def application_page_context(model_admin, request, object_id) -> dict:
         if request.user.has_perm("loans.approve_loanapplication")
         else None,
         **application_servicing_context(request, app),
+        "return_decision": application_return_decision(app),
     }
+
+
+def application_return_decision(app: LoanApplication):
+    """Why a returned application came back (the latest return of the round), for its page."""
+    if app.status != LoanApplication.Status.RETURNED:
+        return None
+    from loans.models import ApprovalDecision
+
+    return (
+        app.decisions.filter(kind=ApprovalDecision.Kind.RETURN)
+        .select_related("decider")
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def application_servicing_context(request, app: LoanApplication) -> dict:
@@ -291,7 +306,11 @@ def application_decide_view(model_admin, request, object_id, action):
 
 
 def application_batch_view(model_admin, request, queryset, operation: str):
-    """Confirmation page (selection and totals), then each item through the service."""
+    """Confirmation page (selection with grades and scores, totals, warnings), then each item
+    through the service; the result separates approvals that wait for a second approver."""
+    from risk.selectors import risk_flag_labels
+
+    # The workbench's queryset brings the customers' active risk events (one query).
     applications = list(queryset.select_related("customer", "product").order_by("submitted_at", "id"))
     form_class = AssignReviewerForm if operation == "assign" else ReasonForm
     form_kwargs = {} if operation == "assign" else {"reason_required": operation == "reject"}
@@ -311,11 +330,22 @@ def application_batch_view(model_admin, request, queryset, operation: str):
         except ApplicationError as exc:
             model_admin.message_user(request, str(exc.message), level=messages.ERROR)
             return None
-        if outcome.done:
+        done, awaiting = batch_outcome_split(outcome, operation)
+        if done:
             model_admin.message_user(
                 request,
-                _("%(op)s: %(n)s application(s) done.") % {"op": BATCH_OPERATIONS[operation], "n": len(outcome.done)},
+                _("%(op)s: %(n)s application(s) done.") % {"op": BATCH_OPERATIONS[operation], "n": len(done)},
                 messages.SUCCESS,
+            )
+        if awaiting:
+            model_admin.message_user(
+                request,
+                _(
+                    "%(n)s application(s) are above your authority: your approval is recorded and they are "
+                    "awaiting second approval."
+                )
+                % {"n": len(awaiting)},
+                messages.WARNING,
             )
         if outcome.failed:
             model_admin.message_user(
@@ -323,6 +353,19 @@ def application_batch_view(model_admin, request, queryset, operation: str):
                 _("%(n)s application(s) could not be processed; see the list below.") % {"n": len(outcome.failed)},
                 messages.WARNING,
             )
+    done, awaiting = batch_outcome_split(outcome, operation) if outcome is not None else ([], [])
+    flagged = [
+        {
+            "application": app,
+            "flags": [label for _level, label in risk_flag_labels(app.customer)] + list(app.risk_flags),
+        }
+        for app in applications
+    ]
+    warnings = [
+        row
+        for row in flagged
+        if operation in ("approve", "review") and (row["application"].score_grade == "E" or row["flags"])
+    ]
     by_status = {}
     for app in applications:
         label = str(app.get_status_display())
@@ -337,6 +380,10 @@ def application_batch_view(model_admin, request, queryset, operation: str):
         "operation": operation,
         "operation_label": BATCH_OPERATIONS[operation],
         "applications": applications,
+        "rows": flagged,
+        "warnings": warnings,
+        "done": done,
+        "awaiting_second": awaiting,
         "count": len(applications),
         "total_amount": sum((a.amount for a in applications), 0),
         "by_status": sorted(by_status.items()),
@@ -351,6 +398,16 @@ def application_batch_view(model_admin, request, queryset, operation: str):
         "media": model_admin.media,
     }
     return TemplateResponse(request, "admin/loans/loanapplication/batch.html", context)
+
+
+def batch_outcome_split(outcome, operation: str) -> tuple[list, list]:
+    """(decided, awaiting second approval): an approval above the approver's authority leaves
+    the application under review until a second approver decides."""
+    if operation != "approve":
+        return list(outcome.done), []
+    done = [app for app in outcome.done if app.status == LoanApplication.Status.APPROVED]
+    awaiting = [app for app in outcome.done if app.status != LoanApplication.Status.APPROVED]
+    return done, awaiting
 
 
 # ---------------------------------------------------------------------------

@@ -184,11 +184,11 @@ def seed_loans(ctx: DemoContext) -> None:
         if status in (S.UNDER_REVIEW, S.RETURNED, S.APPROVED, S.REJECTED, S.CANCELLED):
             review_at = submitted + datetime.timedelta(hours=float(rng.uniform(2, 48)))
             app.reviewer = reviewer
-            history.append((reviewer, ApprovalDecision.Kind.REVIEW, review_at, "", True))
+            history.append((reviewer, ApprovalDecision.Kind.REVIEW, review_at, "", False))
             app.status_changed_at = review_at
             decided_at = review_at + datetime.timedelta(hours=float(rng.uniform(1, 96)))
             if status == S.RETURNED:
-                history.append((reviewer, ApprovalDecision.Kind.RETURN, decided_at, rand.choice(RETURN_REASONS), True))
+                history.append((reviewer, ApprovalDecision.Kind.RETURN, decided_at, rand.choice(RETURN_REASONS), False))
                 app.status_changed_at = decided_at
             elif status == S.REJECTED:
                 reason = rand.choice(REJECT_REASONS)

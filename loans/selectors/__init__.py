@@ -6,6 +6,8 @@
 from loans.selectors.applications import (
     NO_AUTHORITY,
     PUBLIC_STATUS_LABELS,
+    application_awaiting_second_approval,
+    application_awaiting_second_condition,
     application_history,
     application_list,
     application_pending,
@@ -15,6 +17,7 @@ from loans.selectors.applications import (
     application_public_status,
     application_queue,
     application_round_approvals,
+    application_workbench_queue,
     approver_authority_limit,
     customer_other_applications,
     product_active_list,
@@ -23,6 +26,8 @@ from loans.selectors.applications import (
 __all__ = [
     "NO_AUTHORITY",
     "PUBLIC_STATUS_LABELS",
+    "application_awaiting_second_approval",
+    "application_awaiting_second_condition",
     "application_history",
     "application_list",
     "application_pending",
@@ -32,6 +37,7 @@ __all__ = [
     "application_public_status",
     "application_queue",
     "application_round_approvals",
+    "application_workbench_queue",
     "approver_authority_limit",
     "customer_other_applications",
     "product_active_list",

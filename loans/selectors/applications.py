@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import BooleanField, Max, QuerySet
+from django.db.models import BooleanField, Exists, Max, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +22,33 @@ def application_pending_condition() -> RawSQL:
 def application_pending(qs: QuerySet | None = None) -> QuerySet:
     qs = qs if qs is not None else LoanApplication.objects.all()
     return qs.filter(application_pending_condition())
+
+
+def application_workbench_queue(qs: QuerySet | None = None) -> QuerySet:
+    """The workbench's default view: the pending applications plus those returned for
+    information (waiting for the officer), with literal values as above."""
+    statuses = ", ".join(f"'{status}'" for status in (*LoanApplication.PENDING, LoanApplication.Status.RETURNED))
+    table = LoanApplication._meta.db_table
+    qs = qs if qs is not None else LoanApplication.objects.all()
+    return qs.filter(RawSQL(f"{table}.status IN ({statuses})", [], output_field=BooleanField()))
+
+
+def application_awaiting_second_condition() -> Exists:
+    """An approval in the current review round that was not final (above the first approver's
+    authority): the application waits for a second, different approver."""
+    return Exists(
+        ApprovalDecision.objects.filter(
+            application_id=OuterRef("pk"),
+            review_round=OuterRef("review_round"),
+            kind=ApprovalDecision.Kind.APPROVE,
+            final=False,
+        )
+    )
+
+
+def application_awaiting_second_approval(qs: QuerySet | None = None) -> QuerySet:
+    qs = qs if qs is not None else LoanApplication.objects.all()
+    return qs.filter(application_awaiting_second_condition(), status=LoanApplication.Status.UNDER_REVIEW)
 
 
 def application_queue(*, base: QuerySet | None = None) -> QuerySet:

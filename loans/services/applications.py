@@ -106,7 +106,14 @@ def _move(
     )
 
 
+# Steps that move a review along without deciding it: never "final" in the decision history.
+STEP_DECISIONS = frozenset(
+    {ApprovalDecision.Kind.REVIEW, ApprovalDecision.Kind.RETURN, ApprovalDecision.Kind.VERIFY_IDENTITY}
+)
+
+
 def _decision(app: LoanApplication, *, actor, kind: str, reason: str = "", final=True, authority=None, terms=None):
+    final = final and kind not in STEP_DECISIONS
     return ApprovalDecision.objects.create(
         application=app,
         decider=actor,

@@ -268,7 +268,7 @@ def test_batch_approve_confirmation_then_mixed_result(approver_client, approver,
     confirm = approver_client.post(CHANGELIST + "?status=all", {"action": "batch_approve", "_selected_action": ids})
     assert confirm.status_code == 200
     html = confirm.content.decode()
-    assert "400000.00" in html and "4" in html  # totals of the selection
+    assert "¥400,000.00" in html and "4" in html  # totals of the selection
     assert LoanApplication.objects.filter(status=S.APPROVED).count() == 0  # nothing before confirming
     result = approver_client.post(
         CHANGELIST + "?status=all",
