@@ -36,7 +36,41 @@ class CustomerAdminForm(forms.ModelForm):
         for field, messages in customer_identity_errors(probe).items():
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
+        self._check_duplicates(cleaned)
         return cleaned
+
+    # Set by the admin for the request (CustomerAdmin.get_form): whether to link the other customer.
+    request_user = None
+
+    def _check_duplicates(self, cleaned):
+        """A credit code, ID number or phone another customer holds is a field error naming
+        (and, for someone who may view it, linking to) that customer, before any write."""
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        from customers.selectors import customer_matches
+
+        keys = {name: cleaned.get(name) for name in ("credit_code", "id_number", "phone") if cleaned.get(name)}
+        if not keys:
+            return
+        for other in customer_matches(**keys):
+            if other.pk == self.instance.pk:
+                continue
+            for name, value in keys.items():
+                if getattr(other, name) != value or name in self.errors:
+                    continue
+                user = self.request_user
+                if user is not None and user.has_perm("customers.view_customer"):
+                    url = reverse("admin:customers_customer_change", args=[other.pk])
+                    message = format_html(
+                        '{} <a href="{}" class="existing-customer">{}</a>',
+                        _("Another customer already has this value:"),
+                        url,
+                        other.name,
+                    )
+                else:
+                    message = _("Another customer already has this value.")
+                self.add_error(name, message)
 
 
 class ReassignForm(forms.Form):

@@ -159,11 +159,15 @@ TASK_RESULTS_VIEW = [
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     LOAN_OFFICER: [
         *VIEW_BUSINESS,
-        # Customers and their labels; credit lines, ratings and manager assignment are not theirs.
+        # Customers and their labels; credit lines and ratings are not theirs.
         *model_perms("customers.customer", ADD, CHANGE),
         "customers.import_customer",
         "customers.export_customer",
         *model_perms("customers.tag", ADD, CHANGE),
+        # Officers are the relationship managers (README "Roles"): they run manager matching
+        # and reassign customers (with a reason, audited).
+        "customers.run_matching",
+        "customers.reassign_customer",
         *model_perms("loans.loanapplication", ADD, CHANGE),
         "loans.submit_loanapplication",
         "loans.import_loanapplication",

@@ -45,6 +45,7 @@ from customers.services.customers import RATING_FIELDS, customer_can_rate
 from customers.validators import normalize_credit_code, normalize_mobile_phone
 from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
+from loansite.formatting import format_percent, format_ratio, money_column
 
 
 class RevenueRangeFilter(admin.SimpleListFilter):
@@ -115,16 +116,17 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
     change_form_template = "admin/customers/customer/change_form.html"
     change_list_template = "admin/customers/customer/change_list.html"
     list_display = [
-        "name",
+        "name_short",
         "kind",
         "industry",
         "city",
         "city_tier",
         "rating",
-        "monthly_revenue",
+        "monthly_revenue_cny",
         "manager",
         "tag_list",
     ]
+    list_display_links = ["name_short"]
     list_filter = [
         "kind",
         "industry",
@@ -174,6 +176,11 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # The duplicate check links the other customer only for someone who may view it.
+        return type(form.__name__, (form,), {"request_user": request.user})
+
     def get_readonly_fields(self, request, obj=None):
         # The rating and the bureau score are shown to everyone, set only by raters.
         readonly = list(super().get_readonly_fields(request, obj))
@@ -191,6 +198,13 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
             search_term = code
         return super().get_search_results(request, queryset, search_term)
 
+    monthly_revenue_cny = money_column("monthly_revenue", _("monthly revenue"))
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_short(self, obj):
+        # One line, cut with an ellipsis; the whole name on hover.
+        return format_html('<span class="cell-truncate" title="{}">{}</span>', obj.name, obj.name)
+
     @admin.display(description=_("tags"))
     def tag_list(self, obj):
         # The colour as an SVG fill, not a style attribute (Content-Security-Policy).
@@ -203,15 +217,15 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
 
     @admin.display(description=_("debt ratio"))
     def debt_ratio(self, obj):
-        return obj.debt_ratio if obj.pk else None
+        return format_percent(obj.debt_ratio if obj.pk else None)
 
     @admin.display(description=_("current ratio"))
     def current_ratio(self, obj):
-        return obj.current_ratio if obj.pk else None
+        return format_ratio(obj.current_ratio if obj.pk else None)
 
     @admin.display(description=_("net margin"))
     def net_margin(self, obj):
-        return obj.net_margin if obj.pk else None
+        return format_percent(obj.net_margin if obj.pk else None)
 
     @admin.display(description=_("match score breakdown"))
     def match_breakdown(self, obj):
@@ -281,8 +295,27 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_reassign": self.has_reassign_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_reassign": self.has_reassign_permission(request),
+            **self._overview_context(request, object_id),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _overview_context(self, request, object_id) -> dict:
+        """The customer's applications, decisions, credit line and exposure (loans they may view)."""
+        if not request.user.has_perm("loans.view_loanapplication"):
+            return {}
+        from customers.selectors import credit_line_active
+        from loans.selectors.overview import customer_overview
+
+        customer = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if customer is None:
+            return {}
+        return {
+            "overview": customer_overview(customer=customer),
+            "overview_line": credit_line_active(customer=customer),
+        }
 
     def _render(self, request, template, title, **context):
         return TemplateResponse(

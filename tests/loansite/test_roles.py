@@ -129,6 +129,9 @@ def test_officer_has_no_audit_access():
         ("otp_totp.delete_totpdevice", {roles.ADMINISTRATOR}),
         ("loans.approve_loanapplication", {roles.CREDIT_APPROVER, roles.ADMINISTRATOR}),
         ("scoring.activate_modelversion", {roles.MODEL_OPS, roles.ADMINISTRATOR}),
+        # Officers are the relationship managers (README "Roles"): matching and reassignment.
+        ("customers.run_matching", {roles.LOAN_OFFICER, roles.ADMINISTRATOR}),
+        ("customers.reassign_customer", {roles.LOAN_OFFICER, roles.ADMINISTRATOR}),
     ],
 )
 def test_who_holds_the_sensitive_permissions(permission, holders):
