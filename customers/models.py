@@ -503,6 +503,7 @@ class ImportUpload(models.Model):
     class Kind(models.TextChoices):
         CUSTOMERS = "customers", _("Customers")
         APPLICATIONS = "applications", _("Loan applications")
+        STATEMENTS = "statements", _("Bank statements")
 
     PART_SIZE = 1024 * 1024
 
@@ -517,6 +518,9 @@ class ImportUpload(models.Model):
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     rows = models.PositiveIntegerField(_("rows"), default=0)
+    # What the uploader chose on the import form with the file (amount unit, default product
+    # and term): the confirmation and a worker import the file as it was checked.
+    options = models.JSONField(_("import options"), default=dict, blank=True)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
 
     class Meta:
