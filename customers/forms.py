@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import CreditLine, Customer, MatchingRun, RelationshipManager
-from customers.reference import industry_choices
+from customers.models import CityTier, CreditLine, Customer, MatchingRun, RelationshipManager
+from customers.reference import city_choices, city_tier_of, industry_choices
 from customers.services.customers import customer_identity_errors
 from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
 from loansite.tabular import TabularFileError, tabular_check_size
@@ -17,6 +17,35 @@ class CustomerAdminForm(forms.ModelForm):
             "needs",
             "interests",
         ]
+
+    # Reference data: the choices come from the City and Industry tables; the tier, left
+    # empty, follows the city.
+    city = forms.ChoiceField(label=_("city"))
+    industry = forms.ChoiceField(label=_("industry"))
+    city_tier = forms.TypedChoiceField(
+        label=_("city tier"),
+        choices=[("", _("From the city")), *CityTier.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_("Left empty, the city's tier (Admin → Customers → Cities)."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance if self.instance.pk else None
+        blank = [("", "---------")]
+        self.fields["city"].choices = blank + city_choices(include=current.city if current else None)
+        self.fields["industry"].choices = blank + industry_choices(include=current.industry if current else None)
+        if current is None:
+            self.initial["city_tier"] = None
+
+    def clean_city_tier(self):
+        tier = self.cleaned_data.get("city_tier")
+        city = self.cleaned_data.get("city")
+        if city and (tier is None or ("city" in self.changed_data and "city_tier" not in self.changed_data)):
+            return city_tier_of(city)
+        return tier
 
     # Normalised before the model's unique checks, so "+86 138..." finds "138...".
     def clean_credit_code(self):
@@ -169,6 +198,11 @@ class RelationshipManagerAdminForm(forms.ModelForm):
 
     def clean_user(self):
         user = self.cleaned_data["user"]
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance.city if self.instance.pk else None
+        self.fields["city"].choices = [("", "---------"), *city_choices(include=current)]
+
         if not user.is_staff or not user.is_active:
             raise forms.ValidationError(_("A relationship manager must be an active staff user."))
         return user

@@ -41,7 +41,9 @@ class City(models.Model):
     province = models.CharField(_("province"), max_length=32, db_index=True)
     province_en = models.CharField(_("province (English)"), max_length=32)
     tier = models.PositiveSmallIntegerField(_("city tier"), choices=CityTier.choices, default=CITY_TIER_DEFAULT)
-    active = models.BooleanField(_("active"), default=True, help_text=_("Offered on the forms and accepted by imports."))
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Offered on the forms and accepted by imports.")
+    )
 
     class Meta:
         verbose_name = _("city")
@@ -80,7 +82,9 @@ class Industry(models.Model):
     name = models.CharField(_("name (Chinese)"), max_length=64)
     name_en = models.CharField(_("name (English)"), max_length=100)
     divisions = models.CharField(_("GB/T 4754 divisions"), max_length=32, blank=True, help_text=_("e.g. 51-52"))
-    active = models.BooleanField(_("active"), default=True, help_text=_("Offered on the forms and accepted by imports."))
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Offered on the forms and accepted by imports.")
+    )
 
     class Meta:
         verbose_name = _("industry")

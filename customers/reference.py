@@ -29,7 +29,11 @@ def city_choices(*, include: str | None = None) -> list[tuple[str, str]]:
 
     ``include``: a stored value kept in the list even when it is no longer active (an edit
     must not lose a customer's city)."""
-    rows = City.objects.filter(active=True) if include is None else City.objects.filter(active=True) | City.objects.filter(name_en=include)
+    rows = (
+        City.objects.filter(active=True)
+        if include is None
+        else City.objects.filter(active=True) | City.objects.filter(name_en=include)
+    )
     chinese = _chinese()
     return [
         (name_en, f"{short} · {province}" if chinese else f"{name_en}, {province_en}")

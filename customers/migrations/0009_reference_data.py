@@ -50,7 +50,9 @@ def load(apps, schema_editor):
     )
     industries = json.loads((DATA / "industries.json").read_text("utf-8"))
     for row in industries["sections"]:
-        IndustrySection.objects.get_or_create(code=row["code"], defaults={"name": row["name"], "name_en": row["name_en"]})
+        IndustrySection.objects.get_or_create(
+            code=row["code"], defaults={"name": row["name"], "name_en": row["name_en"]}
+        )
     sections = {s.code: s for s in IndustrySection.objects.all()}
     for row in industries["industries"]:
         Industry.objects.get_or_create(

@@ -85,7 +85,24 @@ def customer_identity_errors(customer: Customer) -> dict:
     return {}
 
 
-def _validate(customer: Customer) -> None:
+def _reference_errors(customer: Customer, before: dict | None = None) -> dict:
+    """City and industry must be on file as reference data (an unchanged value on an
+    existing customer is kept even if it was switched off since)."""
+    from customers.reference import city_find, industry_choices
+
+    errors = {}
+    before = before or {}
+    if customer.city and customer.city != before.get("city") and city_find(customer.city) is None:
+        errors["city"] = [_("Unknown city %(value)s: choose one from the list of cities.") % {"value": customer.city}]
+    industry_changed = customer.industry and customer.industry != before.get("industry")
+    if industry_changed and customer.industry not in dict(industry_choices()):
+        errors["industry"] = [
+            _("Unknown industry %(value)s: choose one from the list of industries.") % {"value": customer.industry}
+        ]
+    return errors
+
+
+def _validate(customer: Customer, before: dict | None = None) -> None:
     errors = {}
     try:
         customer.full_clean(validate_unique=False, validate_constraints=False)
@@ -103,6 +120,8 @@ def _check_duplicates(customer: Customer) -> None:
         for other in customer_matches(
             credit_code=customer.credit_code, id_number=customer.id_number, phone=customer.phone
         )
+    for field, messages in _reference_errors(customer, before).items():
+        errors.setdefault(field, []).extend(messages)
         if other.pk != customer.pk
     ]
     if others:
@@ -163,6 +182,11 @@ def customer_create(*, actor, **fields) -> Customer:
     audit_record(
         action=AuditAction.CREATE,
         actor=actor,
+    if fields.get("city") and fields.get("city_tier") in (None, ""):
+        # The tier follows the city (reference data), unless it was given.
+        from customers.reference import city_tier_of
+
+        fields["city_tier"] = city_tier_of(fields["city"])
         target=customer,
         changes={**model_snapshot(customer), **{k: v[1] for k, v in m2m_changes.items()}},
     )
@@ -178,7 +202,7 @@ def customer_update(*, actor, customer: Customer, reason: str = "", **fields) ->
     before = model_snapshot(customer)
     for name, value in fields.items():
         setattr(customer, name, value)
-    _validate(customer)
+    _validate(customer, before)
     _check_duplicates(customer)
     try:
         with transaction.atomic():
@@ -188,6 +212,10 @@ def customer_update(*, actor, customer: Customer, reason: str = "", **fields) ->
     changes = changes_between(before, model_snapshot(customer))
     changes.pop("updated_at", None)
     changes.update(_set_m2m(customer, m2m))
+    if "city" in fields and fields["city"] != customer.city and "city_tier" not in fields:
+        from customers.reference import city_tier_of
+
+        fields["city_tier"] = city_tier_of(fields["city"])
     if changes:
         audit_record(action=AuditAction.UPDATE, actor=actor, target=customer, changes=changes, reason=reason)
     return customer
