@@ -406,4 +406,4 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
 
 
 # Servicing and security pages register themselves (their own modules).
-from loans import admin_security, admin_servicing  # noqa: E402, F401
+from loans import admin_delinquency, admin_security, admin_servicing  # noqa: E402, F401

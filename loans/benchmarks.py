@@ -37,6 +37,7 @@ from django.utils import timezone
 from customers.models import Customer
 from customers.validators import make_credit_code, make_mobile_phone
 from loans import (
+    bench_close,  # noqa: F401 - registers "loans.close_day"
     bench_schedules,  # noqa: F401 - registers "loans.schedules"
     bench_servicing,  # noqa: F401 - registers the servicing benchmarks
 )

@@ -44,3 +44,22 @@ def refresh_query_statistics() -> list[str]:
     from loans.services.maintenance import application_tables_analyze
 
     return application_tables_analyze()
+
+
+@shared_task(name="loans.close_day", bind=True, acks_late=True, max_retries=3)
+def loans_close_day(self, date: str | None = None) -> dict:
+    """Nightly (beat): close yesterday and every missed day before it, in order. Idempotent and
+    resumable: a redelivered or retried run finishes the unfinished day and closes nothing twice."""
+    import datetime
+
+    from django.utils import timezone
+
+    from loans.close import loan_close_day
+    from loansite.errors import Conflict
+
+    day = datetime.date.fromisoformat(date) if date else timezone.localdate() - datetime.timedelta(days=1)
+    try:
+        closes = loan_close_day(date=day)
+    except Conflict as exc:  # another run holds the lock: try again later
+        raise self.retry(exc=exc, countdown=600) from exc
+    return {str(close.date): close.status for close in closes}

@@ -54,6 +54,9 @@ SCHEDULABLE_TASKS: dict[str, Schedulable] = {
         _("Retrain a credit model"), kwargs={"kind": _model_kinds}, required=frozenset({"kind"})
     ),
     "loans.refresh_query_statistics": Schedulable(_("Refresh the loans tables' query statistics")),
+    "loans.close_day": Schedulable(
+        _("Close the day (days past due, penalties, classification, provisions, reminders)")
+    ),
     "risk.early_warnings_scan": Schedulable(_("Scan for early warnings (PD, credit lines, revenue, overdue loans)")),
     "risk.quality_checks_run": Schedulable(_("Run the data-quality checks")),
     # Installed by beat itself (results expire after a day).

@@ -45,6 +45,25 @@ def model_perms(model: str, *actions: str) -> list[str]:
     return [f"{app_label}.{action}_{model_name}" for action in actions]
 
 
+# The daily close (delinquency): its runs, thresholds, rates and settings, the per-day loan
+# snapshots, classification history, reminders sent and delinquency signals.
+DELINQUENCY_VIEW = [
+    *model_perms("loans.dayclose", VIEW),
+    *model_perms("loans.classificationthreshold", VIEW),
+    *model_perms("loans.provisionrate", VIEW),
+    *model_perms("loans.closesettings", VIEW),
+    *model_perms("loans.loandaysnapshot", VIEW),
+    *model_perms("loans.classificationchange", VIEW),
+    *model_perms("loans.reminder", VIEW),
+    *model_perms("loans.delinquencysignal", VIEW),
+]
+# Who sets the classification thresholds, provision rates and the close's settings.
+DELINQUENCY_CONFIG = [
+    *model_perms("loans.classificationthreshold", CHANGE),
+    *model_perms("loans.provisionrate", CHANGE),
+    *model_perms("loans.closesettings", CHANGE),
+]
+
 # What every business role reads: the customer book, the loan book and the scoring registry.
 # Never users, tokens, sessions, task payloads or the audit trail.
 VIEW_BUSINESS = [
@@ -71,6 +90,7 @@ VIEW_BUSINESS = [
     *model_perms("loans.collateral", VIEW),
     *model_perms("loans.guarantee", VIEW),
     *model_perms("loans.collateralhaircut", VIEW),
+    *DELINQUENCY_VIEW,
     *model_perms("scoring.modelversion", VIEW),
     *model_perms("scoring.trainingrun", VIEW),
     *model_perms("scoring.scoringrun", VIEW),
@@ -186,6 +206,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Granting or changing a credit line (授信) is a credit decision.
         *model_perms("customers.creditline", ADD, CHANGE),
         *SERVICING_APPROVER,
+        # Upgrading a loan's classification (asked for by a risk analyst).
+        "loans.approve_classificationchange",
     ],
     RISK_ANALYST: [
         *VIEW_BUSINESS,
@@ -194,6 +216,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.export_customer",
         *model_perms("customers.creditline", CHANGE),
         *RISK_ANALYST_OWN,
+        # Classification: thresholds, provision rates, the close's settings; downgrades and upgrade requests.
+        *DELINQUENCY_CONFIG,
+        "loans.downgrade_classificationchange",
     ],
     MODEL_OPS: [
         *VIEW_BUSINESS,
@@ -256,6 +281,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *SERVICING_OFFICER,
         *SERVICING_APPROVER,
         *model_perms("loans.collateralhaircut", ADD, CHANGE, DELETE),
+        *DELINQUENCY_CONFIG,
+        "loans.run_dayclose",
         *model_perms("scoring.modelversion", VIEW),
         "scoring.train_model",
         "scoring.activate_modelversion",

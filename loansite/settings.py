@@ -397,6 +397,14 @@ USE_TZ = True
 # Dates, times and numbers shown the same way everywhere (loansite/formatting.py).
 FORMAT_MODULE_PATH = ["loansite.formats"]
 
+# Customer messages (the daily close's reminders): email through Django's backend (console by
+# default), text messages through loansite.sms (a logging backend by default), in the customer's
+# language or REMINDER_LANGUAGE.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@loans.example")
+SMS_BACKEND = env.str("SMS_BACKEND", default="loansite.sms.LoggingSmsBackend")
+REMINDER_LANGUAGE = env.str("REMINDER_LANGUAGE", default="zh-hans")
+
 # ---------------------------------------------------------------------------
 # Static and media
 # ---------------------------------------------------------------------------

@@ -763,6 +763,7 @@ def repayment_reverse(*, actor, repayment: Repayment, reason: str) -> Repayment:
     later = (
         LedgerEntry.objects.filter(loan=loan, id__gt=last_own)
         .exclude(repayment__status=Repayment.Status.REVERSED)
+        .exclude(kind=LedgerEntry.Kind.PENALTY_ACCRUAL)
         .order_by("id")
         .first()
     )
