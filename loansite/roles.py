@@ -96,7 +96,43 @@ VIEW_BUSINESS = [
     *model_perms("scoring.scoringrun", VIEW),
     *model_perms("scoring.score", VIEW),
     *model_perms("scoring.loanoutcome", VIEW),
+    # Decisioning: the expert scorecard, policy rules and decision policies, automated
+    # decisions and the customers' rating history.
+    *model_perms("scoring.expertscorecard", VIEW),
+    *model_perms("scoring.expertweight", VIEW),
+    *model_perms("scoring.expertband", VIEW),
+    *model_perms("scoring.expertlevel", VIEW),
+    *model_perms("scoring.policyrule", VIEW),
+    *model_perms("scoring.decisionpolicy", VIEW),
+    *model_perms("loans.automateddecision", VIEW),
+    *model_perms("customers.customerrating", VIEW),
 ]
+
+# Who configures decisioning (risk analysts, administrators): the expert scorecard with its
+# weights, bands and levels, the knock-out rules and the per-product decision policies.
+DECISIONING_CONFIG = [
+    *model_perms("scoring.expertscorecard", ADD, CHANGE),
+    *model_perms("scoring.expertweight", ADD, CHANGE, DELETE),
+    *model_perms("scoring.expertband", ADD, CHANGE, DELETE),
+    *model_perms("scoring.expertlevel", ADD, CHANGE, DELETE),
+    *model_perms("scoring.policyrule", ADD, CHANGE),
+    *model_perms("scoring.decisionpolicy", ADD, CHANGE),
+]
+# Approvers check sampled automated decisions and reopen them; they approve rating upgrades
+# of more than one notch that someone else asked for.
+DECISIONING_APPROVER = ["loans.review_automateddecision", "customers.approve_customerrating"]
+DECISIONING_VIEWS = frozenset(
+    {
+        "view_expertscorecard",
+        "view_expertweight",
+        "view_expertband",
+        "view_expertlevel",
+        "view_policyrule",
+        "view_decisionpolicy",
+        "view_automateddecision",
+        "view_customerrating",
+    }
+)
 
 # Servicing (maker-checker): officers prepare disbursements and post repayments; approvers
 # authorise disbursements, reverse repayments, restructure loans and release security.
@@ -203,6 +239,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.review_loanapplication",
         "loans.approve_loanapplication",
         "loans.export_loanapplication",
+        *DECISIONING_APPROVER,
         # Granting or changing a credit line (授信) is a credit decision.
         *model_perms("customers.creditline", ADD, CHANGE),
         *SERVICING_APPROVER,
@@ -214,6 +251,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *model_perms("customers.customer", CHANGE),
         "customers.rate_customer",
         "customers.export_customer",
+        *DECISIONING_CONFIG,
         *model_perms("customers.creditline", CHANGE),
         *RISK_ANALYST_OWN,
         # Classification: thresholds, provision rates, the close's settings; downgrades and upgrade requests.
@@ -276,6 +314,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.import_history_loanapplication",
         "loans.verify_identity_loanapplication",
         *model_perms("loans.approvalauthority", *ALL),
+        # Decisioning: what analysts configure and approvers decide, and the rating history.
+        *[perm for perm in VIEW_BUSINESS if perm.split(".")[1] in DECISIONING_VIEWS],
+        *DECISIONING_CONFIG,
+        *DECISIONING_APPROVER,
         *model_perms("loans.approvaldecision", VIEW),
         *[perm for perm in VIEW_BUSINESS if perm.startswith("loans.")],
         *SERVICING_OFFICER,

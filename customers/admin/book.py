@@ -41,7 +41,7 @@ from customers.services import (
     customers_reassign_many,
     matching_run_start,
 )
-from customers.services.customers import RATING_FIELDS, customer_can_rate
+from customers.services.customers import GOVERNED_FIELDS, RATING_FIELDS, customer_can_rate
 from customers.validators import normalize_credit_code, normalize_mobile_phone
 from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
@@ -186,6 +186,8 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
         readonly = list(super().get_readonly_fields(request, obj))
         if not customer_can_rate(request.user):
             readonly += [name for name in RATING_FIELDS if name not in readonly]
+        # The internal rating changes on its own page (with a reason), never in this form.
+        readonly += [name for name in GOVERNED_FIELDS if name not in readonly]
         return readonly
 
     def get_search_results(self, request, queryset, search_term):

@@ -14,7 +14,6 @@ from customers.services.credit_lines import (
 )
 from customers.services.customers import (
     customer_create,
-    customer_set_rating,
     customer_update,
     customer_upsert,
 )
@@ -26,6 +25,12 @@ from customers.services.imports import (
     customer_import_max_rows,
     import_job_run,
     import_job_start,
+)
+from customers.services.ratings import (
+    customer_rate_by_model,
+    customer_rating_approve,
+    customer_rating_change,
+    customer_rating_refuse,
 )
 
 __all__ = [
@@ -41,7 +46,10 @@ __all__ = [
     "customer_import_job_run",
     "customer_import_max_rows",
     "customer_reassign",
-    "customer_set_rating",
+    "customer_rate_by_model",
+    "customer_rating_approve",
+    "customer_rating_change",
+    "customer_rating_refuse",
     "customer_update",
     "customers_reassign_many",
     "customer_upsert",

@@ -1,15 +1,12 @@
 """Creating and updating customers: validated, de-duplicated by credit code / ID / phone, audited."""
 
-import datetime
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record, changes_between, model_snapshot
-from customers.models import Customer, Interest, Need, Rating, Tag
+from customers.models import Customer, Interest, Need, Tag
 from customers.selectors import customer_matches
 from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
 from loansite.errors import Conflict, NotAllowed, ValidationFailed
@@ -27,16 +24,31 @@ def customer_can_rate(actor) -> bool:
     return actor is not None and actor.is_active and actor.has_perm(PERM_RATE)
 
 
+# The internal rating changes only through ``customers.services.ratings`` (the rating
+# service, or an analyst with a reason; big upgrades approved), never as a field here.
+GOVERNED_FIELDS = ("rating", "rating_date", "rating_source")
+
+
 def _check_rating_fields(actor, fields: dict, customer: Customer | None = None) -> None:
-    """Refuse a rating or bureau score that ``actor`` may not set (unchanged values pass)."""
-    if customer_can_rate(actor):
-        return
+    """Refuse a rating (anyone) or a bureau score ``actor`` may not set (unchanged values pass)."""
 
     def blank(value):
         return None if value in (None, "") else value
 
     before = {name: blank(getattr(customer, name)) if customer is not None else None for name in RATING_FIELDS}
     touched = sorted(name for name in RATING_FIELDS if name in fields and blank(fields[name]) != before[name])
+    governed = [name for name in touched if name in GOVERNED_FIELDS]
+    if governed:
+        raise NotAllowed(
+            _(
+                "The internal rating changes only through the rating service or a risk analyst's rating change "
+                "with a reason (%(fields)s)."
+            )
+            % {"fields": ", ".join(governed)},
+            extra={"fields": governed},
+        )
+    if customer_can_rate(actor):
+        return
     if touched:
         raise NotAllowed(
             _(
@@ -240,23 +252,3 @@ def customer_upsert(*, actor, **fields) -> tuple[Customer, bool]:
         return customer_update(actor=actor, customer=found[0], **known), False
     return customer_create(actor=actor, **fields), True
 
-
-@transaction.atomic
-def customer_set_rating(
-    *, actor, customer: Customer, rating: str, source: str, on: datetime.date | None = None, reason: str = ""
-) -> Customer:
-    _check_rating_fields(actor, {"rating": rating, "rating_source": source})
-    if rating not in Rating.values:
-        raise ValidationFailed(_("The internal rating must be one of A-E."))
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    before = model_snapshot(customer, ["rating", "rating_date", "rating_source"])
-    customer.rating, customer.rating_date, customer.rating_source = rating, on or timezone.localdate(), source
-    customer.save(update_fields=["rating", "rating_date", "rating_source", "updated_at"])
-    audit_record(
-        action=AuditAction.SCORE,
-        actor=actor,
-        target=customer,
-        changes=changes_between(before, model_snapshot(customer, ["rating", "rating_date", "rating_source"])),
-        reason=reason,
-    )
-    return customer

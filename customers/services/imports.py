@@ -98,15 +98,18 @@ def customer_keys_match(row: dict, existing: dict) -> tuple[int | None, str]:
 
 def _without_rating_columns(parsed: ParsedFile, actor) -> tuple[ParsedFile, str]:
     """The file without the rating and bureau-score columns when ``actor`` may not set them."""
-    present = [name for name in RATING_FIELDS if name in parsed.fields]
-    if not present or (actor is not None and actor.is_active and actor.has_perm(PERM_RATE)):
+    rater = actor is not None and actor.is_active and actor.has_perm(PERM_RATE)
+    # The internal rating is never imported (it changes through the rating service or an
+    # analyst's reasoned change); the bureau score only for raters.
+    present = [name for name in RATING_FIELDS if name in parsed.fields and (name == "rating" or not rater)]
+    if not present:
         return parsed, ""
     for row in parsed.rows:
         for name in present:
             row.pop(name, None)
     notice = _(
-        "Columns ignored, nothing in them was written: %(columns)s (setting internal ratings and bureau "
-        "scores needs the rating permission)."
+        "Columns ignored, nothing in them was written: %(columns)s (internal ratings change only through the "
+        "rating service or an analyst's rating change; bureau scores need the rating permission)."
     ) % {"columns": ", ".join(parsed.headers[name] for name in present)}
     parsed.fields = [name for name in parsed.fields if name not in present]
     parsed.errors = [e for e in parsed.errors if e.column not in {parsed.headers[name] for name in present}]

@@ -208,6 +208,12 @@ def test_rating_and_bureau_score_need_the_rating_permission(make_user, officer, 
     # A full update repeating the values on record is fine; a rater may change them.
     assert client_for(officer).patch(url, {"credit_score": 600}, format="json").status_code == 200
     analyst = make_user("analyst", role="Risk analyst")
+    if field == "rating":
+        # Not even a rater sets the internal rating as a field: /customers/<id>/rating/ with a reason.
+        assert client_for(analyst).patch(url, {field: value}, format="json").status_code == 403
+        customer.refresh_from_db()
+        assert customer.rating == ""
+        return
     assert client_for(analyst).patch(url, {field: value}, format="json").status_code == 200
     customer.refresh_from_db()
     assert getattr(customer, field) == value

@@ -193,10 +193,13 @@ def test_rating_and_bureau_score_columns_are_never_written_without_the_rating_pe
     assert any("内部评级" in notice and "信用评分" in notice for notice in report.notices)
     assert not AuditEntry.objects.filter(changes__has_key="rating").exists()
 
+    # Raters import bureau scores; the internal rating is never imported (the rating service
+    # or an analyst's reasoned change sets it).
     analyst = _importer(make_user, "analyst", rate=True)
     report = customer_import(parsed=parse_dataset(_dataset(RATED_HEADERS, rows)), actor=analyst)
     existing.refresh_from_db()
-    assert (existing.rating, existing.credit_score) == ("A", 850) and not report.notices
+    assert (existing.rating, existing.credit_score) == ("D", 850)
+    assert any("内部评级" in notice and "信用评分" not in notice for notice in report.notices)
 
 
 def test_every_changed_customer_of_an_import_has_its_own_audit_entry(make_user, django_capture_on_commit_callbacks):

@@ -12,7 +12,6 @@ from customers.services import (
     credit_line_release,
     credit_line_use,
     customer_create,
-    customer_set_rating,
     customer_update,
     customer_upsert,
 )
@@ -118,21 +117,26 @@ def test_update_audits_the_difference_and_refuses_manager(officer):
 
 
 def test_rating_change_is_audited(analyst):
+    from customers.services import customer_rating_change
+
     customer = CustomerFactory()
-    customer_set_rating(actor=analyst, customer=customer, rating="B", source="annual review")
+    customer_rating_change(actor=analyst, customer=customer, rating="B", reason="annual review")
     customer.refresh_from_db()
-    assert (customer.rating, customer.rating_source, customer.rating_date) == ("B", "annual review", TODAY)
+    assert (customer.rating, customer.rating_source, customer.rating_date) == ("B", "Risk analyst", TODAY)
+    assert AuditEntry.objects.filter(target_id=str(customer.pk), changes__rating=["", "B"]).exists()
     with pytest.raises(ValidationFailed):
-        customer_set_rating(actor=analyst, customer=customer, rating="F", source="x")
+        customer_rating_change(actor=analyst, customer=customer, rating="F", reason="x")
 
 
 # -- protected fields: the internal rating and the bureau score ----------------------------------
 
 
 def test_rating_service_refuses_users_who_may_not_rate(officer):
+    from customers.services import customer_rating_change
+
     customer = CustomerFactory()
     with pytest.raises(NotAllowed):
-        customer_set_rating(actor=officer, customer=customer, rating="A", source="my own view")
+        customer_rating_change(actor=officer, customer=customer, rating="A", reason="my own view")
     customer.refresh_from_db()
     assert customer.rating == ""
 
@@ -156,15 +160,22 @@ def test_create_and_update_refuse_rating_fields_without_the_permission(officer, 
         customer_create(actor=None, **_fields(**{field: value}))  # nobody (the public form) rates either
 
 
-def test_unchanged_rating_fields_pass_and_raters_may_change_them(officer, analyst):
+def test_unchanged_rating_fields_pass_and_raters_may_change_the_bureau_score(officer, analyst):
     customer = CustomerFactory(credit_score=600, rating="B")
     # A full update that repeats the values on record is not a rating.
     customer_update(actor=officer, customer=customer, credit_score=600, rating="B", rating_source="", notes="visited")
-    customer_update(actor=analyst, customer=customer, credit_score=710, rating="A")
+    customer_update(actor=analyst, customer=customer, credit_score=710)
     customer.refresh_from_db()
-    assert (customer.credit_score, customer.rating, customer.notes) == (710, "A", "visited")
+    assert (customer.credit_score, customer.rating, customer.notes) == (710, "B", "visited")
     created = customer_create(actor=analyst, **_fields(credit_score=650))
     assert created.credit_score == 650
+    # The internal rating itself is not a field anyone edits: analysts change it with a reason.
+    with pytest.raises(NotAllowed):
+        customer_update(actor=analyst, customer=customer, rating="A")
+    with pytest.raises(NotAllowed):
+        customer_create(actor=analyst, **_fields(credit_code="91310000MA1FL1MMXL", phone="13900000009", rating="A"))
+    customer.refresh_from_db()
+    assert customer.rating == "B"
 
 
 def test_credit_lines_are_granted_and_changed_only_with_the_permission(officer, approver):
