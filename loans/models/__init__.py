@@ -18,6 +18,7 @@ from loans.models.applications import (
     Channel,
     LoanApplication,
 )
+from loans.models.automation import AutomatedDecision
 from loans.models.collateral import Collateral, CollateralHaircut, CollateralKind, Guarantee
 from loans.models.collections import (
     CollectionAssignment,
@@ -71,6 +72,7 @@ from loans.models.servicing import (
 )
 
 __all__ = [
+    "AutomatedDecision",
     "ALLOCATION_COMPONENTS",
     "DPD_BUCKET_FROM",
     "NPL_CLASSES",

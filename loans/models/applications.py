@@ -322,6 +322,8 @@ class ApprovalDecision(models.Model):
         CANCEL = "cancel", _("Cancelled")
         VERIFY_IDENTITY = "verify_identity", _("Identity verified")
         REJECT_IDENTITY = "reject_identity", _("Rejected: identity not verified")
+        # An automated decision taken back into review by an approver.
+        REOPEN = "reopen", _("Reopened for review")
 
     application = models.ForeignKey(
         LoanApplication, verbose_name=_("application"), on_delete=models.CASCADE, related_name="decisions"
