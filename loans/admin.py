@@ -33,6 +33,7 @@ from loans.resources import ApplicationResourceChinese, ApplicationResourceEngli
 from loans.selectors import application_awaiting_second_condition
 from loans.services import EDITABLE_FIELDS, application_create, application_update
 from loansite.errors import ApplicationError
+from loansite.exports import SpreadsheetExportMixin
 from loansite.formatting import format_money, money_column
 
 
@@ -114,7 +115,7 @@ class ApprovalDecisionInline(admin.TabularInline):
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdmin):
+class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportActionMixin, admin.ModelAdmin):
     form = ApplicationAdminForm
     # Export through django-import-export; imports through our own page (services, uploads, limits).
     import_export_change_list_template = "admin/loans/loanapplication/change_list_import_export.html"
@@ -367,11 +368,19 @@ class LoanApplicationAdmin(AuditedExportMixin, ExportActionMixin, admin.ModelAdm
                 name=f"{info[0]}_{info[1]}_decide",
             ),
             path("import/", self.admin_site.admin_view(self.import_view), name=f"{info[0]}_{info[1]}_import"),
+            path(
+                "import/template/<str:language>/<str:file_format>/",
+                self.admin_site.admin_view(self.import_template_view),
+                name=f"{info[0]}_{info[1]}_import_template",
+            ),
         ]
         return custom + super().get_urls()
 
     def import_view(self, request):
         return admin_views.application_import_view(self, request)
+
+    def import_template_view(self, request, language, file_format):
+        return admin_views.application_import_template_view(self, request, language, file_format)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "has_import_permission": self.has_import_permission(request)}

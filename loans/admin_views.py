@@ -416,7 +416,8 @@ def batch_outcome_split(outcome, operation: str) -> tuple[list, list]:
 def application_import_view(model_admin, request):
     from customers.admin.imports import import_page
     from customers.models import ImportUpload
-    from loans.importing import COLUMNS, IMPORT_KEYS, REQUIRED_KEYS
+    from loans.import_forms import ApplicationImportOptionsForm
+    from loans.importing import application_import_columns
     from loans.services.imports import (
         application_can_import_history,
         application_import,
@@ -427,15 +428,15 @@ def application_import_view(model_admin, request):
     if not model_admin.has_import_permission(request):
         raise PermissionDenied
 
-    def check(request, table, *, history=False):
-        report = application_import(table=table, actor=request.user, history=history, commit=False)
+    def check(request, table, *, history=False, options=None):
+        report = application_import(table=table, actor=request.user, history=history, commit=False, options=options)
         summary = _("%(new)s applications to import, %(invalid)s rows with errors.") % {
             "new": report.new,
             "invalid": report.invalid_rows,
         }
         return report, summary
 
-    def run(request, table, upload, *, skip_invalid, history=False):
+    def run(request, table, upload, *, skip_invalid, history=False, options=None):
         report = application_import(
             table=table,
             actor=request.user,
@@ -443,22 +444,36 @@ def application_import_view(model_admin, request):
             skip_invalid=skip_invalid,
             file_name=upload.file_name,
             file_sha256=upload.sha256,
+            options=options,
         )
         return report, _("Imported %(n)s applications.") % {"n": report.new}
 
-    columns = [
-        {"english": COLUMNS[key][0], "chinese": COLUMNS[key][1], "required": key in REQUIRED_KEYS}
-        for key in IMPORT_KEYS
-    ]
     return import_page(
         request,
         model_admin=model_admin,
         kind=ImportUpload.Kind.APPLICATIONS,
         title=_("Import loan applications"),
-        columns=columns,
+        columns=application_import_columns(),
         max_rows=application_import_max_rows(),
         async_rows=application_import_async_rows(),
         check=check,
         run=run,
         allow_history=application_can_import_history(request.user),
+        options_form=ApplicationImportOptionsForm,
+        template_url_name="admin:loans_loanapplication_import_template",
+    )
+
+
+def application_import_template_view(model_admin, request, language, file_format):
+    """A CSV or XLSX file with the import's headers and one example row (import permission only)."""
+    from loans.import_templates import application_import_template_columns
+    from loansite.import_templates import import_template_response
+
+    if not model_admin.has_import_permission(request):
+        raise PermissionDenied
+    return import_template_response(
+        name="applications",
+        columns=application_import_template_columns(),
+        language=language,
+        file_format=file_format,
     )

@@ -46,6 +46,7 @@ PRODUCTS = [
     ("EXP", "Expansion loan", LoanPurpose.EXPANSION, 100_000, 3_000_000, 12, 36, "0.0500", "0.1100",
      ["equal_installment", "equal_principal"]),
 ]  # fmt: skip
+PRODUCT_NAMES_ZH = {"WC": "流动资金贷款", "INV": "存货融资", "EQP": "设备贷款", "EXP": "扩张贷款"}
 GROUP_AUTHORITY = Decimal("500000.00")
 SENIOR_AUTHORITY = Decimal("1500000.00")
 
@@ -57,6 +58,7 @@ def _products() -> list[LoanProduct]:
             code=code,
             defaults={
                 "name": name,
+                "name_zh": PRODUCT_NAMES_ZH.get(code, ""),
                 "purpose": purpose,
                 "min_amount": Decimal(lo),
                 "max_amount": Decimal(hi),

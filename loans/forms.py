@@ -3,17 +3,52 @@
 Field validation reuses the customer validators; business rules stay in the services.
 """
 
+import secrets
 from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from customers.models import Customer
 from customers.reference import city_choices, city_find, industry_choices
 from customers.validators import validate_credit_code, validate_mobile_phone, validate_resident_id
 from loans.models import LoanPurpose, RepaymentMethod
 from loans.selectors import product_active_list
+
+TERM_MONTHS = (3, 6, 9, 12, 18, 24, 36)
+
+
+def term_choices() -> list[tuple[int, str]]:
+    """The terms offered, labelled in the current language ("12 months" / "12 个月")."""
+    return [(m, ngettext("%(n)s month", "%(n)s months", m) % {"n": m}) for m in TERM_MONTHS]
+
+
+class ProductSelect(forms.Select):
+    """Each product option carries its ranges, read by loans/apply.js to narrow the terms
+    and repayment methods to the chosen product (no inline script: Content-Security-Policy)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        product = getattr(value, "instance", None)
+        if product is not None:
+            option["attrs"].update(
+                {
+                    "data-min-term": product.min_term_months,
+                    "data-max-term": product.max_term_months,
+                    "data-methods": " ".join(product.repayment_methods or []),
+                }
+            )
+        return option
+
+
+class ProductChoiceField(forms.ModelChoiceField):
+    widget = ProductSelect
+
+    def label_from_instance(self, obj):
+        return obj.display_name
+
 
 class PublicApplicationForm(forms.Form):
     kind = forms.ChoiceField(label=_("Type of business"), choices=Customer.Kind.choices, initial="enterprise")
@@ -51,21 +86,19 @@ class PublicApplicationForm(forms.Form):
         label=_("Average monthly cost (CNY)"), min_value=Decimal("0"), max_digits=14, decimal_places=2
     )
 
-    product = forms.ModelChoiceField(label=_("Loan product"), queryset=product_active_list(), empty_label=None)
+    product = ProductChoiceField(label=_("Loan product"), queryset=product_active_list(), empty_label=None)
     amount = forms.DecimalField(
         label=_("Amount requested (CNY)"), min_value=Decimal("1"), max_digits=14, decimal_places=2
     )
-    term_months = forms.TypedChoiceField(
-        label=_("Term"),
-        coerce=int,
-        choices=[(m, _("%(n)s months") % {"n": m}) for m in (3, 6, 9, 12, 18, 24, 36)],
-        initial=12,
-    )
+    term_months = forms.TypedChoiceField(label=_("Term"), coerce=int, choices=term_choices, initial=12)
     purpose = forms.ChoiceField(label=_("Purpose"), choices=LoanPurpose.choices)
     repayment_method = forms.ChoiceField(label=_("Repayment method"), choices=RepaymentMethod.choices)
     consent = forms.BooleanField(
         label=_("I agree that the bank may check my business and credit information to assess this application.")
     )
+    # One per form as served: submitting the same form again (refresh, double click, back
+    # and submit) finds the application it made instead of making a second one.
+    submission_token = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=16)
     # Honeypot: hidden from people, filled by bots.
     website = forms.CharField(label=_("Leave this field empty"), required=False)
 
@@ -84,10 +117,24 @@ class PublicApplicationForm(forms.Form):
         "monthly_cost",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("submission_token", secrets.token_urlsafe(24))
+
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
 
+    def clean_submission_token(self):
+        token = self.cleaned_data["submission_token"]
+        if not token.replace("-", "").replace("_", "").isalnum():
+            raise forms.ValidationError(_("This form has expired; please submit it again."))
+        return token
+
     def clean(self):
+        from loans.services import application_check_product_limits
+        from loansite.errors import ValidationFailed
+
         data = super().clean()
         kind = data.get("kind")
         if kind == Customer.Kind.ENTERPRISE and not data.get("credit_code") and "credit_code" not in self.errors:
@@ -99,6 +146,24 @@ class PublicApplicationForm(forms.Form):
             and "id_number" not in self.errors
         ):
             self.add_error("id_number", _("Give the owner's resident ID number or the unified social credit code."))
+        # The product's ranges, checked with everything else (not after the other errors are fixed).
+        product = data.get("product")
+        if product and data.get("amount") and data.get("term_months"):
+            try:
+                application_check_product_limits(
+                    product=product,
+                    amount=data["amount"],
+                    term_months=data["term_months"],
+                    method=data.get("repayment_method") or "",
+                )
+            except ValidationFailed as exc:
+                errors = exc.extra.get("errors") or {}
+                for field, messages in errors.items():
+                    for message in messages if isinstance(messages, list | tuple) else [messages]:
+                        if field not in self.fields or field not in self.errors:
+                            self.add_error(field if field in self.fields else None, message)
+                if not errors:
+                    self.add_error(None, str(exc.message))
         return data
 
     def customer_fields(self) -> dict:

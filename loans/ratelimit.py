@@ -25,9 +25,12 @@ def _now() -> float:
 
 
 def rate_parse(rate: str) -> tuple[int, int]:
-    """``"10/m"`` -> (10, 60)."""
+    """``"10/m"`` -> (10, 60); ``"30/10m"`` -> (30, 600)."""
     count, _sep, period = rate.partition("/")
-    return int(count), _PERIODS[period.strip()[:1].lower()]
+    period = period.strip().lower()
+    digits = "".join(c for c in period if c.isdigit())
+    unit = period[len(digits) : len(digits) + 1]
+    return int(count), int(digits or 1) * _PERIODS[unit]
 
 
 class SqliteCounters:
@@ -120,6 +123,18 @@ def rate_limit_hit(*, scope: str, key: str, rate: str) -> bool:
     """Count one hit for ``key``; ``True`` when it is over the limit for the current window."""
     limit, period = rate_parse(rate)
     return counter_hit(scope=scope, key=key, period=period) > limit
+
+
+def rate_limit_reached(*, scope: str, key: str, rate: str) -> bool:
+    """Whether ``key`` has used up ``rate`` in the current window (counts nothing)."""
+    limit, period = rate_parse(rate)
+    return counter_get(scope=scope, key=key, period=period, start=window_start(period)) >= limit
+
+
+def rate_limit_count(*, scope: str, key: str, rate: str) -> int:
+    """Count one hit for ``key`` in the current window of ``rate`` (e.g. a success); the new count."""
+    _limit, period = rate_parse(rate)
+    return counter_hit(scope=scope, key=key, period=period)
 
 
 def rate_limit_retry_after(rate: str) -> int:

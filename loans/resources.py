@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export import fields, widgets
 
+from customers.reference import city_label, industry_label
 from loans.importing import COLUMNS
 from loans.models import LoanApplication
 from loansite.exports import FormulaEscapingResource
@@ -32,6 +33,13 @@ NUMBER_WIDGETS = {
 
 class _ApplicationResource(FormulaEscapingResource):
     LANGUAGE = "en"
+    CELL_KINDS = {
+        "score_probability": "percent",
+        "credit_score": "number",
+        "years_in_business": "number",
+        "term_months": "number",
+        "score_points": "number",
+    }
 
     class Meta:
         model = LoanApplication
@@ -76,7 +84,7 @@ class _ApplicationResource(FormulaEscapingResource):
 
     def dehydrate_date(self, app):
         when = app.submitted_at or app.created_at
-        return timezone.localtime(when).strftime("%Y-%m-%d") if when else ""
+        return timezone.localtime(when).date() if when else None
 
 
 class ApplicationResourceEnglish(_ApplicationResource):
@@ -88,7 +96,7 @@ class ApplicationResourceEnglish(_ApplicationResource):
 
 
 class ApplicationResourceChinese(_ApplicationResource):
-    LANGUAGE = "zh"
+    LANGUAGE = "zh-hans"
 
     @classmethod
     def get_display_name(cls):

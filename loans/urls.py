@@ -8,5 +8,6 @@ app_name = "loans"
 
 urlpatterns = [
     path("apply/", views.apply, name="apply"),
+    path("apply/received/", views.apply_done, name="apply-done"),
     path("apply/status/", views.status, name="apply-status"),
 ]

@@ -1,15 +1,16 @@
 """Public pages: the application form and the status lookup. Thin callers of the services."""
 
 from django.conf import settings
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from loans.forms import PublicApplicationForm, StatusLookupForm
-from loans.ratelimit import rate_limit_hit, rate_limit_retry_after
+from loans.ratelimit import rate_limit_count, rate_limit_hit, rate_limit_reached, rate_limit_retry_after
 from loans.selectors import application_public_lookup, application_public_offer, application_public_status
 from loans.services import application_submit_public
+from loans.services.public import public_submission_find
 from loansite.errors import ApplicationError
 from loansite.proxy import client_key
 
@@ -38,37 +39,77 @@ def _apply_errors(form: PublicApplicationForm, exc: ApplicationError) -> None:
         form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, str(exc.message))
 
 
+def _form_again(request, form: PublicApplicationForm, *, status: int, retry_rate: str | None = None):
+    """The form with everything typed; when limited, a 429 that says when to try again."""
+    context = {"form": form}
+    if retry_rate is not None:
+        seconds = rate_limit_retry_after(retry_rate)
+        context["retry_after"] = seconds
+        context["retry_minutes"] = max(1, (seconds + 59) // 60)
+    response = render(request, "loans/public/apply.html", context, status=status)
+    if retry_rate is not None:
+        response["Retry-After"] = str(context["retry_after"])
+    return response
+
+
+def _done(request, application):
+    """Post/redirect/get: the confirmation is a page of its own, safe to refresh."""
+    request.session[DONE_SESSION_KEY] = application.reference if application is not None else ""
+    return redirect("loans:apply-done", permanent=False)
+
+
+DONE_SESSION_KEY = "loans_apply_done"
+
+
 @never_cache
 @csrf_protect
 def apply(request):
     if request.method != "POST":
         return render(request, "loans/public/apply.html", {"form": PublicApplicationForm()})
-    if rate_limit_hit(scope="apply", key=_client_key(request), rate=settings.PUBLIC_APPLY_RATE):
-        return _too_many(request, settings.PUBLIC_APPLY_RATE)
+    key = _client_key(request)
     form = PublicApplicationForm(request.POST)
+    if rate_limit_hit(scope="apply-post", key=key, rate=settings.PUBLIC_APPLY_ATTEMPT_RATE):
+        # A flood of posts: the form comes back as typed, with when to try again.
+        form.is_valid()
+        return _form_again(request, form, status=429, retry_rate=settings.PUBLIC_APPLY_ATTEMPT_RATE)
     if form.is_bot():
         # Answer like a success so the bot learns nothing; nothing is saved.
-        return render(request, "loans/public/apply_done.html", {"application": None})
-    http_status = 400  # invalid input: the form again, with everything typed kept
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            application = application_submit_public(
-                customer_fields=form.customer_fields(),
-                product=data["product"],
-                amount=data["amount"],
-                term_months=data["term_months"],
-                purpose=data["purpose"],
-                repayment_method=data["repayment_method"],
-            )
-        except ApplicationError as exc:
-            _apply_errors(form, exc)
-            http_status = exc.status_code
-        else:
-            # The same page and a reference for a new customer, a customer on file and an
-            # application pending identity verification: it tells nobody who is on file.
-            return render(request, "loans/public/apply_done.html", {"application": application})
-    return render(request, "loans/public/apply.html", {"form": form}, status=http_status)
+        return _done(request, None)
+    if not form.is_valid():
+        # Invalid input: the form again, with everything typed kept, every error at once.
+        return _form_again(request, form, status=400)
+    data = form.cleaned_data
+    earlier = public_submission_find(data["submission_token"])
+    if earlier is not None:
+        # This very form was filed already (a refresh, a double click, back and submit).
+        return _done(request, earlier)
+    if rate_limit_reached(scope="apply", key=key, rate=settings.PUBLIC_APPLY_RATE):
+        return _form_again(request, form, status=429, retry_rate=settings.PUBLIC_APPLY_RATE)
+    try:
+        application = application_submit_public(
+            customer_fields=form.customer_fields(),
+            product=data["product"],
+            amount=data["amount"],
+            term_months=data["term_months"],
+            purpose=data["purpose"],
+            repayment_method=data["repayment_method"],
+            submission_token=data["submission_token"],
+        )
+    except ApplicationError as exc:
+        _apply_errors(form, exc)
+        return _form_again(request, form, status=exc.status_code)
+    # Only applications filed count toward the per-address limit.
+    rate_limit_count(scope="apply", key=key, rate=settings.PUBLIC_APPLY_RATE)
+    # The same page and a reference for a new customer, a customer on file and an
+    # application pending identity verification: it tells nobody who is on file.
+    return _done(request, application)
+
+
+@never_cache
+def apply_done(request):
+    if DONE_SESSION_KEY not in request.session:
+        return redirect("loans:apply")
+    return render(request, "loans/public/apply_done.html", {"reference": request.session[DONE_SESSION_KEY]})
 
 
 @never_cache

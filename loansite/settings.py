@@ -498,8 +498,12 @@ LOGGING = {
     },
 }
 
-# Public form and lookup rate limits (per client IP), e.g. "10/m".
-PUBLIC_APPLY_RATE = env.str("PUBLIC_APPLY_RATE", default="10/m")
+# Public form and lookup rate limits (per client IP), e.g. "10/m", "60/h", "30/10m".
+# PUBLIC_APPLY_RATE counts applications filed (a form with mistakes costs nothing), so
+# many applicants behind one carrier address can use it; PUBLIC_APPLY_ATTEMPT_RATE only
+# stops floods of posts.
+PUBLIC_APPLY_RATE = env.str("PUBLIC_APPLY_RATE", default="60/h")
+PUBLIC_APPLY_ATTEMPT_RATE = env.str("PUBLIC_APPLY_ATTEMPT_RATE", default="120/m")
 PUBLIC_STATUS_RATE = env.str("PUBLIC_STATUS_RATE", default="20/m")
 
 # drf-spectacular: name the choice sets whose field names collide across apps.

@@ -61,6 +61,7 @@ from loans.models.products import (
 )
 from loans.models.servicing import (
     Disbursement,
+from loans.models.public import PublicSubmission
     Installment,
     InstallmentStatus,
     LedgerEntry,
@@ -125,3 +126,4 @@ __all__ = [
     "RepaymentMethod",
     "ScheduleVersion",
 ]
+    "PublicSubmission",

@@ -47,6 +47,9 @@ def default_allocation_order() -> list[str]:
 class LoanProduct(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=120)
+    name_zh = models.CharField(
+        _("name in Chinese"), max_length=120, blank=True, help_text=_("Shown on Chinese pages; the name when empty.")
+    )
     purpose = models.CharField(
         _("purpose"), max_length=32, choices=LoanPurpose.choices, default=LoanPurpose.WORKING_CAPITAL
     )
@@ -137,3 +140,12 @@ class LoanProduct(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    @property
+    def display_name(self) -> str:
+        """The product's name in the current language (applicants never see its code)."""
+        from django.utils import translation
+
+        if self.name_zh and (translation.get_language() or "").lower().startswith("zh"):
+            return self.name_zh
+        return self.name

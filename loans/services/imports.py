@@ -31,7 +31,7 @@ from audit.services import audit_record, model_snapshot
 from customers.importing import RowError
 from customers.services.customers import customer_can_rate
 from customers.services.imports import ImportReport
-from loans.importing import COLUMNS, parse_application_rows
+from loans.importing import COLUMNS, NEW_CUSTOMER_LABEL, ImportOptions, infer_kind_of, parse_application_rows
 from loans.models import Channel, LoanApplication, LoanProduct
 from loans.services.applications import (
     PERM_ADD,
@@ -76,6 +76,25 @@ def application_can_import_history(actor) -> bool:
     return actor is not None and actor.is_active and actor.has_perm(PERM_IMPORT_HISTORY)
 
 
+def application_import_options(options: dict | None) -> ImportOptions:
+    """The import form's choices (JSON, kept with the upload) as the parser takes them."""
+    from decimal import Decimal
+
+    options = options or {}
+    product = None
+    if options.get("default_product"):
+        product = LoanProduct.objects.filter(pk=options["default_product"], active=True).first()
+        if product is None:
+            raise ValidationFailed(_("The default product chosen for this import is no longer offered."))
+    term = options.get("default_term")
+    return ImportOptions(
+        amount_factor=Decimal(10000) if str(options.get("amount_unit")) == "10000" else Decimal(1),
+        revenue_factor=Decimal(10000) if str(options.get("revenue_unit")) == "10000" else Decimal(1),
+        product=product,
+        term_months=int(term) if term else None,
+    )
+
+
 def _products() -> dict:
     products = {}
     for product in LoanProduct.objects.all():
@@ -109,6 +128,15 @@ def _check_row(row: dict, *, actor, history: bool, headers: dict, existing: dict
 
     number, errors = row["_row"], []
     status = row["status"]
+    fields = row["customer_fields"]
+    pk, problem = customer_keys_match(fields, existing)
+    if not problem and pk is None:
+        # A new customer: the file must say who it is. A customer on file is found by credit
+        # code, ID number or phone and needs nothing else (its record on file is kept).
+        for key in ("customer_name", "phone", "industry", "city"):
+            if key not in row["given"]:
+                errors.append(RowError(number, headers.get(key, COLUMNS[key][1]), "", str(NEW_CUSTOMER_LABEL)))
+        fields.setdefault("kind", infer_kind_of(fields))
     if history:
         if status not in IMPORTABLE_STATUSES:
             errors.append(RowError(number, headers.get("status", ""), status, _("This status cannot be imported.")))
@@ -137,8 +165,6 @@ def _check_row(row: dict, *, actor, history: bool, headers: dict, existing: dict
             )
         except ValidationFailed as exc:
             errors.extend(_column_errors(exc, number, headers))
-    fields = row["customer_fields"]
-    pk, problem = customer_keys_match(fields, existing)
     if problem:
         errors.append(RowError(number, "", "", problem))
     elif pk is None:
@@ -190,15 +216,23 @@ def application_import(
     file_sha256: str = "",
     row_by_row: bool = False,
     progress=None,
+    options: dict | None = None,
 ) -> ImportReport:
-    """Check every row of ``table`` (a ``loansite.tabular.Table``); then write them (see the module)."""
+    """Check every row of ``table`` (a ``loansite.tabular.Table``); then write them (see the module).
+
+    ``options``: the import form's choices, as kept with the upload (``application_import_options``)."""
     _require(actor, PERM_IMPORT)
     _require(actor, PERM_ADD)
     if history and not application_can_import_history(actor):
         raise NotAllowed(_("Importing application history needs its own permission."))
-    parsed = parse_application_rows(table.headers, table.rows, products=_products())
+    parsed = parse_application_rows(
+        table.headers, table.rows, products=_products(), options=application_import_options(options)
+    )
     report = ImportReport(
-        errors=list(parsed.errors), file_errors=list(parsed.file_errors), ignored_headers=parsed.ignored_headers
+        errors=list(parsed.errors),
+        file_errors=list(parsed.file_errors),
+        ignored_headers=parsed.ignored_headers,
+        columns_read=parsed.columns_read,
     )
     if parsed.file_errors:
         return report

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record, model_snapshot
-from loans.models import Channel, LoanApplication, LoanProduct
+from loans.models import Channel, LoanApplication, LoanProduct, PublicSubmission
 from loans.services.applications import (
     application_check_product_limits,
     application_create,
@@ -178,8 +178,14 @@ def application_submit_public(
     term_months: int,
     purpose: str,
     repayment_method: str,
+    submission_token: str = "",
 ) -> LoanApplication:
     """Create (or match) the customer and a submitted application from the public form.
+
+    ``submission_token``: the form's one-time token. A form posted again with the same
+    token (a refresh, a double click, back and submit) returns the application it made
+    the first time and writes nothing: the token is unique in the database, taken first in
+    the write transaction, so of two concurrent posts exactly one files an application.
 
     A new applicant becomes a customer; details that agree with one customer on file
     file the application under it (the anonymous form never changes the customer); details
@@ -193,6 +199,10 @@ def application_submit_public(
     from customers.services import customer_create
     from customers.validators import normalize_mobile_phone
 
+    if submission_token:
+        earlier = public_submission_find(submission_token)
+        if earlier is not None:
+            return earlier
     fields = {k: v for k, v in customer_fields.items() if k in PUBLIC_CUSTOMER_FIELDS and v not in (None, "")}
     amount = money(amount)
     repayment_method = repayment_method or (product.repayment_methods or ["equal_installment"])[0]
@@ -211,6 +221,14 @@ def application_submit_public(
     claimed = _claimed(fields)
     try:
         with transaction.atomic():
+            submission = None
+            if submission_token:
+                # The token first: a concurrent post of the same form waits here (one write
+                # lock on SQLite, the unique index on MySQL) and then finds the application.
+                earlier = public_submission_find(submission_token)
+                if earlier is not None:
+                    return earlier
+                submission = PublicSubmission.objects.create(token=submission_token)
             # Under the lock, the authoritative match: the details may have been
             # registered (by a concurrent submission) or changed since the read above.
             match = public_match(fields) if seen.found else PublicMatch()
@@ -224,17 +242,31 @@ def application_submit_public(
                     if not match.found:
                         raise Conflict(_("We could not save your application; please try again.")) from None
             if match.customer is None:
-                return _application_create_unverified(
+                application = _application_create_unverified(
                     identity_match=match.to_verify, claimed_identity=claimed, **request
                 )
-            return application_create(
-                actor=None,
-                customer=match.customer,
-                channel=Channel.PUBLIC,
-                submit=True,
-                claimed_identity=claimed,
-                **request,
-            )
+            else:
+                application = application_create(
+                    actor=None,
+                    customer=match.customer,
+                    channel=Channel.PUBLIC,
+                    submit=True,
+                    claimed_identity=claimed,
+                    **request,
+                )
+            if submission is not None:
+                PublicSubmission.objects.filter(pk=submission.pk).update(application=application)
+            return application
     except IntegrityError:
-        # Only a reference number drawn twice at the same moment gets here; nothing was saved.
+        # The same form posted twice at once: the other post filed it.
+        earlier = public_submission_find(submission_token) if submission_token else None
+        if earlier is not None:
+            return earlier
+        # Otherwise a reference number drawn twice at the same moment; nothing was saved.
         raise Conflict(_("Could not allocate a reference number; please try again.")) from None
+
+
+def public_submission_find(token: str) -> LoanApplication | None:
+    """The application a public form with this one-time token made, if any."""
+    row = PublicSubmission.objects.filter(token=token).select_related("application").first()
+    return row.application if row is not None else None

@@ -13,6 +13,14 @@ APPLY = "/apply/"
 STATUS = "/apply/status/"
 
 
+def _post(client, data, **extra):
+    """Post the form as a browser would: a form of its own (its one-time token), following
+    the redirect to the confirmation page (post/redirect/get)."""
+    import secrets
+
+    return client.post(APPLY, {"submission_token": secrets.token_urlsafe(24), **data}, follow=True, **extra)
+
+
 @pytest.fixture
 def form_data(product):
     import random
@@ -51,7 +59,7 @@ def test_get_renders_accessible_form(client, product):
 
 def test_submission_creates_customer_and_submitted_application(client, form_data, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(APPLY, form_data)
+        response = _post(client, form_data)
     assert callbacks  # scoring queued on commit
     assert response.status_code == 200
     app = LoanApplication.objects.get()
@@ -66,8 +74,8 @@ def test_existing_customer_is_matched_not_duplicated(client, form_data):
     existing = CustomerFactory(
         credit_code=form_data["credit_code"], phone=form_data["phone"], name="HANGZHOU  tea house", monthly_revenue=1
     )
-    client.post(APPLY, form_data)
-    client.post(APPLY, {**form_data, "amount": "150000"})
+    _post(client, form_data)
+    _post(client, {**form_data, "amount": "150000"})
     assert Customer.objects.count() == 1
     apps = LoanApplication.objects.filter(customer=existing)
     assert [a.status for a in apps] == ["submitted", "submitted"]
@@ -114,7 +122,7 @@ def test_a_customers_identifier_with_other_details_waits_for_verification(
         real.save()
     line = CreditLineFactory(customer=real)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(APPLY, {**form_data, **changed})
+        response = _post(client, {**form_data, **changed})
     assert response.status_code == 200
     app = LoanApplication.objects.get()
     assert app.reference in response.content.decode()
@@ -143,13 +151,13 @@ def test_an_owners_resident_id_with_another_phone_waits_for_verification(client,
     id_number = make_resident_id(random.Random(8))
     owner = CustomerFactory(kind="individual", credit_code=None, id_number=id_number, name=form_data["name"])
     individual = {**form_data, "kind": "individual", "credit_code": "", "id_number": id_number.lower()}
-    response = client.post(APPLY, individual)
+    response = _post(client, individual)
     assert response.status_code == 200
     app = LoanApplication.objects.get()
     assert (app.status, app.customer, app.identity_match) == ("pending_verification", None, owner)
     assert app.claimed_identity["id_number"] == id_number  # normalised as compared
     # With the owner's phone on record too, it is the owner's application.
-    client.post(APPLY, {**individual, "phone": owner.phone})
+    _post(client, {**individual, "phone": owner.phone})
     assert LoanApplication.objects.filter(customer=owner, status="submitted").count() == 1
 
 
@@ -157,7 +165,7 @@ def test_a_customers_phone_with_another_identifier_waits_for_verification(client
     import random
 
     holder = CustomerFactory(credit_code=make_credit_code(random.Random(99)), phone=form_data["phone"])
-    response = client.post(APPLY, form_data)
+    response = _post(client, form_data)
     assert response.status_code == 200
     app = LoanApplication.objects.get()
     assert app.reference in response.content.decode()
@@ -171,7 +179,7 @@ def test_details_of_two_customers_wait_for_verification_against_the_identifiers_
 
     by_code = CustomerFactory(credit_code=form_data["credit_code"], name=form_data["name"])
     CustomerFactory(credit_code=make_credit_code(random.Random(98)), phone=form_data["phone"])
-    client.post(APPLY, form_data)
+    _post(client, form_data)
     app = LoanApplication.objects.get()
     assert (app.status, app.customer, app.identity_match) == ("pending_verification", None, by_code)
 
@@ -185,9 +193,9 @@ def test_the_answer_never_tells_whether_a_customer_is_on_file(client, form_data)
     CustomerFactory(credit_code=make_credit_code(rng), phone="13611112222", name="Phone Holder Ltd")
     taken_code = make_credit_code(rng)
     CustomerFactory(credit_code=taken_code, phone="13633334444", name="Code Holder Ltd")
-    new = client.post(APPLY, {**form_data, "credit_code": make_credit_code(rng), "phone": "13655556666"})
-    phone_of_another = client.post(APPLY, {**form_data, "credit_code": make_credit_code(rng), "phone": "13611112222"})
-    code_of_another = client.post(APPLY, {**form_data, "credit_code": taken_code, "phone": "13677778888"})
+    new = _post(client, {**form_data, "credit_code": make_credit_code(rng), "phone": "13655556666"})
+    phone_of_another = _post(client, {**form_data, "credit_code": make_credit_code(rng), "phone": "13611112222"})
+    code_of_another = _post(client, {**form_data, "credit_code": taken_code, "phone": "13677778888"})
     statuses = sorted(LoanApplication.objects.values_list("status", flat=True))
     assert statuses == ["pending_verification", "pending_verification", "submitted"]
     assert new.status_code == phone_of_another.status_code == code_of_another.status_code == 200
@@ -207,7 +215,7 @@ def test_the_answer_never_tells_whether_a_customer_is_on_file(client, form_data)
     ],
 )
 def test_validation_errors_leave_nothing_behind(client, form_data, field, value):
-    response = client.post(APPLY, {**form_data, field: value})
+    response = _post(client, {**form_data, field: value})
     assert response.status_code == 400
     html = response.content.decode()
     assert 'class="errorlist' in html
@@ -220,7 +228,7 @@ def test_validation_errors_leave_nothing_behind(client, form_data, field, value)
 
 
 def test_enterprise_needs_credit_code(client, form_data):
-    response = client.post(APPLY, {**form_data, "credit_code": ""})
+    response = _post(client, {**form_data, "credit_code": ""})
     assert "needs its unified social credit code" in response.content.decode()
 
 
@@ -233,13 +241,13 @@ def test_failure_after_customer_creation_rolls_back(client, form_data, monkeypat
         raise Conflict("reference clash")
 
     monkeypatch.setattr(public, "application_create", boom)
-    client.post(APPLY, form_data)
+    _post(client, form_data)
     assert not Customer.objects.exists()
     assert not LoanApplication.objects.exists()
 
 
 def test_honeypot_saves_nothing(client, form_data):
-    response = client.post(APPLY, {**form_data, "website": "http://spam.example"})
+    response = _post(client, {**form_data, "website": "http://spam.example"})
     assert response.status_code == 200
     assert not LoanApplication.objects.exists() and not Customer.objects.exists()
 
@@ -260,14 +268,18 @@ def frozen_window(monkeypatch):
 
 
 def test_rate_limit_per_ip(client, form_data, settings, frozen_window):
+    # Applications filed count (forms with mistakes do not); past the limit the form
+    # comes back as typed with a 429 saying when to try again.
     settings.PUBLIC_APPLY_RATE = "2/m"
-    for _ in range(2):
-        assert client.post(APPLY, {**form_data, "phone": "12"}).status_code == 400
-    response = client.post(APPLY, form_data)
+    for _ in range(3):
+        assert _post(client, {**form_data, "phone": "12"}).status_code == 400
+    for amount in ("200000", "210000"):
+        assert _post(client, {**form_data, "amount": amount}).status_code == 200
+    response = _post(client, {**form_data, "amount": "220000"})
     assert response.status_code == 429
-    assert not LoanApplication.objects.exists()
+    assert LoanApplication.objects.count() == 2
     # Another address is not affected.
-    assert client.post(APPLY, form_data, REMOTE_ADDR="10.0.0.9").status_code == 200
+    assert _post(client, {**form_data, "amount": "230000"}, REMOTE_ADDR="10.0.0.9").status_code == 200
 
 
 def test_chinese_page(client, product):
@@ -313,9 +325,9 @@ def test_status_of_an_application_pending_verification_reads_like_a_new_one(clie
     import random
 
     real = CustomerFactory(credit_code=form_data["credit_code"], name="Real Tea House Co", phone="13955556666")
-    client.post(APPLY, {**form_data, "phone": "13700001111"})
+    _post(client, {**form_data, "phone": "13700001111"})
     held = LoanApplication.objects.get()
-    client.post(APPLY, {**form_data, "credit_code": make_credit_code(random.Random(3)), "phone": "13700002222"})
+    _post(client, {**form_data, "credit_code": make_credit_code(random.Random(3)), "phone": "13700002222"})
     fresh = LoanApplication.objects.exclude(pk=held.pk).get()
     assert (held.status, fresh.status) == ("pending_verification", "submitted")
     by_real_phone = client.post(STATUS, {"reference": held.reference, "phone": real.phone})
@@ -343,7 +355,7 @@ def test_a_duplicate_race_never_names_the_other_customer(client, form_data, monk
         raise Conflict("Another customer (Secret Trading Co) already has this credit code.")
 
     monkeypatch.setattr(customer_services, "customer_create", clash)
-    response = client.post(APPLY, form_data)
+    response = _post(client, form_data)
     html = response.content.decode()
     assert response.status_code == 409
     assert "Secret Trading" not in html and "please try again" in html
@@ -380,7 +392,7 @@ def test_same_applicant_registered_meanwhile_is_matched_not_duplicated(client, f
         return real(**keys)
 
     monkeypatch.setattr(selectors, "customer_matches", first_sees_nobody)
-    response = client.post(APPLY, form_data)
+    response = _post(client, form_data)
     assert 'id="reference"' in response.content.decode()
     assert Customer.objects.count() == 1
     assert LoanApplication.objects.get().customer == Customer.objects.get()
@@ -392,7 +404,7 @@ def test_reference_drawn_twice_is_a_form_error_and_saves_nothing(client, form_da
 
     taken = ApplicationFactory().reference
     monkeypatch.setattr(public, "application_reference_allocate", lambda: taken)
-    response = client.post(APPLY, form_data)
+    response = _post(client, form_data)
     assert response.status_code == 409 and "try again" in response.content.decode()
     assert LoanApplication.objects.count() == 1
     assert not Customer.objects.filter(credit_code=form_data["credit_code"]).exists()
