@@ -4,6 +4,7 @@ Pure: a tablib ``Dataset`` (or header + rows) in, cleaned row dicts and errors o
 service in ``customers.services.imports`` matches them against the database and writes.
 """
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from customers.validators import (
     validate_resident_id,
 )
 from loansite.exports import formula_unescape
-from loansite.tabular import text_has_control_characters
+from loansite.tabular import header_match, header_synonyms_index, money_unit_factor, text_has_control_characters
 
 # Industry names an import may use besides the Industry table's codes and names.
 INDUSTRY_ALIASES = {
@@ -64,12 +65,14 @@ def _email(value: str) -> str:
     return value
 
 
-def _int(minimum: int = 0) -> Callable[[str], int]:
+def _int(minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
     def parse(value: str) -> int:
         if value.isdigit():  # the common case, without Decimal
             number = int(value)
             if number < minimum:
                 raise CellError(_("Must not be negative."))
+            if maximum is not None and number > maximum:
+                raise CellError(_("At most %(n)s.") % {"n": maximum})
             return number
         try:
             number = Decimal(value.replace(",", ""))
@@ -79,9 +82,22 @@ def _int(minimum: int = 0) -> Callable[[str], int]:
             raise CellError(_("Not a whole number."))
         if number < minimum:
             raise CellError(_("Must not be negative."))
+        if maximum is not None and number > maximum:
+            raise CellError(_("At most %(n)s.") % {"n": maximum})
         return int(number)
 
     return parse
+
+
+def _years(value: str) -> int:
+    """Years in business, or the year the business started (经营年份 "2016" is 10 years in 2026)."""
+    number = _int()(value)
+    this_year = datetime.date.today().year
+    if 1900 <= number <= this_year:
+        return this_year - number
+    if number > 150:
+        raise CellError(_("Neither a number of years nor a year the business started."))
+    return number
 
 
 _MONEY_LIMIT = Decimal("1e14")
@@ -127,9 +143,10 @@ def _choice(choices, aliases: dict | None = None) -> Callable[[str], str]:
         if not lookup:  # built on first use, with the English labels (translations are not loaded at import)
             from django.utils import translation
 
-            with translation.override("en"):
-                lookup.update({str(v).lower(): v for v in choices.values})
-                lookup.update({str(label).lower(): v for v, label in choices.choices})
+            lookup.update({str(v).lower(): v for v in choices.values})
+            for language in ("en", "zh-hans"):  # an export in either language reads back
+                with translation.override(language):
+                    lookup.update({str(label).lower(): v for v, label in choices.choices})
             lookup.update(aliases or {})
         found = lookup.get(value.lower(), lookup.get(value))
         if found is None:
@@ -162,7 +179,9 @@ def _city(value: str) -> str:
 
     found = reference_lookups()["city"].get(value.strip().lower())
     if found is None:
-        raise CellError(_("Unknown city %(value)s: give a prefecture-level city (e.g. Wuxi or 无锡).") % {"value": value})
+        raise CellError(
+            _("Unknown city %(value)s: give a prefecture-level city (e.g. Wuxi or 无锡).") % {"value": value}
+        )
     return found.value
 
 
@@ -227,7 +246,7 @@ COLUMNS = [
     Column("city", "City", "城市", _city, required=True, label=gettext_lazy("City")),
     Column("city_tier", "City tier", "城市等级", _tier, label=gettext_lazy("City tier")),
     Column("industry", "Industry", "行业", _industry, required=True, label=gettext_lazy("Industry")),
-    Column("years_in_business", "Years in business", "经营年限", _int(), label=gettext_lazy("Years in business")),
+    Column("years_in_business", "Years in business", "经营年限", _years, label=gettext_lazy("Years in business")),
     Column("employees", "Employees", "员工人数", _int(), label=gettext_lazy("Employees")),
     Column("area_m2", "Business area", "经营面积", _money(), label=gettext_lazy("Business area")),
     Column("monthly_revenue", "Monthly revenue", "月均营收", _money(), label=gettext_lazy("Monthly revenue")),
@@ -235,7 +254,7 @@ COLUMNS = [
     Column(
         "monthly_foot_traffic", "Monthly foot traffic", "月客流量", _int(), label=gettext_lazy("Monthly foot traffic")
     ),
-    Column("credit_score", "Credit score", "信用评分", _int(), label=gettext_lazy("Credit score")),
+    Column("credit_score", "Credit score", "信用评分", _int(maximum=1000), label=gettext_lazy("Credit score")),
     Column("total_assets", "Total assets", "总资产", _money(), label=gettext_lazy("Total assets")),
     Column("total_liabilities", "Total liabilities", "总负债", _money(), label=gettext_lazy("Total liabilities")),
     Column("current_assets", "Current assets", "流动资产", _money(), label=gettext_lazy("Current assets")),
@@ -249,13 +268,68 @@ COLUMNS = [
     Column("notes", "Notes", "备注", _text(10_000, multiline=True), label=gettext_lazy("Notes")),
 ]
 COLUMN_BY_FIELD = {column.field: column for column in COLUMNS}
-_EXTRA_ALIASES = {"月营收": "monthly_revenue", "电话": "phone", "手机": "phone", "客户名称": "name", "企业名称": "name"}
-HEADER_ALIASES: dict[str, str] = {}
+# Other names files give these columns (Chinese and English; compared without case, spaces,
+# punctuation or a unit in brackets, see ``loansite.tabular.header_match``). Shared with the
+# application import, whose files name the customer in the same words.
+SYNONYMS = {
+    "kind": ("客户类型", "主体类型", "企业类型", "Customer type", "Type"),
+    "name": ("客户名称", "企业名称", "商户名称", "商户", "店铺名称", "Merchant name", "Business name", "Company name"),
+    "credit_code": ("信用代码", "社会信用代码", "统一信用代码", "USCC", "Unified social credit code"),
+    "id_number": ("身份证号码", "身份证", "法人身份证号", "经营者身份证号", "Resident ID", "ID card"),
+    "phone": ("手机", "手机号码", "电话", "联系电话", "联系方式", "Mobile", "Mobile phone", "Telephone", "Tel"),
+    "email": ("电子邮箱", "E-mail", "Mail"),
+    "address": ("经营地址", "地址信息", "Business address"),
+    "city": ("所在城市", "所在地", "城市名称", "City name"),
+    "city_tier": ("城市级别", "城市线级", "城市分级", "Tier", "City level"),
+    "industry": ("行业类型", "所属行业", "行业类别", "经营类型", "Industry type", "Sector"),
+    "years_in_business": (
+        "经营年份",
+        "经营年数",
+        "成立年限",
+        "营业年限",
+        "Years",
+        "Business years",
+        "Years in operation",
+    ),
+    "employees": ("员工数", "员工数量", "雇员人数", "从业人数", "Staff", "Headcount", "Number of employees"),
+    "area_m2": ("营业面积", "店铺面积", "面积", "Area", "Floor area", "Area m2"),
+    "monthly_revenue": (
+        "月营收",
+        "月均营业额",
+        "月营业额",
+        "月均收入",
+        "月收入",
+        "月均销售额",
+        "Monthly sales",
+        "Revenue",
+    ),
+    "monthly_cost": ("月成本", "月均支出", "月支出", "Monthly expenses", "Cost"),
+    "monthly_foot_traffic": ("月均客流量", "客流量", "月客流", "Foot traffic", "Monthly visitors"),
+    "credit_score": ("信用分", "企业信用分", "征信评分", "评分", "Bureau score", "Credit bureau score", "Score"),
+    "total_assets": ("资产总额", "资产总计"),
+    "total_liabilities": ("负债总额", "负债合计"),
+    "net_profit": ("净利", "Profit"),
+    "annual_revenue": ("年营业额", "年收入", "年销售额", "Annual sales"),
+    "rating": ("信用等级", "客户评级", "Internal rating"),
+    "tags": ("客户标签", "Labels"),
+    "notes": ("说明", "Remarks", "Comment", "Comments"),
+}
 for _column in COLUMNS:
-    for _alias in (_column.field, _column.english, _column.chinese):
-        HEADER_ALIASES[_alias.strip().lower()] = _column.field
-for _alias, _field in _EXTRA_ALIASES.items():
-    HEADER_ALIASES[_alias] = _field
+    object.__setattr__(_column, "synonyms", SYNONYMS.get(_column.field, ()))
+HEADER_ALIASES: dict[str, str] = header_synonyms_index(
+    {c.field: (c.field, c.english, c.chinese, *SYNONYMS.get(c.field, ())) for c in COLUMNS}
+)
+MONEY_FIELDS = {
+    "area_m2": False,  # not money, but never in 万元 either
+    "monthly_revenue": True,
+    "monthly_cost": True,
+    "total_assets": True,
+    "total_liabilities": True,
+    "current_assets": True,
+    "current_liabilities": True,
+    "net_profit": True,
+    "annual_revenue": True,
+}
 NULLABLE = {
     "credit_code",
     "id_number",
@@ -288,18 +362,41 @@ class ParsedFile:
     errors: list[RowError] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
     ignored_headers: list[str] = field(default_factory=list)
+    columns_read: list[str] = field(default_factory=list)
 
 
-def map_headers(headers) -> tuple[dict[int, str], list[str]]:
-    """Column position -> field, and the headers nobody knows."""
+def _scale(field_name: str, unit: str) -> Decimal:
+    """10,000 for a money column whose header says 万元, else 1."""
+    if MONEY_FIELDS.get(field_name):
+        return money_unit_factor(unit) or Decimal(1)
+    return Decimal(1)
+
+
+def _scaled(parse, factor: Decimal):
+    if factor == 1:
+        return parse
+    return lambda text: (parse(text) * factor).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def map_headers(headers, *, units: dict | None = None) -> tuple[dict[int, str], list[str]]:
+    """Column position -> field, and the headers not read (unknown, or a second column for a
+    field, said so). ``units``, when given, gets field -> the unit its header names."""
     mapping, unknown = {}, []
     for index, header in enumerate(headers):
-        key = str(header or "").replace("\ufeff", "").strip().lower()
-        field_name = HEADER_ALIASES.get(key)
+        text = str(header or "").replace("\ufeff", "").strip()
+        field_name, unit = header_match(text, HEADER_ALIASES)
         if field_name and field_name not in mapping.values():
             mapping[index] = field_name
-        elif key:
-            unknown.append(str(header))
+            if units is not None:
+                units[field_name] = unit
+        elif field_name:
+            first = next(i for i, f in mapping.items() if f == field_name)
+            unknown.append(
+                _("%(header)s (the same as %(first)s, read from that column)")
+                % {"header": text, "first": str(headers[first]).replace("\ufeff", "").strip()}
+            )
+        elif text:
+            unknown.append(text)
     return mapping, unknown
 
 
@@ -311,10 +408,15 @@ def infer_kind(credit_code: str | None, id_number: str | None) -> str:
 
 
 def parse_rows(headers, rows) -> ParsedFile:
-    mapping, unknown = map_headers(headers)
+    units: dict[str, str] = {}
+    mapping, unknown = map_headers(headers, units=units)
     fields = list(mapping.values())
     written = {mapping[i]: str(headers[i]).replace("\ufeff", "").strip() for i in mapping}
     parsed = ParsedFile(fields=fields, headers=written, ignored_headers=unknown)
+    parsed.columns_read = [
+        f"{written[f]} → {COLUMN_BY_FIELD[f].label}" + (" (×10,000)" if _scale(f, units.get(f, "")) != 1 else "")
+        for f in fields
+    ]
     missing = [c for c in COLUMNS if c.required and c.field not in fields]
     if missing:
         parsed.file_errors.append(
@@ -324,7 +426,10 @@ def parse_rows(headers, rows) -> ParsedFile:
         parsed.file_errors.append(_("The file needs a credit code column or an ID number column (or both)."))
     if parsed.file_errors:
         return parsed
-    parsers = [(i, mapping[i], COLUMN_BY_FIELD[mapping[i]].parse) for i in mapping]
+    parsers = [
+        (i, mapping[i], _scaled(COLUMN_BY_FIELD[mapping[i]].parse, _scale(mapping[i], units.get(mapping[i], ""))))
+        for i in mapping
+    ]
     for number, raw in enumerate(rows, start=2):
         clean, ok = {"_row": number}, True
         if not any(str(v).strip() for v in raw if v is not None):

@@ -205,11 +205,19 @@ class RepaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         custom = [
             path("import/", self.admin_site.admin_view(self.import_view), name="loans_repayment_import"),
+            path(
+                "import/template/<str:language>/<str:file_format>/",
+                self.admin_site.admin_view(self.import_template_view),
+                name="loans_repayment_import_template",
+            ),
         ]
         return custom + super().get_urls()
 
     def import_view(self, request):
         return views.statement_import_view(self, request)
+
+    def import_template_view(self, request, language, file_format):
+        return views.statement_import_template_view(self, request, language, file_format)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "has_import_permission": self.has_import_permission(request)}

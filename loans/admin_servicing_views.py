@@ -499,4 +499,17 @@ def statement_import_view(model_admin, request):
         async_rows=statement_import_async_rows(),
         check=check,
         run=run,
+        template_url_name="admin:loans_repayment_import_template",
+    )
+
+
+def statement_import_template_view(model_admin, request, language, file_format):
+    """A CSV or XLSX bank statement with the import's headers and one example row."""
+    from loans.import_templates import statement_import_template_columns
+    from loansite.import_templates import import_template_response
+
+    if not model_admin.has_import_permission(request):
+        raise PermissionDenied
+    return import_template_response(
+        name="bank-statement", columns=statement_import_template_columns(), language=language, file_format=file_format
     )

@@ -277,3 +277,76 @@ class StrictTmpStorage:
         from django.core.files.storage import default_storage
 
         default_storage.delete(self.path)
+
+
+# ---------------------------------------------------------------------------
+# Headers: matched by known synonyms, whatever their case, spacing, punctuation or unit
+# ---------------------------------------------------------------------------
+_HEADER_UNIT = re.compile(r"^(.*?)\s*(?:[(\[（【]([^)\]）】]*)[)\]）】]|[/／]\s*([^/／]+))\s*$")
+_HEADER_NOISE = re.compile(r"[\s_\-–—.·:：,，、;；'\"“”‘’#*?？!！]+")
+# Unit words a header may carry, in brackets or after a slash: "贷款金额（万元）", "Amount / 10k CNY".
+TEN_THOUSAND_UNITS = {
+    "万元",
+    "万",
+    "万元人民币",
+    "人民币万元",
+    "10k",
+    "10kcny",
+    "10k元",
+    "cny10k",
+    "10000元",
+    "tenthousandyuan",
+}
+YUAN_UNITS = {"元", "人民币", "人民币元", "cny", "rmb", "yuan", "¥", "￥"}
+YEAR_UNITS = {"年", "years", "year", "yrs"}
+
+
+def header_key(text) -> str:
+    """A header as compared: NFKC (full-width to half-width), no BOM, case, spaces or punctuation."""
+    import unicodedata
+
+    value = unicodedata.normalize("NFKC", str(text or "")).replace("\ufeff", "").strip().lower()
+    return _HEADER_NOISE.sub("", value)
+
+
+def header_split(text) -> tuple[str, str]:
+    """``(key of the name, key of the unit)``: "期限（月）" -> ("期限", "月"); "Amount" -> ("amount", "")."""
+    import unicodedata
+
+    value = unicodedata.normalize("NFKC", str(text or "")).replace("\ufeff", "").strip()
+    match = _HEADER_UNIT.match(value)
+    if match and match.group(1).strip():
+        return header_key(match.group(1)), header_key(match.group(2) or match.group(3) or "")
+    return header_key(value), ""
+
+
+def header_synonyms_index(synonyms: dict) -> dict[str, str]:
+    """``{key: [synonym, ...]}`` -> ``{normalised synonym: key}``; the first key to claim a synonym keeps it."""
+    index: dict[str, str] = {}
+    for key, names in synonyms.items():
+        for name in names:
+            for candidate in (header_key(name), header_split(name)[0]):
+                if candidate:
+                    index.setdefault(candidate, key)
+    return index
+
+
+def header_match(header, index: dict[str, str]) -> tuple[str | None, str]:
+    """The key a header names (or None) and the unit it gives (normalised, may be "")."""
+    whole = header_key(header)
+    if whole in index:
+        base, unit = header_split(header)
+        return index[whole], unit if index.get(base) == index[whole] else ""
+    base, unit = header_split(header)
+    return index.get(base), unit
+
+
+def money_unit_factor(unit: str):
+    """10,000 for a header in 万元, 1 for one in 元, None when the header names no money unit."""
+    from decimal import Decimal
+
+    if unit in {header_key(u) for u in TEN_THOUSAND_UNITS}:
+        return Decimal(10000)
+    if unit in {header_key(u) for u in YUAN_UNITS}:
+        return Decimal(1)
+    return None

@@ -45,6 +45,7 @@ from customers.services.customers import GOVERNED_FIELDS, RATING_FIELDS, custome
 from customers.validators import normalize_credit_code, normalize_mobile_phone
 from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
+from loansite.exports import SpreadsheetExportMixin
 from loansite.formatting import format_percent, format_ratio, money_column
 
 
@@ -110,7 +111,7 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.ModelAdmin):
+class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.ModelAdmin):
     form = CustomerAdminForm
     resource_classes = [CustomerResource, CustomerChineseResource]
     change_form_template = "admin/customers/customer/change_form.html"
@@ -270,6 +271,11 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
         view = self.admin_site.admin_view
         return [
             path("import/", view(self.import_view), name="customers_customer_import"),
+            path(
+                "import/template/<str:language>/<str:file_format>/",
+                view(self.import_template_view),
+                name="customers_customer_import_template",
+            ),
             path("run-matching/", view(self.matching_view), name="customers_customer_matching"),
             path("<int:pk>/reassign/", view(self.reassign_view), name="customers_customer_reassign"),
             *super().get_urls(),
@@ -419,6 +425,18 @@ class CustomerAdmin(AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.Mo
             async_rows=customer_import_async_rows(),
             check=self._import_check,
             run=self._import_run,
+            template_url_name="admin:customers_customer_import_template",
+        )
+
+    def import_template_view(self, request, language, file_format):
+        """A CSV or XLSX file with the import's headers and one example row (import permission only)."""
+        from customers.import_templates import customer_import_template_columns
+        from loansite.import_templates import import_template_response
+
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        return import_template_response(
+            name="customers", columns=customer_import_template_columns(), language=language, file_format=file_format
         )
 
     def _import_check(self, request, table, *, history=False):

@@ -38,12 +38,24 @@ def import_page(
     check,
     run,
     allow_history: bool = False,
+    options_form=None,
+    template_url_name: str = "",
 ):
     """``check(request, table, history=)`` -> (report, summary) writes nothing;
-    ``run(request, table, upload, skip_invalid=, history=)`` -> (report, success message) imports."""
+    ``run(request, table, upload, skip_invalid=, history=)`` -> (report, success message) imports.
+
+    ``options_form``: a form of choices made with the file (``options()`` gives them as JSON
+    values); they are kept with the upload and given to ``check`` and ``run`` as ``options=``,
+    so the confirmation (and a worker) imports the file as it was checked.
+    ``template_url_name``: the URL name of the import's templates (language, format)."""
+    from loansite.import_templates import import_template_links
+
     opts = model_admin.model._meta
+    extra = (lambda options: {"options": options}) if options_form is not None else (lambda options: {})
     context = {
         "columns": columns,
+        "templates": import_template_links(template_url_name) if template_url_name else [],
+        "options_form": options_form() if options_form is not None else None,
         "limits": {
             "max_upload_mb": f"{import_limits()['max_upload_mb']:g}",
             "max_rows": max_rows,
@@ -69,7 +81,14 @@ def import_page(
                     messages.success(request, _("The import runs in the background; this page shows its progress."))
                     return HttpResponseRedirect(reverse("admin:customers_importjob_change", args=[job.pk]))
                 table = tabular_read(import_upload_read(upload=upload), max_rows=max_rows)
-                report, message = run(request, table, upload, skip_invalid=cleaned["skip_invalid"], history=history)
+                report, message = run(
+                    request,
+                    table,
+                    upload,
+                    skip_invalid=cleaned["skip_invalid"],
+                    history=history,
+                    **extra(upload.options or {}),
+                )
             except ApplicationError as exc:
                 messages.error(request, str(exc.message))
             else:
@@ -81,16 +100,19 @@ def import_page(
                 context.update(report=report, summary=_("Nothing was imported."))
     elif request.method == "POST":
         form = ImportFileForm(request.POST, request.FILES, allow_history=allow_history)
+        chosen = options_form(request.POST) if options_form is not None else None
+        context["options_form"] = chosen
         if getattr(request, "upload_too_large", False):  # reading stopped at the limit
             form.is_valid()
             form.errors["import_file"] = form.error_class([tabular_size_message()])
-        elif form.is_valid():
+        elif form.is_valid() and (chosen is None or chosen.is_valid()):
             uploaded = form.cleaned_data["import_file"]
             history = bool(form.cleaned_data.get("history"))
+            options = chosen.options() if chosen is not None else {}
             try:
                 data = uploaded.read()
                 table = tabular_read(data, max_rows=max_rows)
-                report, summary = check(request, table, history=history)
+                report, summary = check(request, table, history=history, **extra(options))
                 context.update(report=report, summary=summary, history=history)
                 valid = report.rows - report.invalid_rows
                 if not report.file_errors and valid > 0:
@@ -102,6 +124,7 @@ def import_page(
                         file_name=uploaded.name,
                         file_format=table.file_format,
                         rows=len(table.rows),
+                        options=options,
                     )
                     context["valid_rows"] = valid
                     context["confirm_form"] = ImportConfirmForm(

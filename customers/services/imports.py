@@ -44,6 +44,7 @@ class ImportReport:
     file_errors: list[str] = field(default_factory=list)
     ignored_headers: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    columns_read: list[str] = field(default_factory=list)  # "header -> what it was read as"
     written: bool = False
 
     @property
@@ -60,6 +61,7 @@ class ImportReport:
             "written": self.written,
             "file_errors": [str(e) for e in self.file_errors],
             "ignored_headers": self.ignored_headers,
+            "columns_read": [str(c) for c in self.columns_read],
             "notices": [str(n) for n in self.notices],
             "errors": [e.as_dict() for e in self.errors],
         }
@@ -132,6 +134,7 @@ def customer_import(
         file_errors=list(parsed.file_errors),
         ignored_headers=parsed.ignored_headers,
         notices=[notice] if notice else [],
+        columns_read=list(getattr(parsed, "columns_read", [])),
     )
     if parsed.file_errors:
         return report
@@ -411,6 +414,7 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
                 skip_invalid=job.skip_invalid,
                 file_name=job.file_name,
                 file_sha256=job.file_sha256,
+                options=upload.options or {},
                 row_by_row=True,
                 progress=progress,
             )

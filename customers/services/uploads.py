@@ -56,7 +56,15 @@ def import_uploads_purge(*, now: datetime.datetime | None = None) -> int:
 
 @transaction.atomic
 def import_upload_store(
-    *, owner, session_key: str | None, kind: str, data: bytes, file_name: str, file_format: str, rows: int
+    *,
+    owner,
+    session_key: str | None,
+    kind: str,
+    data: bytes,
+    file_name: str,
+    file_format: str,
+    rows: int,
+    options: dict | None = None,
 ) -> ImportUpload:
     import_uploads_purge()
     upload = ImportUpload.objects.create(
@@ -68,6 +76,7 @@ def import_upload_store(
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         rows=rows,
+        options=options or {},
     )
     size = ImportUpload.PART_SIZE
     ImportUploadPart.objects.bulk_create(

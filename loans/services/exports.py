@@ -4,18 +4,15 @@ Every text cell goes through ``loansite.exports.formula_escape`` (a cell a sprea
 run as a formula is shown as text); numbers and dates stay native cells.
 """
 
-import io
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from audit.models import AuditAction
 from audit.services import audit_record
 from loans.models import Installment, Loan, Repayment
 from loans.selectors.loans import installment_display_status
 from loans.services.accounts import require
-from loansite.exports import formula_escape
+from loansite.exports import xlsx_bytes
 
 PERM_EXPORT_SCHEDULE = "loans.export_loan"
 PERM_EXPORT_REPAYMENTS = "loans.export_repayment"
@@ -53,16 +50,13 @@ REPAYMENT_HEADERS = [
 
 
 def _workbook(title: str, loan: Loan, headers, rows) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append([formula_escape(f"{loan.loan_number} {loan.customer.name}")])
-    sheet.append([formula_escape(f"{english} / {chinese}") for english, chinese in headers])
-    for row in rows:
-        sheet.append([formula_escape(cell) for cell in row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    """Money as number cells in ``#,##0.00``, dates as date cells, text formula-escaped."""
+    return xlsx_bytes(
+        [f"{english} / {chinese}" for english, chinese in headers],
+        rows,
+        title=title,
+        preamble=[[f"{loan.loan_number} {loan.customer.name}"]],
+    )
 
 
 def _audit(actor, loan: Loan, what: str, rows: int) -> None:

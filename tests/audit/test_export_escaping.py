@@ -17,6 +17,7 @@ FIELDS = ["seq", "created_at", "actor", "action", "target_type", "target_id", "t
 
 def _export(client, fmt):
     data = {"format": fmt, "resource": "0", **{f"auditentryresource_{name}": "on" for name in FIELDS}}
+    # The English export's headers are the fields' names (Target id, Target, Reason).
     response = client.post(reverse("admin:audit_auditentry_export"), data)
     assert response.status_code == 200
     return response.content
@@ -38,11 +39,11 @@ def auditor_client(client, make_user):
 def test_audit_csv_export_escapes_formulas(auditor_client):
     rows = list(csv.reader(io.StringIO(_export(auditor_client, "0").decode("utf-8-sig"))))
     header = rows[0]
-    by_target = {row[header.index("target_id")]: row for row in rows[1:]}
-    assert by_target["7"][header.index("target_repr")] == '\'=HYPERLINK("http://evil.example","x")'
-    assert by_target["7"][header.index("reason")] == "'@SUM(A1:A9)"
-    assert by_target["8"][header.index("target_repr")] == "'-2+3"
-    assert by_target["8"][header.index("reason")] == "'\t=1+1"
+    by_target = {row[header.index("Target id")]: row for row in rows[1:]}
+    assert by_target["7"][header.index("Target")] == '\'=HYPERLINK("http://evil.example","x")'
+    assert by_target["7"][header.index("Reason")] == "'@SUM(A1:A9)"
+    assert by_target["8"][header.index("Target")] == "'-2+3"
+    assert by_target["8"][header.index("Reason")] == "'\t=1+1"
 
 
 def test_audit_xlsx_export_has_no_formula_cells(auditor_client):
