@@ -68,6 +68,7 @@ class LoanProduct(models.Model):
     compound_interest = models.BooleanField(
         _("compound interest on overdue interest"),
         default=False,
+        db_default=False,
         help_text=_("The daily close also charges overdue interest at the compound rate (复利)."),
     )
     compound_rate = models.DecimalField(

@@ -89,16 +89,18 @@ class Loan(models.Model):
     # Delinquency, kept by the daily close (``loans.close``): days past due from the oldest unpaid
     # pay date, its bucket, the five-category class (and a manual floor set by a downgrade or an
     # approved upgrade), penalty and compound interest accrued to date, and the last date accrued.
-    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
-    dpd_bucket = models.CharField(_("DPD bucket"), max_length=8, choices=DpdBucket.choices, default=DpdBucket.CURRENT)
+    days_past_due = models.PositiveIntegerField(_("days past due"), default=0, db_default=0)
+    dpd_bucket = models.CharField(
+        _("DPD bucket"), max_length=8, choices=DpdBucket.choices, default=DpdBucket.CURRENT, db_default="current"
+    )
     risk_class = models.CharField(
-        _("classification"), max_length=16, choices=RiskClass.choices, default=RiskClass.NORMAL
+        _("classification"), max_length=16, choices=RiskClass.choices, default=RiskClass.NORMAL, db_default="normal"
     )
     risk_class_manual = models.CharField(
-        _("classification set manually (at least)"), max_length=16, choices=RiskClass.choices, blank=True
+        _("classification set manually (at least)"), max_length=16, choices=RiskClass.choices, blank=True, db_default=""
     )
     overdue_since = models.DateField(_("overdue since"), null=True, blank=True)
-    penalty_accrued = models.DecimalField(_("penalty accrued"), **MONEY, default=ZERO)
+    penalty_accrued = models.DecimalField(_("penalty accrued"), **MONEY, default=ZERO, db_default=ZERO)
     penalty_through = models.DateField(_("penalty accrued through"), null=True, blank=True, editable=False)
 
     schedule_version = models.PositiveIntegerField(_("schedule version"), default=1)
@@ -450,7 +452,7 @@ class LedgerEntry(models.Model):
     credit = models.DecimalField(_("credit"), **MONEY, default=ZERO)
     # Penalty and compound interest charged by the daily close (no cash; ``PENALTY_ACCRUAL`` only):
     # repayments then receive it as ``penalty``.
-    accrued = models.DecimalField(_("accrued"), **MONEY, default=ZERO)
+    accrued = models.DecimalField(_("accrued"), **MONEY, default=ZERO, db_default=ZERO)
     # The outstanding principal after this entry.
     balance_after = models.DecimalField(_("outstanding after"), **MONEY)
     repayment = models.ForeignKey(
