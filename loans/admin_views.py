@@ -21,6 +21,7 @@ from loans.forms import AssignReviewerForm, ReasonForm
 from loans.models import LoanApplication
 from loans.selectors import application_history, approver_authority_limit, customer_other_applications
 from loans.selectors.security import application_decision_warnings
+from loans.services.applications import ApplicationsFrozen
 from loans.services.batch import BATCH_OPERATIONS
 from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
@@ -278,8 +279,12 @@ def application_decide_view(model_admin, request, object_id, action):
         terms = form.terms() if action == "approve" else {}
         try:
             result = service(actor=request.user, application=app, reason=form.cleaned_data["reason"], **terms)
+        except ApplicationsFrozen as exc:
+            # The customer's new applications are frozen: said on this page, the reason kept.
+            form.add_error(None, str(exc.message))
         except ApplicationError as exc:
             model_admin.message_user(request, str(exc.message), level=messages.ERROR)
+            return HttpResponseRedirect(_change_url(model_admin, app))
         else:
             if action == "approve" and result.status != LoanApplication.Status.APPROVED:
                 text = SECOND_APPROVAL_NEEDED
@@ -288,7 +293,7 @@ def application_decide_view(model_admin, request, object_id, action):
             model_admin.message_user(
                 request, text % {"ref": result.reference, "status": result.get_status_display()}, messages.SUCCESS
             )
-        return HttpResponseRedirect(_change_url(model_admin, app))
+            return HttpResponseRedirect(_change_url(model_admin, app))
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,

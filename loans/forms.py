@@ -238,6 +238,17 @@ class ApplicationAdminForm(forms.ModelForm):
         )
         widgets = {"notes": forms.Textarea(attrs={"rows": 4, "cols": 60, "maxlength": TEXT_MAX})}
 
+    def clean_customer(self):
+        from loans.services.applications import ApplicationsFrozen, application_customer_check
+
+        customer = self.cleaned_data.get("customer")
+        if customer is not None and self.instance.pk is None:
+            try:
+                application_customer_check(customer_id=customer.pk)
+            except ApplicationsFrozen as exc:
+                raise forms.ValidationError(str(exc.message)) from None
+        return customer
+
     def clean_notes(self):
         notes = self.cleaned_data.get("notes") or ""
         if len(notes) > TEXT_MAX:

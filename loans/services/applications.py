@@ -59,6 +59,31 @@ def _lock(application: LoanApplication) -> LoanApplication:
     return LoanApplication.objects.select_for_update().select_related("product", "customer").get(pk=application.pk)
 
 
+CUSTOMER_FROZEN = "customer_frozen"
+
+
+class ApplicationsFrozen(ValidationFailed):
+    """A risk analyst froze new applications of this customer (Admin -> Risk -> the event's
+    actions); lifting the freeze lets them apply again."""
+
+
+def application_customer_check(*, customer_id, public: bool = False) -> None:
+    """Refuse a new application, or a submission, for a customer whose new applications are
+    frozen (``risk.selectors.customer_is_restricted(customer_id, "applications")``). The
+    public form's wording asks the applicant to contact the bank and says nothing more."""
+    from risk.selectors import customer_is_restricted
+
+    if customer_id is None or not customer_is_restricted(customer_id, "applications"):
+        return
+    if public:
+        message = _("We cannot take an application from you online at the moment. Please contact the bank.")
+    else:
+        message = _(
+            "New applications for this customer are frozen by risk control; the freeze must be lifted first."
+        )
+    raise ApplicationsFrozen(message, extra={"field": "customer", "code": CUSTOMER_FROZEN})
+
+
 def _check_move(app: LoanApplication, to_status: str) -> None:
     if not LoanApplication.can_move(app.status, to_status):
         raise InvalidTransition(
@@ -187,6 +212,7 @@ def application_create(
         _require(actor, PERM_ADD)
         if submit:
             _require(actor, PERM_SUBMIT)
+    application_customer_check(customer_id=customer.pk)
     amount = money(amount)
     repayment_method = repayment_method or (product.repayment_methods or ["equal_installment"])[0]
     application_check_product_limits(product=product, amount=amount, term_months=term_months, method=repayment_method)
@@ -273,6 +299,7 @@ def application_submit(*, actor, application: LoanApplication, reason: str = "")
     app = _lock(application)
     _check_not_pending_verification(app)
     _check_move(app, Status.SUBMITTED)
+    application_customer_check(customer_id=app.customer_id)
     application_check_product_limits(
         product=app.product, amount=app.amount, term_months=app.term_months, method=app.repayment_method
     )
@@ -347,6 +374,7 @@ def application_verify_identity(
         raise ValidationFailed(
             _("The customer these details matched is no longer on file; reject the identity instead."),
         )
+    application_customer_check(customer_id=customer.pk)
     _move(
         app,
         to_status=Status.SUBMITTED,

@@ -26,6 +26,7 @@ from loans.models import Channel, LoanApplication, LoanProduct, PublicSubmission
 from loans.services.applications import (
     application_check_product_limits,
     application_create,
+    application_customer_check,
     application_reference_allocate,
 )
 from loansite.errors import Conflict
@@ -246,6 +247,8 @@ def application_submit_public(
                     identity_match=match.to_verify, claimed_identity=claimed, **request
                 )
             else:
+                # A customer whose new applications risk control froze is asked to contact the bank.
+                application_customer_check(customer_id=match.customer.pk, public=True)
                 application = application_create(
                     actor=None,
                     customer=match.customer,
