@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from audit.models import AuditEntry
 from loans import services
 from loans.forms import AssignReviewerForm, ReasonForm
-from loans.models import LoanApplication
+from loans.models import ApplicationSnapshot, LoanApplication
 from loans.selectors import application_history, approver_authority_limit, customer_other_applications
 from loans.selectors.security import application_decision_warnings
 from loans.services.applications import ApplicationsFrozen
@@ -192,6 +192,7 @@ def application_page_context(model_admin, request, object_id) -> dict:
     from customers.selectors import credit_line_active, credit_line_headroom
 
     customer = app.customer
+    snapshot = ApplicationSnapshot.objects.filter(application_id=app.pk).first()
     line = credit_line_active(customer=customer) if customer is not None else None
     # The audit trail is for auditors and administrators only (README), the excerpt too.
     audit = (
@@ -202,7 +203,11 @@ def application_page_context(model_admin, request, object_id) -> dict:
     return {
         "application": app,
         "customer": customer,
-        "ratios": customer.ratios if customer is not None else None,
+        # What the application was judged on: its snapshot (taken at submission), never
+        # the customer's record as edited since; a draft shows the record.
+        "snapshot": snapshot,
+        "judged": snapshot or customer,
+        "ratios": snapshot or (customer.ratios if customer is not None else None),
         "credit_line": line,
         "headroom": credit_line_headroom(customer=customer) if line else None,
         "identity_to_verify": app.status == LoanApplication.Status.PENDING_VERIFICATION,

@@ -65,7 +65,36 @@ class _ApplicationResource(FormulaEscapingResource):
         return list(self.fields.values())
 
     def filter_export(self, queryset, **kwargs):
-        return queryset.select_related("customer", "product")
+        return queryset.select_related("customer", "product", "snapshot")
+
+    # What the application was judged on: its snapshot when it has one (taken at
+    # submission), so an export after a customer edit shows what the approver saw.
+    @staticmethod
+    def _judged(app):
+        try:
+            return app.snapshot
+        except LoanApplication.snapshot.RelatedObjectDoesNotExist:
+            return app.customer
+
+    def _judged_value(self, app, name):
+        source = self._judged(app)
+        return getattr(source, name) if source is not None else None
+
+    def dehydrate_credit_score(self, app):
+        return self._judged_value(app, "credit_score")
+
+    def dehydrate_monthly_revenue(self, app):
+        return self._judged_value(app, "monthly_revenue")
+
+    def dehydrate_monthly_cost(self, app):
+        return self._judged_value(app, "monthly_cost")
+
+    def dehydrate_years_in_business(self, app):
+        return self._judged_value(app, "years_in_business")
+
+    def dehydrate_city(self, app):
+        return city_label(self._judged_value(app, "city") or "")
+
 
     def dehydrate_status(self, app):
         return str(app.get_status_display())
@@ -74,7 +103,8 @@ class _ApplicationResource(FormulaEscapingResource):
         return str(app.get_channel_display())
 
     def dehydrate_industry(self, app):
-        return str(app.customer.get_industry_display()) if app.customer is not None else ""
+        source = self._judged(app)
+        return industry_label(source.industry) if source is not None else ""
 
     def dehydrate_purpose(self, app):
         return str(app.get_purpose_display())

@@ -13,7 +13,7 @@ from django.test import Client
 from sklearn.linear_model import LogisticRegression
 
 from customers.models import Customer
-from loans.models import LoanApplication
+from loans.models import ApplicationSnapshot, LoanApplication
 from loansite import demo_profiles
 from loansite.bench import BenchContext, Figure, Timer, bench_client_login, benchmark
 from scoring.features import BASELINE_FEATURES, RAW_COLUMNS, features_build
@@ -95,6 +95,17 @@ def _replicate(*, copies: int) -> None:
                 f"JOIN {cust_table} c ON c.id = a.customer_id "
                 f"JOIN {cust_table} cc ON cc.id_number_hash = {_unique_copy('c.id_number_hash', sfx)} "
                 f"WHERE a.id <= %s ORDER BY a.id",
+                [app_max],
+            )
+            # Each copy keeps its original's snapshot (what it was submitted with).
+            snap = q(ApplicationSnapshot._meta.db_table)
+            snap_cols = [f.column for f in ApplicationSnapshot._meta.concrete_fields if f.column != "application_id"]
+            cursor.execute(
+                f"INSERT INTO {snap} (application_id, {', '.join(q(c) for c in snap_cols)}) "
+                f"SELECT na.id, {', '.join('s.' + q(c) for c in snap_cols)} FROM {snap} s "
+                f"JOIN {app_table} a ON a.id = s.application_id "
+                f"JOIN {app_table} na ON na.reference = {_concat('a.reference', sfx)} "
+                f"WHERE a.id <= %s",
                 [app_max],
             )
 

@@ -8,6 +8,7 @@ three models are trained on the demo data, activated, and every application is s
 """
 
 from loans.models import ApplicationStatus, LoanApplication
+from loans.services.snapshots import applications_snapshot_backfill
 from loansite.demo import DemoContext, demo_seeder
 from scoring.models import LoanOutcome, ModelKind, ScoringRun
 from scoring.services import applications_backfill_latest, model_train, scoring_run_create, scoring_run_execute
@@ -30,6 +31,10 @@ def seed_scoring(ctx: DemoContext) -> None:
         if app_id in funded
     ]
     LoanOutcome.objects.bulk_create(outcomes, ignore_conflicts=True, batch_size=2000)
+    # The demo's history was written in bulk: its applications get the snapshots they would
+    # have been submitted with (marked backfilled: taken from the records on file now).
+    snapshots = applications_snapshot_backfill()
+    ctx.log(f"  scoring: {snapshots} application snapshots")
     ctx.log(f"  scoring: {len(outcomes)} loan outcomes")
     trained = {}
     for kind in (ModelKind.PD, ModelKind.APPROVAL, ModelKind.LIMIT):

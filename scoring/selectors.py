@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from customers.models import Customer
-from loans.models import ApplicationStatus, LoanApplication, LoanProduct
+from loans.models import ApplicationSnapshot, ApplicationStatus, LoanApplication, LoanProduct
 from scoring.features import RAW_COLUMNS
 from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score, ScoringRun, TrainingRun
 
@@ -149,32 +149,21 @@ def _products() -> dict[int, tuple[str, float, float]]:
     }
 
 
-def application_frame(*, where: str = "", params=(), limit: int | None = None) -> pd.DataFrame:
-    """Raw inputs of the applications matching ``where`` (SQL over alias ``a``), by id.
+SNAPSHOT_INPUTS = [*CUSTOMER_INPUTS, "prior_applications", "prior_approved", "prior_rejected"]
 
-    Columns: :data:`scoring.features.RAW_COLUMNS` plus :data:`FRAME_EXTRA`; index
-    ``application_id``. Numbers are floats (NaN where unknown), ready for the pipeline.
-    Training, batch scoring and single scoring all read through here (no skew).
-    """
-    app = _q(LoanApplication._meta.db_table)
-    sql = (
-        f"SELECT a.id, a.customer_id, a.product_id, a.amount, a.term_months, a.status "
-        f"FROM {app} a WHERE {where or '1 = 1'} ORDER BY a.id"
-    )
-    args = list(params)
-    if limit is not None:
-        sql += " LIMIT %s"
-        args.append(limit)
-    ids, customer, product, amount, term, status = _columns(sql, args, 6)
-    if None in customer:
-        # No customer yet (a public application whose identity is not verified): nothing to score.
-        rows = [row for row in zip(ids, customer, product, amount, term, status, strict=True) if row[1] is not None]
-        ids, customer, product, amount, term, status = list(zip(*rows, strict=True)) if rows else [()] * 6
-    ids, customer = _ints(ids), _ints(customer)
+
+def _live_inputs(customer: np.ndarray, ids: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Inputs of applications without a snapshot, read from their customers as they are now
+    (and the prior counts from their history): ``(inputs, created_us)``."""
     customers = np.unique(customer)
-    data: dict[str, np.ndarray] = {"amount": _floats(amount), "term_months": _floats(term)}
+    data: dict[str, np.ndarray] = {}
     created = np.zeros(len(ids), dtype=np.int64)
-    if len(customers):
+    if not len(customers):
+        data.update(
+            {name: np.array([], dtype=object if name in _TEXT_INPUTS else "float64") for name in CUSTOMER_INPUTS}
+        )
+        counts = (np.zeros(0, dtype=np.int64),) * 3
+    else:
         inputs = _customer_inputs(customers)
         at = np.searchsorted(customers, customer)
         data.update({name: values[at] for name, values in inputs.items()})
@@ -184,12 +173,54 @@ def application_frame(*, where: str = "", params=(), limit: int | None = None) -
         found = by_id[np.minimum(np.searchsorted(history["id"], ids, sorter=by_id), len(by_id) - 1)]
         created = np.where(history["id"][found] == ids, history["created"][found], 0)
         counts = prior_counts(customer, created, (history["customer"], history["created"], history["class"]))
-    else:
-        data.update(
-            {name: np.array([], dtype=object if name in _TEXT_INPUTS else "float64") for name in CUSTOMER_INPUTS}
-        )
-        counts = (np.zeros(0, dtype=np.int64),) * 3
     data["prior_applications"], data["prior_approved"], data["prior_rejected"] = counts
+    return data, created
+
+
+def application_frame(*, where: str = "", params=(), limit: int | None = None) -> pd.DataFrame:
+    """Raw inputs of the applications matching ``where`` (SQL over alias ``a``), by id.
+
+    Columns: :data:`scoring.features.RAW_COLUMNS` plus :data:`FRAME_EXTRA`; index
+    ``application_id``. Numbers are floats (NaN where unknown), ready for the pipeline.
+    Training, batch scoring and single scoring all read through here (no skew).
+
+    The inputs come from each application's snapshot (``loans.ApplicationSnapshot``: what
+    it was submitted with), so a later edit of the customer changes no score and no
+    training set. Only an application without one (never submitted through the services,
+    e.g. rows written in bulk) falls back to its customer's current record.
+    """
+    app = _q(LoanApplication._meta.db_table)
+    snap = _q(ApplicationSnapshot._meta.db_table)
+    snap_columns = ", ".join("s." + _q(c) for c in SNAPSHOT_INPUTS)
+    sql = (
+        f"SELECT a.id, a.customer_id, a.product_id, a.amount, a.term_months, a.status, {_created_text('a')}, "
+        f"s.version, {snap_columns} "
+        f"FROM {app} a LEFT JOIN {snap} s ON s.application_id = a.id WHERE {where or '1 = 1'} ORDER BY a.id"
+    )
+    args = list(params)
+    if limit is not None:
+        sql += " LIMIT %s"
+        args.append(limit)
+    head = 8
+    cols = _columns(sql, args, head + len(SNAPSHOT_INPUTS))
+    if None in cols[1]:
+        # No customer yet (a public application whose identity is not verified): nothing to score.
+        rows = [row for row in zip(*cols, strict=True) if row[1] is not None]
+        cols = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
+    ids, customer, product, amount, term, status, created_text, snap_version = cols[:head]
+    ids, customer = _ints(ids), _ints(customer)
+    data: dict[str, np.ndarray] = {"amount": _floats(amount), "term_months": _floats(term)}
+    for name, values in zip(SNAPSHOT_INPUTS, cols[head:], strict=True):
+        data[name] = np.array(values, dtype=object) if name in _TEXT_INPUTS else _floats(values)
+    created = _microseconds(list(created_text)) if len(ids) else np.zeros(0, dtype=np.int64)
+    live = np.array([v is None for v in snap_version], dtype=bool)
+    if live.any():
+        inputs, _created = _live_inputs(customer[live], ids[live])
+        for name, values in inputs.items():
+            if name in _TEXT_INPUTS:
+                data[name][live] = values
+            else:
+                data[name][live] = np.asarray(values, dtype="float64")
     codes, product_ids = np.unique(_ints(product), return_inverse=True)
     products = _products()
     bounds = [products.get(int(p), (None, np.nan, np.nan)) for p in codes]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from loans.models import ApplicationStatus, LoanApplication, LoanProduct, LoanPurpose, RepaymentMethod
+from loans.services.snapshots import applications_snapshot_backfill
 from loansite import demo_profiles
 from scoring.models import LoanOutcome
 
@@ -124,5 +125,7 @@ def world_build(
             if not pending[i] and r.approved
         ]
         LoanOutcome.objects.bulk_create(outcomes, batch_size=batch_size)
+        # Every submitted application keeps what it was submitted with (point in time).
+        applications_snapshot_backfill(where=f"a.product_id = {int(product.pk)}", backfilled=False)
     apps["pending"] = pending
     return World(customer_ids=customer_ids, application_ids=app_ids, profiles=apps, product=product)

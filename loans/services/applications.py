@@ -20,6 +20,7 @@ from audit.models import AuditAction
 from audit.services import audit_record, changes_between, model_snapshot
 from loans.models import ApprovalDecision, Channel, LoanApplication, LoanProduct
 from loans.selectors import application_round_approvals, approver_authority_limit
+from loans.services.snapshots import application_snapshot_take
 from loans.services.terms import application_is_counter_offer, application_terms_resolve
 from loansite.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from loansite.money import money
@@ -242,6 +243,7 @@ def application_create(
         changes["status"] = [None, Status.SUBMITTED]
     audit_record(action=AuditAction.CREATE, actor=actor, target=app, changes=changes)
     if submit:
+        application_snapshot_take(application=app)
         app_id = app.pk
         transaction.on_commit(lambda: _queue_scoring(app_id), robust=True)
     return app
@@ -314,6 +316,7 @@ def application_submit(*, actor, application: LoanApplication, reason: str = "")
         submitted_by=actor,
         review_round=app.review_round + 1,
     )
+    application_snapshot_take(application=app)
     app_id = app.pk
     # robust: a broker outage must not turn a saved application into an error page.
     transaction.on_commit(lambda: _queue_scoring(app_id), robust=True)
@@ -387,6 +390,7 @@ def application_verify_identity(
         review_round=app.review_round + 1,
     )
     _decision(app, actor=actor, kind=ApprovalDecision.Kind.VERIFY_IDENTITY, reason=reason)
+    application_snapshot_take(application=app)
     app_id = app.pk
     transaction.on_commit(lambda: _queue_scoring(app_id), robust=True)
     return app

@@ -41,6 +41,7 @@ from loans.services.applications import (
     application_create,
     application_reference_allocate,
 )
+from loans.services.snapshots import application_snapshot_take
 from loansite.errors import ApplicationError, NotAllowed, ValidationFailed
 
 PERM_IMPORT = "loans.import_loanapplication"
@@ -385,4 +386,7 @@ def application_import_history_row(
         changes={"history": True, "decision_checks": False, "created": model_snapshot(app)},
         reason=str(HISTORY_LABEL),
     )
+    if status != LoanApplication.Status.DRAFT:
+        # As on file at the import: the nearest there is to the date the file gives.
+        application_snapshot_take(application=app)
     return app
