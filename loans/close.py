@@ -70,7 +70,8 @@ logger = logging.getLogger("loans.close")
 
 CHUNK = 50_000
 LOCK_KEY = "loans:close_day:lock"
-LOCK_SECONDS = 4 * 3600
+# The run's lock is renewed after every chunk: a killed run stops holding it within this time.
+LOCK_SECONDS = 600
 LIVE = ("active", "overdue")
 
 
@@ -87,6 +88,7 @@ CLOSE_STEPS: tuple[CloseStep, ...] = (
     CloseStep("classification", "loans.close.step_classification"),
     CloseStep("snapshot", "loans.close.step_snapshot"),
     CloseStep("reminders", "loans.services.reminders.reminders_close_day"),
+    CloseStep("promises", "loans.services.collections.promises_close_day"),
 )
 
 
@@ -182,6 +184,7 @@ class CloseContext:
         while start <= hi:
             yield start, min(start + self.chunk - 1, hi)
             start += self.chunk
+            cache.set(LOCK_KEY, timezone.now().isoformat(), LOCK_SECONDS)
 
 
 def _execute(sql: str, params=()) -> int:

@@ -25,6 +25,7 @@ RISK_ANALYST = "Risk analyst"
 MODEL_OPS = "Model ops"
 AUDITOR = "Auditor"
 ADMINISTRATOR = "Administrator"
+COLLECTOR = "Collector"
 
 ROLE_LABELS = {
     LOAN_OFFICER: _("Loan officer"),
@@ -33,6 +34,7 @@ ROLE_LABELS = {
     MODEL_OPS: _("Model ops"),
     AUDITOR: _("Auditor"),
     ADMINISTRATOR: _("Administrator"),
+    COLLECTOR: _("Collector"),
 }
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
@@ -44,6 +46,39 @@ def model_perms(model: str, *actions: str) -> list[str]:
     app_label, model_name = model.split(".")
     return [f"{app_label}.{action}_{model_name}" for action in actions]
 
+
+# The daily close (delinquency): its runs, thresholds, rates and settings, the per-day loan
+# snapshots, classification history, reminders sent and delinquency signals.
+DELINQUENCY_VIEW = [
+    *model_perms("loans.dayclose", VIEW),
+    *model_perms("loans.classificationthreshold", VIEW),
+    *model_perms("loans.provisionrate", VIEW),
+    *model_perms("loans.closesettings", VIEW),
+    *model_perms("loans.loandaysnapshot", VIEW),
+    *model_perms("loans.classificationchange", VIEW),
+    *model_perms("loans.reminder", VIEW),
+    *model_perms("loans.delinquencysignal", VIEW),
+]
+# Who sets the classification thresholds, provision rates and the close's settings.
+DELINQUENCY_CONFIG = [
+    *model_perms("loans.classificationthreshold", CHANGE),
+    *model_perms("loans.provisionrate", CHANGE),
+    *model_perms("loans.closesettings", CHANGE),
+]
+
+# Collections (催收): the cases, their assignments, contacts, promises, legal cases, write-offs
+# and recoveries.
+COLLECTIONS_VIEW = [
+    *model_perms("loans.collectioncase", VIEW),
+    *model_perms("loans.collectionassignment", VIEW),
+    *model_perms("loans.collectioncontact", VIEW),
+    *model_perms("loans.promisetopay", VIEW),
+    *model_perms("loans.legalcase", VIEW),
+    *model_perms("loans.legalcaseevent", VIEW),
+    *model_perms("loans.writeoff", VIEW),
+    *model_perms("loans.recovery", VIEW),
+    *model_perms("loans.delinquentloan", VIEW),
+]
 
 # The daily close (delinquency): its runs, thresholds, rates and settings, the per-day loan
 # snapshots, classification history, reminders sent and delinquency signals.
@@ -90,6 +125,7 @@ VIEW_BUSINESS = [
     *model_perms("loans.collateral", VIEW),
     *model_perms("loans.guarantee", VIEW),
     *model_perms("loans.collateralhaircut", VIEW),
+    *COLLECTIONS_VIEW,
     *DELINQUENCY_VIEW,
     *model_perms("scoring.modelversion", VIEW),
     *model_perms("scoring.trainingrun", VIEW),
@@ -231,6 +267,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Public applications that named an existing customer wait for an officer's check.
         "loans.verify_identity_loanapplication",
         *SERVICING_OFFICER,
+        # Officers collect too: contacts and promises on the overdue loans assigned to them.
+        "loans.work_collectioncase",
+        "loans.post_recovery",
     ],
     CREDIT_APPROVER: [
         *VIEW_BUSINESS,
@@ -245,6 +284,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *SERVICING_APPROVER,
         # Upgrading a loan's classification (asked for by a risk analyst).
         "loans.approve_classificationchange",
+        # Write-off (核销) and legal escalation (诉讼) are credit decisions.
+        "loans.write_off_loan",
+        "loans.escalate_legalcase",
     ],
     RISK_ANALYST: [
         *VIEW_BUSINESS,
@@ -254,6 +296,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *DECISIONING_CONFIG,
         *model_perms("customers.creditline", CHANGE),
         *RISK_ANALYST_OWN,
+        # Collections: the queue is theirs to assign to collectors.
+        "loans.assign_collectioncase",
         # Classification: thresholds, provision rates, the close's settings; downgrades and upgrade requests.
         *DELINQUENCY_CONFIG,
         "loans.downgrade_classificationchange",
@@ -265,6 +309,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *model_perms("scoring.loanoutcome", ADD, CHANGE, DELETE),
         *SCHEDULES,
         *TASK_RESULTS_VIEW,
+    ],
+    # The collections desk: the loan book it collects and its own cases; contacts and promises on
+    # the loans assigned to them (the service checks the assignment).
+    COLLECTOR: [
+        *model_perms("customers.customer", VIEW),
+        *model_perms("loans.loanproduct", VIEW),
+        *model_perms("loans.loan", VIEW),
+        *model_perms("loans.installment", VIEW),
+        *model_perms("loans.scheduleversion", VIEW),
+        *model_perms("loans.ledgerentry", VIEW),
+        *model_perms("loans.repayment", VIEW),
+        *model_perms("loans.collateral", VIEW),
+        *model_perms("loans.guarantee", VIEW),
+        *COLLECTIONS_VIEW,
+        "loans.work_collectioncase",
     ],
     AUDITOR: [
         *VIEW_BUSINESS,
@@ -323,6 +382,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *SERVICING_OFFICER,
         *SERVICING_APPROVER,
         *model_perms("loans.collateralhaircut", ADD, CHANGE, DELETE),
+        "loans.assign_collectioncase",
+        "loans.work_collectioncase",
+        "loans.escalate_legalcase",
+        "loans.write_off_loan",
+        "loans.post_recovery",
         *DELINQUENCY_CONFIG,
         "loans.run_dayclose",
         *model_perms("scoring.modelversion", VIEW),

@@ -434,6 +434,8 @@ CUSTOMER_IMPORT_MAX_ROWS = env.int("CUSTOMER_IMPORT_MAX_ROWS", default=200_000)
 CUSTOMER_IMPORT_ASYNC_ROWS = env.int("CUSTOMER_IMPORT_ASYNC_ROWS", default=2_000)
 APPLICATION_IMPORT_MAX_ROWS = env.int("APPLICATION_IMPORT_MAX_ROWS", default=20_000)
 APPLICATION_IMPORT_ASYNC_ROWS = env.int("APPLICATION_IMPORT_ASYNC_ROWS", default=200)
+# Write-off (核销): a loan qualifies in the loss category or from this many days past due.
+WRITE_OFF_MIN_DPD = env.int("WRITE_OFF_MIN_DPD", default=180)
 # Reading an uploaded file stops once it passes IMPORT_MAX_UPLOAD_MB (before memory or disk).
 FILE_UPLOAD_HANDLERS = [
     "loansite.tabular.ImportUploadSizeHandler",

@@ -1,5 +1,13 @@
 from rest_framework.routers import SimpleRouter
 
+from loans.api.collections_views import (
+    CollectionsViewSet,
+    ContactViewSet,
+    LegalCaseViewSet,
+    PromiseViewSet,
+    RecoveryViewSet,
+    WriteOffViewSet,
+)
 from loans.api.delinquency_views import ClassificationChangeViewSet, DayCloseViewSet, DelinquencyViewSet
 from loans.api.servicing_views import DisbursementViewSet, LoanViewSet, RepaymentViewSet
 from loans.api.views import ApplicationViewSet, ProductViewSet
@@ -15,5 +23,11 @@ router.register("loans/repayments", RepaymentViewSet, basename="repayment")
 router.register("loans/delinquency", DelinquencyViewSet, basename="delinquency")
 router.register("loans/classification-changes", ClassificationChangeViewSet, basename="classification-change")
 router.register("loans/day-closes", DayCloseViewSet, basename="day-close")
+router.register("loans/collections", CollectionsViewSet, basename="collections")
+router.register("loans/collection-contacts", ContactViewSet, basename="collection-contact")
+router.register("loans/promises", PromiseViewSet, basename="promise")
+router.register("loans/legal-cases", LegalCaseViewSet, basename="legal-case")
+router.register("loans/write-offs", WriteOffViewSet, basename="write-off")
+router.register("loans/recoveries", RecoveryViewSet, basename="recovery")
 
 urlpatterns = router.urls

@@ -599,4 +599,17 @@ class Migration(migrations.Migration):
             model_name="collectioncase",
             index=models.Index(fields=["collector", "next_action_date"], name="collection_collector_idx"),
         ),
+        migrations.CreateModel(
+            name="DelinquentLoan",
+            fields=[],
+            options={
+                "verbose_name": "delinquent loan",
+                "verbose_name_plural": "delinquency",
+                "proxy": True,
+                "default_permissions": ("view",),
+                "indexes": [],
+                "constraints": [],
+            },
+            bases=("loans.loan",),
+        ),
     ]

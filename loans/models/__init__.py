@@ -3,7 +3,6 @@
 - ``products``: LoanProduct and the choices it offers.
 - ``applications``: LoanApplication (the state machine), ApprovalAuthority, ApprovalDecision.
 - ``collateral``: Collateral, Guarantee and the configurable CollateralHaircut (担保).
-- ``snapshots``: ApplicationSnapshot, what an application was judged on (point in time).
 - ``servicing``: Loan, its versioned schedule (ScheduleVersion, Installment), Disbursement,
   Repayment (with its allocations) and the append-only LedgerEntry.
 - ``delinquency``: the daily close (DayClose), classification thresholds, provision rates and
@@ -27,6 +26,7 @@ from loans.models.collections import (
     CollectionContact,
     ContactChannel,
     ContactOutcome,
+    DelinquentLoan,
     LegalCase,
     LegalCaseEvent,
     LegalStatus,
@@ -60,9 +60,9 @@ from loans.models.products import (
     LoanPurpose,
     RepaymentMethod,
 )
+from loans.models.public import PublicSubmission
 from loans.models.servicing import (
     Disbursement,
-from loans.models.public import PublicSubmission
     Installment,
     InstallmentStatus,
     LedgerEntry,
@@ -72,7 +72,6 @@ from loans.models.public import PublicSubmission
     RepaymentAllocation,
     ScheduleVersion,
 )
-from loans.models.snapshots import SNAPSHOT_CUSTOMER_FIELDS, SNAPSHOT_VERSION, ApplicationSnapshot
 
 __all__ = [
     "AutomatedDecision",
@@ -93,9 +92,6 @@ __all__ = [
     "MONEY",
     "POSITIVE",
     "RATE",
-    "SNAPSHOT_CUSTOMER_FIELDS",
-    "SNAPSHOT_VERSION",
-    "ApplicationSnapshot",
     "ApplicationStatus",
     "ApprovalAuthority",
     "ApprovalDecision",
@@ -105,6 +101,7 @@ __all__ = [
     "CollectionContact",
     "ContactChannel",
     "ContactOutcome",
+    "DelinquentLoan",
     "LegalCase",
     "LegalCaseEvent",
     "LegalStatus",
@@ -126,9 +123,9 @@ __all__ = [
     "LoanProduct",
     "LoanPurpose",
     "LoanStatus",
+    "PublicSubmission",
     "Repayment",
     "RepaymentAllocation",
     "RepaymentMethod",
     "ScheduleVersion",
 ]
-    "PublicSubmission",

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loans.models.products import MONEY, POSITIVE
-from loans.models.servicing import ZERO
+from loans.models.servicing import ZERO, Loan
 
 USER = settings.AUTH_USER_MODEL
 
@@ -338,3 +338,13 @@ class Recovery(models.Model):
 
     def __str__(self):
         return self.bank_reference
+
+
+class DelinquentLoan(Loan):
+    """The delinquency list and the collections workbench in the admin (the loan book's overdue part)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("delinquent loan")
+        verbose_name_plural = _("delinquency")
+        default_permissions = ("view",)

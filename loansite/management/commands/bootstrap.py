@@ -21,6 +21,7 @@ DEMO_USERS = [
     ("analyst", roles.RISK_ANALYST),
     ("ops", roles.MODEL_OPS),
     ("auditor", roles.AUDITOR),
+    ("collector", roles.COLLECTOR),
 ]
 
 
