@@ -80,25 +80,6 @@ COLLECTIONS_VIEW = [
     *model_perms("loans.delinquentloan", VIEW),
 ]
 
-# The daily close (delinquency): its runs, thresholds, rates and settings, the per-day loan
-# snapshots, classification history, reminders sent and delinquency signals.
-DELINQUENCY_VIEW = [
-    *model_perms("loans.dayclose", VIEW),
-    *model_perms("loans.classificationthreshold", VIEW),
-    *model_perms("loans.provisionrate", VIEW),
-    *model_perms("loans.closesettings", VIEW),
-    *model_perms("loans.loandaysnapshot", VIEW),
-    *model_perms("loans.classificationchange", VIEW),
-    *model_perms("loans.reminder", VIEW),
-    *model_perms("loans.delinquencysignal", VIEW),
-]
-# Who sets the classification thresholds, provision rates and the close's settings.
-DELINQUENCY_CONFIG = [
-    *model_perms("loans.classificationthreshold", CHANGE),
-    *model_perms("loans.provisionrate", CHANGE),
-    *model_perms("loans.closesettings", CHANGE),
-]
-
 # What every business role reads: the customer book, the loan book and the scoring registry.
 # Never users, tokens, sessions, task payloads or the audit trail.
 VIEW_BUSINESS = [

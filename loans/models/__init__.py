@@ -3,6 +3,7 @@
 - ``products``: LoanProduct and the choices it offers.
 - ``applications``: LoanApplication (the state machine), ApprovalAuthority, ApprovalDecision.
 - ``collateral``: Collateral, Guarantee and the configurable CollateralHaircut (担保).
+- ``snapshots``: ApplicationSnapshot, what an application was judged on (point in time).
 - ``servicing``: Loan, its versioned schedule (ScheduleVersion, Installment), Disbursement,
   Repayment (with its allocations) and the append-only LedgerEntry.
 - ``delinquency``: the daily close (DayClose), classification thresholds, provision rates and
@@ -72,6 +73,7 @@ from loans.models.servicing import (
     RepaymentAllocation,
     ScheduleVersion,
 )
+from loans.models.snapshots import SNAPSHOT_CUSTOMER_FIELDS, SNAPSHOT_VERSION, ApplicationSnapshot
 
 __all__ = [
     "AutomatedDecision",
@@ -92,6 +94,9 @@ __all__ = [
     "MONEY",
     "POSITIVE",
     "RATE",
+    "SNAPSHOT_CUSTOMER_FIELDS",
+    "SNAPSHOT_VERSION",
+    "ApplicationSnapshot",
     "ApplicationStatus",
     "ApprovalAuthority",
     "ApprovalDecision",
