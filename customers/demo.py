@@ -12,7 +12,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from customers.models import CreditLine, Customer, Interest, Need, RelationshipManager, Tag
+from customers.models import City, CreditLine, Customer, Interest, Need, RelationshipManager, Tag
+from customers.reference import city_tier_map
 from customers.services import assignment_run_matching
 from customers.validators import make_credit_code, make_mobile_phone, make_resident_id
 from loansite.demo import DemoContext, demo_seeder
@@ -20,27 +21,6 @@ from loansite.demo_profiles import CITIES, INDUSTRIES, customer_profiles
 from loansite.money import money
 from loansite.roles import LOAN_OFFICER
 
-CITY_ZH = {
-    "Beijing": "北京",
-    "Shanghai": "上海",
-    "Guangzhou": "广州",
-    "Shenzhen": "深圳",
-    "Hangzhou": "杭州",
-    "Chengdu": "成都",
-    "Wuhan": "武汉",
-    "Nanjing": "南京",
-    "Suzhou": "苏州",
-    "Xi'an": "西安",
-    "Changsha": "长沙",
-    "Hefei": "合肥",
-    "Kunming": "昆明",
-    "Nanning": "南宁",
-    "Taiyuan": "太原",
-    "Lanzhou": "兰州",
-    "Ganzhou": "赣州",
-    "Zunyi": "遵义",
-    "Qujing": "曲靖",
-}
 INDUSTRY_ZH = {
     "retail": "商行",
     "catering": "餐饮管理",
@@ -68,6 +48,7 @@ def _managers(ctx: DemoContext, rng) -> None:
     user_model = get_user_model()
     industries = [i.code for i in INDUSTRIES]
     cities = [city for city, _tier in CITIES]
+    city_zh = _city_names_zh()
     for i in range(n):
         surname, given = SURNAMES[i % len(SURNAMES)], GIVEN[(i * 7) % len(GIVEN)]
         user, created = user_model.objects.get_or_create(
@@ -83,13 +64,17 @@ def _managers(ctx: DemoContext, rng) -> None:
             user=user,
             defaults={
                 "city": cities[i % len(cities)],
-                "branch": f"{CITY_ZH[cities[i % len(cities)]]}分行",
+                "branch": f"{city_zh.get(cities[i % len(cities)], cities[i % len(cities)])}分行",
                 "industries": expertise,
                 "seniority": int(rng.integers(1, 5)),
                 "capacity": capacity,
                 "active": True,
             },
         )
+
+
+def _city_names_zh() -> dict[str, str]:
+    return dict(City.objects.values_list("name_en", "short_name"))
 
 
 @demo_seeder(order=10)
@@ -100,6 +85,8 @@ def seed_customers(ctx: DemoContext) -> None:
     _managers(ctx, rng)
 
     existing_phones = dict(Customer.objects.values_list("phone", "pk"))
+    # Names and tiers of the demo's cities come from the reference data (customers.City).
+    names_zh, tiers = _city_names_zh(), city_tier_map()
     today = ctx.now.date()
     rating_cut = np.quantile(profiles["quality"], [0.85, 0.6, 0.3, 0.1])
     individual = rng.random(len(profiles)) < 0.3
@@ -111,7 +98,7 @@ def seed_customers(ctx: DemoContext) -> None:
             phone = make_mobile_phone(rng)
         phones.add(phone)
         rating = RATINGS[int(np.searchsorted(-rating_cut, -row.quality, side="right"))]
-        city_zh = CITY_ZH.get(row.city, row.city)
+        city_zh = names_zh.get(row.city, row.city)
         brand = "".join(rng.choice(NAME_PARTS, size=2, replace=False))
         if individual[i]:
             name = f"{city_zh}{brand}{INDUSTRY_ZH[row.industry]}店"
@@ -136,7 +123,7 @@ def seed_customers(ctx: DemoContext) -> None:
                 email=f"contact{i + 1}@example.cn",
                 address=f"{city_zh}市{brand}路{street_no}号",
                 city=row.city,
-                city_tier=int(row.city_tier),
+                city_tier=tiers.get(row.city, int(row.city_tier)),
                 industry=row.industry,
                 years_in_business=int(row.years_in_business),
                 employees=int(row.employees),

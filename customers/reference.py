@@ -90,8 +90,7 @@ def city_label(value) -> str:
         return ""
     if not _chinese():
         return str(value)
-    short = City.objects.filter(name_en=value).values_list("short_name", flat=True).first()
-    return short or str(value)
+    return _labels("city").get(value) or str(value)
 
 
 def industry_choices(*, include: str | None = None) -> list[tuple[str, str]]:
@@ -124,10 +123,7 @@ def industry_label(code) -> str:
     """An industry code as shown in the current language."""
     if not code:
         return ""
-    row = Industry.objects.filter(code=code).values_list("name", "name_en").first()
-    if row is None:
-        return str(code)
-    return row[0] if _chinese() else row[1]
+    return _labels("industry_zh" if _chinese() else "industry_en").get(code) or str(code)
 
 
 def industry_section_map() -> dict[str, str]:
@@ -160,3 +156,25 @@ def reference_lookups() -> dict:
 
 def reference_lookups_clear(**_kwargs) -> None:
     _lookups.clear()
+    _label_maps.clear()
+
+
+_label_maps: dict = {}
+
+
+def _labels(kind: str) -> dict:
+    """Value -> label maps for lists and exports (one query per kind, cached like the lookups)."""
+    import time
+
+    now = time.monotonic()
+    if _label_maps.get("at") is None or now - _label_maps["at"] > LOOKUP_TTL:
+        _label_maps.clear()
+        _label_maps["at"] = now
+    if kind not in _label_maps:
+        if kind == "city":
+            _label_maps[kind] = dict(City.objects.values_list("name_en", "short_name"))
+        elif kind == "industry_zh":
+            _label_maps[kind] = dict(Industry.objects.values_list("code", "name"))
+        else:
+            _label_maps[kind] = dict(Industry.objects.values_list("code", "name_en"))
+    return _label_maps[kind]

@@ -87,6 +87,10 @@ VIEW_BUSINESS = [
     *model_perms("customers.tag", VIEW),
     *model_perms("customers.need", VIEW),
     *model_perms("customers.interest", VIEW),
+    # Reference data: cities with their tiers, industries and their GB/T 4754 sections.
+    *model_perms("customers.city", VIEW),
+    *model_perms("customers.industry", VIEW),
+    *model_perms("customers.industrysection", VIEW),
     *model_perms("customers.creditline", VIEW),
     *model_perms("customers.relationshipmanager", VIEW),
     *model_perms("customers.assignment", VIEW),
@@ -337,6 +341,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *model_perms("customers.tag", *ALL),
         *model_perms("customers.need", *ALL),
         *model_perms("customers.interest", *ALL),
+        # Reference data is switched off, never deleted (customers keep their values).
+        *model_perms("customers.city", VIEW, ADD, CHANGE),
+        *model_perms("customers.industry", VIEW, ADD, CHANGE),
+        *model_perms("customers.industrysection", VIEW, ADD, CHANGE),
         *model_perms("customers.creditline", *ALL),
         *model_perms("customers.relationshipmanager", *ALL),
         "customers.run_matching",

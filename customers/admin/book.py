@@ -15,6 +15,7 @@ from import_export.admin import ExportMixin
 from audit.admin_mixins import AuditedExportMixin, AuditedModelAdmin, ReadOnlyAdminMixin
 from customers.admin.common import breakdown_table
 from customers.admin.imports import import_page
+from customers.admin.reference import CustomerCityFilter, CustomerIndustryFilter
 from customers.forms import (
     CustomerAdminForm,
     MatchingForm,
@@ -119,8 +120,8 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
     list_display = [
         "name_short",
         "kind",
-        "industry",
-        "city",
+        "industry_name",
+        "city_name",
         "city_tier",
         "rating",
         "monthly_revenue_cny",
@@ -130,9 +131,9 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
     list_display_links = ["name_short"]
     list_filter = [
         "kind",
-        "industry",
+        CustomerIndustryFilter,
         "city_tier",
-        "city",
+        CustomerCityFilter,
         "rating",
         ("tags", admin.RelatedOnlyFieldListFilter),
         ("manager", admin.RelatedOnlyFieldListFilter),
@@ -207,6 +208,14 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
     def name_short(self, obj):
         # One line, cut with an ellipsis; the whole name on hover.
         return format_html('<span class="cell-truncate" title="{}">{}</span>', obj.name, obj.name)
+
+    @admin.display(description=_("industry"), ordering="industry")
+    def industry_name(self, obj):
+        return obj.get_industry_display()
+
+    @admin.display(description=_("city"), ordering="city")
+    def city_name(self, obj):
+        return obj.get_city_display()
 
     @admin.display(description=_("tags"))
     def tag_list(self, obj):

@@ -23,11 +23,10 @@ STALE_RUN_AFTER = datetime.timedelta(hours=1)
 
 
 def _city_tiers() -> dict[str, int]:
-    from loansite.demo_profiles import CITIES
+    """City -> tier from the reference data (customers.City)."""
+    from customers.reference import city_tier_map
 
-    tiers = dict(CITIES)
-    tiers.update(dict(Customer.objects.values_list("city", "city_tier").distinct()))
-    return tiers
+    return city_tier_map()
 
 
 def _managers(*, release_all: bool, only: list[int] | None = None) -> matching.Managers:
