@@ -4,14 +4,13 @@ and raw rows in, cleaned rows and row/column errors out; ``loans.services.statem
 them against the book and posts them."""
 
 import datetime
-import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
 from customers.importing import CellError, RowError, parse_money
 from loansite.exports import formula_unescape
-from loansite.tabular import text_has_control_characters
+from loansite.tabular import header_match, header_synonyms_index, text_has_control_characters
 
 # key -> (English header, Chinese header)
 COLUMNS = {
@@ -56,12 +55,11 @@ class ParsedStatement:
 
 
 def _lookup() -> dict[str, str]:
-    names = {}
-    for key, (english, chinese) in COLUMNS.items():
-        for alias in (key, english, chinese):
-            names[alias.lower()] = key
-    names.update(ALIASES)
-    return names
+    """Every name of a column, compared without case, spaces, punctuation or a unit in brackets."""
+    names: dict[str, list[str]] = {key: [key, english, chinese] for key, (english, chinese) in COLUMNS.items()}
+    for alias, key in ALIASES.items():
+        names[key].append(alias)
+    return header_synonyms_index(names)
 
 
 def _text(value) -> str:
@@ -96,16 +94,13 @@ def _reference(value, max_length) -> str:
     return text
 
 
-_SPACES = re.compile(r"\s+")
-
-
 def parse_statement_rows(headers, rows) -> ParsedStatement:
     lookup = _lookup()
     mapping: dict[int, str] = {}
     unknown = []
     for index, header in enumerate(headers):
         text = str(header or "").replace("\ufeff", "").strip()
-        key = lookup.get(_SPACES.sub(" ", text.lower()))
+        key, _unit = header_match(text, lookup)
         if key and key not in mapping.values():
             mapping[index] = key
         elif text:
