@@ -19,6 +19,7 @@ class TransactionImportForm(forms.Form):
 
 
 def transaction_import_view(request):
+    from loansite.import_templates import import_template_links
     from loansite.tabular import tabular_check_size
     from risk.services.imports import HEADERS, transactions_import
 
@@ -48,5 +49,6 @@ def transaction_import_view(request):
         "form": form,
         "report": report,
         "headers": HEADERS,
+        "templates": import_template_links("admin:risk_transaction_import_template"),
     }
     return TemplateResponse(request, "admin/risk/transaction/import.html", context)

@@ -49,8 +49,29 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         from risk.admin.imports import transaction_import_view
 
         return [
-            path("import/", self.admin_site.admin_view(transaction_import_view), name="risk_transaction_import")
+            path("import/", self.admin_site.admin_view(transaction_import_view), name="risk_transaction_import"),
+            path(
+                "import/template/<str:language>/<str:file_format>/",
+                self.admin_site.admin_view(self.import_template_view),
+                name="risk_transaction_import_template",
+            ),
         ] + super().get_urls()
+
+    def import_template_view(self, request, language, file_format):
+        """A CSV or XLSX file with the import's headers and one example row (import permission only)."""
+        from django.core.exceptions import PermissionDenied
+
+        from loansite.import_templates import import_template_response
+        from risk.import_templates import transaction_import_template_columns
+
+        if not request.user.has_perm("risk.import_transaction"):
+            raise PermissionDenied
+        return import_template_response(
+            name="transactions",
+            columns=transaction_import_template_columns(),
+            language=language,
+            file_format=file_format,
+        )
 
 
 @admin.register(LoginEvent)

@@ -114,3 +114,22 @@ def test_the_statement_template_has_the_statement_headers(client, make_user):
         table = _table(content)
         parsed = parse_statement_rows(table.headers, table.rows)
         assert not parsed.file_errors and not parsed.ignored_headers and not parsed.errors
+
+
+def test_the_transaction_template_is_for_risk_analysts(client, make_user):
+    from risk.services.imports import _columns
+
+    client.force_login(make_user("analyst", role="Risk analyst"))
+    assert (
+        reverse("admin:risk_transaction_import_template", args=["zh", "xlsx"])
+        in client.get(reverse("admin:risk_transaction_import")).content.decode()
+    )
+    for language in ("en", "zh"):
+        for file_format in ("csv", "xlsx"):
+            response = client.get(reverse("admin:risk_transaction_import_template", args=[language, file_format]))
+            assert response.status_code == 200
+            table = _table(response.content)
+            columns, unknown = _columns(table.headers)
+            assert not unknown and len(columns) == len(table.headers) and len(table.rows) == 1
+    client.force_login(make_user("officer", role="Loan officer"))
+    assert client.get(reverse("admin:risk_transaction_import_template", args=["en", "csv"])).status_code == 403
