@@ -604,7 +604,7 @@ class Migration(migrations.Migration):
             fields=[],
             options={
                 "verbose_name": "delinquent loan",
-                "verbose_name_plural": "delinquency",
+                "verbose_name_plural": "delinquent loans",
                 "proxy": True,
                 "default_permissions": ("view",),
                 "indexes": [],

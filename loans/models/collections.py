@@ -346,5 +346,5 @@ class DelinquentLoan(Loan):
     class Meta:
         proxy = True
         verbose_name = _("delinquent loan")
-        verbose_name_plural = _("delinquency")
+        verbose_name_plural = _("delinquent loans")
         default_permissions = ("view",)
