@@ -89,6 +89,8 @@ CLOSE_STEPS: tuple[CloseStep, ...] = (
     CloseStep("snapshot", "loans.close.step_snapshot"),
     CloseStep("reminders", "loans.services.reminders.reminders_close_day"),
     CloseStep("promises", "loans.services.collections.promises_close_day"),
+    # Last: the risk app turns the day's delinquency signals into risk events (queued on commit).
+    CloseStep("risk_signals", "risk.services.delinquency.delinquency_signals_after_close"),
 )
 
 

@@ -59,6 +59,9 @@ SCHEDULABLE_TASKS: dict[str, Schedulable] = {
     ),
     "risk.early_warnings_scan": Schedulable(_("Scan for early warnings (PD, credit lines, revenue, overdue loans)")),
     "risk.quality_checks_run": Schedulable(_("Run the data-quality checks")),
+    "risk.delinquency_signals_consume": Schedulable(
+        _("Turn the daily close's delinquency signals into risk events (catch-up)")
+    ),
     # Installed by beat itself (results expire after a day).
     "celery.backend_cleanup": Schedulable(_("Delete expired task results")),
 }

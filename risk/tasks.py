@@ -17,3 +17,12 @@ def quality_checks_run_task() -> dict:
     from risk.services.quality import quality_checks_run
 
     return quality_checks_run()
+
+
+@shared_task(name="risk.delinquency_signals_consume")
+def delinquency_signals_consume_task() -> dict:
+    """After each daily close, and hourly (beat) as a catch-up: unconsumed delinquency signals
+    become risk events."""
+    from risk.services.delinquency import delinquency_signals_consume
+
+    return delinquency_signals_consume()

@@ -192,8 +192,8 @@ def early_warnings_revenue_drop() -> int:
 
 
 def early_warnings_overdue_loans() -> int:
-    """Live loans whose next installment is past due (until the delinquency close signals
-    them itself through :func:`risk_signal_record`, with the same signal key)."""
+    """Live loans whose next installment is past due, for a system whose daily close has
+    never run (the close's delinquency signals say it otherwise, with the same signal key)."""
     from django.apps import apps
     from django.utils import timezone
 
@@ -227,5 +227,12 @@ def early_warnings_scan(*, since_days: int = 2) -> dict:
         "pd_rise": early_warnings_pd_rise(since=since),
         "credit_line_use": early_warnings_credit_line_use(),
         "revenue_drop": early_warnings_revenue_drop(),
-        "loan_overdue": early_warnings_overdue_loans(),
+        # Once the daily close runs, its delinquency signals say this (risk.services.delinquency).
+        "loan_overdue": 0 if _daily_close_runs() else early_warnings_overdue_loans(),
     }
+
+
+def _daily_close_runs() -> bool:
+    from loans.models import DayClose
+
+    return DayClose.objects.filter(status=DayClose.Status.DONE).exists()
