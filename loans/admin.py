@@ -34,7 +34,7 @@ from loans.selectors import application_awaiting_second_condition
 from loans.services import EDITABLE_FIELDS, application_create, application_update
 from loansite.errors import ApplicationError
 from loansite.exports import SpreadsheetExportMixin
-from loansite.formatting import format_money, money_column
+from loansite.formatting import format_date, format_datetime, format_money, money_column
 
 
 @admin.register(LoanProduct)
@@ -126,18 +126,16 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
 
     list_display = (
         "reference",
-        "submitted_at",
+        "submitted",
         "customer_name",
-        "industry",
-        "city",
+        "industry_city",
         "product_code",
         "amount_cny",
-        "score_points",
-        "score_grade",
+        "score",
         "flags",
         "status",
         "channel",
-        "reviewer",
+        "reviewer_short",
     )
     list_display_links = ("reference",)
     list_filter = (
@@ -228,6 +226,34 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
     # --- list columns ------------------------------------------------------------
     amount_cny = money_column("amount", _("amount"))
 
+    @admin.display(description=_("submitted"), ordering="submitted_at")
+    def submitted(self, obj):
+        """The day (the time on hover): the queue's age at a glance in a narrow column."""
+        if obj.submitted_at is None:
+            return "—"
+        return format_html(
+            '<span title="{}">{}</span>', format_datetime(obj.submitted_at), format_date(obj.submitted_at)
+        )
+
+    @admin.display(description=_("score"), ordering="score_points")
+    def score(self, obj):
+        """Grade and points in one narrow column: "B 690"."""
+        if not obj.score_grade and obj.score_points is None:
+            return "—"
+        return format_html(
+            '<span class="score-grade grade-{}">{}</span> <span class="num">{}</span>',
+            obj.score_grade or "none",
+            obj.score_grade or "—",
+            obj.score_points if obj.score_points is not None else "—",
+        )
+
+    @admin.display(description=_("reviewer"), ordering="reviewer__username")
+    def reviewer_short(self, obj):
+        if obj.reviewer is None:
+            return "—"
+        name = obj.reviewer.get_full_name() or obj.reviewer.get_username()
+        return format_html('<span class="cell-truncate cell-narrow" title="{}">{}</span>', name, name)
+
     @admin.display(description=_("decision reason"))
     def decision_reason_shown(self, obj):
         """The decision's reason, or for a returned application what the reviewer asked for."""
@@ -255,6 +281,14 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
     def city(self, obj):
         return obj.customer.city if obj.customer is not None else ""
 
+    @admin.display(description=_("industry · city"))
+    def industry_city(self, obj):
+        """One narrow column for both (each keeps its own filter)."""
+        if obj.customer is None:
+            return "—"
+        text = f"{self.industry(obj)} · {self.city(obj)}"
+        return format_html('<span class="cell-truncate cell-narrow" title="{}">{}</span>', text, text)
+
     @admin.display(description=_("product"), ordering="product__code")
     def product_code(self, obj):
         return obj.product.code
@@ -266,10 +300,11 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
 
         flags = [("flag", flag) for flag in obj.risk_flags or []] + risk_flag_labels(obj.customer)
         if getattr(obj, "awaiting_second", False) and obj.status == LoanApplication.Status.UNDER_REVIEW:
-            flags.insert(0, ("second-approval", _("awaiting second approval")))
+            flags.insert(0, ("second-approval", _("2nd approval"), _("awaiting second approval")))
         if not flags:
             return ""
-        return format_html_join(" ", '<span class="loan-flag risk-level-{}">{}</span>', flags)
+        chips = ((flag[0], flag[2] if len(flag) > 2 else flag[1], flag[1]) for flag in flags)
+        return format_html_join(" ", '<span class="loan-flag risk-level-{}" title="{}">{}</span>', chips)
 
     def get_queryset(self, request):
         from risk.selectors import risk_flags_prefetch

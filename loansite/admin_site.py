@@ -12,6 +12,8 @@ class LoanAdminSite(admin.AdminSite):
     site_title = _("Loan back office")
     index_title = _("Workbench")
     enable_nav_sidebar = True
+    # Nothing shows as an em dash everywhere (loansite/formatting.py).
+    empty_value_display = "—"
 
     def has_permission(self, request):
         # Staff who must use two-factor authentication (or chose to) pass the second factor first.
