@@ -59,6 +59,7 @@ SCHEDULABLE_TASKS: dict[str, Schedulable] = {
     ),
     "risk.early_warnings_scan": Schedulable(_("Scan for early warnings (PD, credit lines, revenue, overdue loans)")),
     "risk.quality_checks_run": Schedulable(_("Run the data-quality checks")),
+    "scoring.outcomes_refresh": Schedulable(_("Derive loan outcomes from servicing and backtest the PD models")),
     "risk.delinquency_signals_consume": Schedulable(
         _("Turn the daily close's delinquency signals into risk events (catch-up)")
     ),

@@ -69,7 +69,10 @@ def expert_result_for(values: dict) -> ExpertResult | None:
 # -- policy -------------------------------------------------------------------------------
 def decision_policy_for(product_id: int | None) -> DecisionPolicy | None:
     """The product's own policy, else the default one."""
-    policies = {p.product_id: p for p in DecisionPolicy.objects.filter(product_id__in=[product_id, None])}
+    from django.db.models import Q
+
+    rows = DecisionPolicy.objects.filter(Q(product_id=product_id) | Q(product=None))
+    policies = {p.product_id: p for p in rows}
     return policies.get(product_id) or policies.get(None)
 
 

@@ -15,6 +15,7 @@ import logging
 
 from celery import shared_task
 
+from loans.services.automation import application_auto_decide
 from loansite.task_authorisation import task_authorised, task_grant_check
 from scoring.models import RunStatus, ScoringRun, TrainingRun
 from scoring.selectors import active_versions
@@ -27,6 +28,7 @@ from scoring.services import (
 from scoring.services import (
     model_train as model_train_service,
 )
+from scoring.services.decision import application_shadow_score
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +41,24 @@ def score_application(application_id: int) -> dict:
     never a gate on the application's path.
     """
     label = application_score(application_id=application_id)
+    shadow = application_shadow_score(application_id=application_id)
+    # After scoring, in the worker: the decision policy (rules, straight-through) acts.
+    decision = application_auto_decide(application_id=application_id)
+    extra = {"automated": decision.kind} if decision is not None else {}
+    if shadow:
+        extra["shadow_scores"] = shadow
     if label is None:
         logger.info("scoring: no active model, application %s left unscored", application_id)
-        return {"application_id": application_id, "scored": False}
-    return {"application_id": application_id, "scored": True, "model_version": label}
+        return {"application_id": application_id, "scored": False, **extra}
+    return {"application_id": application_id, "scored": True, "model_version": label, **extra}
+
+
+@shared_task(name="scoring.outcomes_refresh")
+def outcomes_refresh() -> dict:
+    """Nightly: derive default flags from servicing, backtest the PD champion and challenger."""
+    from scoring.services.decision import outcomes_refresh as refresh
+
+    return refresh()
 
 
 @shared_task(name="scoring.model_train", bind=True)

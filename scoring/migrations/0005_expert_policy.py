@@ -69,6 +69,20 @@ def seed(apps, schema_editor):
     )
 
 
+def schedule(apps, schema_editor):
+    crontab, _ = apps.get_model("django_celery_beat", "CrontabSchedule").objects.get_or_create(
+        minute="20", hour="3", day_of_week="*", day_of_month="*", month_of_year="*", timezone="Asia/Shanghai"
+    )
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
+        name="Scoring: derive outcomes and backtest (nightly)",
+        defaults={"task": "scoring.outcomes_refresh", "crontab": crontab, "enabled": True},
+    )
+
+
+def unschedule(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(task="scoring.outcomes_refresh").delete()
+
+
 def unseed(apps, schema_editor):
     apps.get_model("scoring", "ExpertScorecard").objects.all().delete()
     apps.get_model("scoring", "PolicyRule").objects.all().delete()
@@ -79,6 +93,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("loans", "0011_collateral_haircuts"),
         ("scoring", "0003_score_lean_indexes"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -570,4 +585,5 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(seed, unseed),
+        migrations.RunPython(schedule, unschedule),
     ]
