@@ -42,7 +42,7 @@ class City(models.Model):
     province_en = models.CharField(_("province (English)"), max_length=32)
     tier = models.PositiveSmallIntegerField(_("city tier"), choices=CityTier.choices, default=CITY_TIER_DEFAULT)
     active = models.BooleanField(
-        _("active"), default=True, help_text=_("Offered on the forms and accepted by imports.")
+        _("in use"), default=True, help_text=_("Offered on the forms and accepted by imports.")
     )
 
     class Meta:
@@ -83,7 +83,7 @@ class Industry(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=100)
     divisions = models.CharField(_("GB/T 4754 divisions"), max_length=32, blank=True, help_text=_("e.g. 51-52"))
     active = models.BooleanField(
-        _("active"), default=True, help_text=_("Offered on the forms and accepted by imports.")
+        _("in use"), default=True, help_text=_("Offered on the forms and accepted by imports.")
     )
 
     class Meta:

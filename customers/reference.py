@@ -35,12 +35,15 @@ def city_choices(*, include: str | None = None) -> list[tuple[str, str]]:
         else City.objects.filter(active=True) | City.objects.filter(name_en=include)
     )
     chinese = _chinese()
-    return [
-        (name_en, f"{short} · {province}" if chinese else f"{name_en}, {province_en}")
-        for name_en, short, province, province_en in rows.order_by("code").values_list(
-            "name_en", "short_name", "province", "province_en"
-        )
-    ]
+    choices = []
+    for name_en, name, short, province, province_en in rows.order_by("code").values_list(
+        "name_en", "name", "short_name", "province", "province_en"
+    ):
+        if name == province or not province:  # a municipality (北京市) is its own province
+            choices.append((name_en, short if chinese else name_en))
+        else:
+            choices.append((name_en, f"{short} · {province}" if chinese else f"{name_en}, {province_en}"))
+    return choices
 
 
 def city_lookup(*, active_only: bool = True) -> dict[str, CityRef]:

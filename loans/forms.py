@@ -75,8 +75,10 @@ class PublicApplicationForm(forms.Form):
     )
     email = forms.EmailField(label=_("Email"), required=False)
     # Cities and industries are reference data (Admin -> Customers -> Cities / Industries).
-    city = forms.ChoiceField(label=_("City"), choices=city_choices)
-    industry = forms.ChoiceField(label=_("Industry"), choices=industry_choices)
+    city = forms.ChoiceField(label=_("City"), choices=lambda: [("", _("Choose your city")), *city_choices()])
+    industry = forms.ChoiceField(
+        label=_("Industry"), choices=lambda: [("", _("Choose your industry")), *industry_choices()]
+    )
     years_in_business = forms.IntegerField(label=_("Years in business"), min_value=0, max_value=100)
     employees = forms.IntegerField(label=_("Employees"), min_value=1, max_value=100000)
     monthly_revenue = forms.DecimalField(

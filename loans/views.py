@@ -1,5 +1,7 @@
 """Public pages: the application form and the status lookup. Thin callers of the services."""
 
+import time
+
 from django.conf import settings
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -10,7 +12,7 @@ from loans.forms import PublicApplicationForm, StatusLookupForm
 from loans.ratelimit import rate_limit_count, rate_limit_hit, rate_limit_reached, rate_limit_retry_after
 from loans.selectors import application_public_lookup, application_public_offer, application_public_status
 from loans.services import application_submit_public
-from loans.services.public import public_submission_find
+from loans.services.public import application_public_fingerprint, public_submission_find
 from loansite.errors import ApplicationError
 from loansite.proxy import client_key
 
@@ -59,6 +61,27 @@ def _done(request, application):
 
 
 DONE_SESSION_KEY = "loans_apply_done"
+FILED_SESSION_KEY = "loans_apply_filed"
+# How long this browser's filed applications are recognised when sent again.
+FILED_RECOGNISED_SECONDS = 30 * 60
+
+
+def _filed_in_session(request) -> dict:
+    """Fingerprint -> reference of the applications this browser filed recently."""
+    now = time.time()
+    filed = request.session.get(FILED_SESSION_KEY, {})
+    return {fp: ref for fp, (ref, at) in filed.items() if now - at < FILED_RECOGNISED_SECONDS}
+
+
+def _filed_in_session_add(request, fingerprint: str, reference: str) -> None:
+    now = time.time()
+    kept = {
+        fp: [ref, at]
+        for fp, (ref, at) in request.session.get(FILED_SESSION_KEY, {}).items()
+        if now - at < FILED_RECOGNISED_SECONDS
+    }
+    kept[fingerprint] = [reference, now]
+    request.session[FILED_SESSION_KEY] = dict(list(kept.items())[-20:])
 
 
 @never_cache
@@ -83,6 +106,18 @@ def apply(request):
     if earlier is not None:
         # This very form was filed already (a refresh, a double click, back and submit).
         return _done(request, earlier)
+    fingerprint = application_public_fingerprint(
+        customer_fields=form.customer_fields(),
+        product=data["product"],
+        amount=data["amount"],
+        term_months=data["term_months"],
+    )
+    filed = _filed_in_session(request).get(fingerprint)
+    if filed is not None:
+        # The same application filed from this browser a moment ago, sent again from a copy
+        # of the form (the back button serves one with a new token): the same answer.
+        request.session[DONE_SESSION_KEY] = filed
+        return redirect("loans:apply-done")
     if rate_limit_reached(scope="apply", key=key, rate=settings.PUBLIC_APPLY_RATE):
         return _form_again(request, form, status=429, retry_rate=settings.PUBLIC_APPLY_RATE)
     try:
@@ -100,6 +135,7 @@ def apply(request):
         return _form_again(request, form, status=exc.status_code)
     # Only applications filed count toward the per-address limit.
     rate_limit_count(scope="apply", key=key, rate=settings.PUBLIC_APPLY_RATE)
+    _filed_in_session_add(request, fingerprint, application.reference)
     # The same page and a reference for a new customer, a customer on file and an
     # application pending identity verification: it tells nobody who is on file.
     return _done(request, application)

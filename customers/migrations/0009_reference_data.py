@@ -115,7 +115,7 @@ class Migration(migrations.Migration):
                 (
                     "active",
                     models.BooleanField(
-                        default=True, help_text="Offered on the forms and accepted by imports.", verbose_name="active"
+                        default=True, help_text="Offered on the forms and accepted by imports.", verbose_name="in use"
                     ),
                 ),
             ],
@@ -151,7 +151,7 @@ class Migration(migrations.Migration):
                 (
                     "active",
                     models.BooleanField(
-                        default=True, help_text="Offered on the forms and accepted by imports.", verbose_name="active"
+                        default=True, help_text="Offered on the forms and accepted by imports.", verbose_name="in use"
                     ),
                 ),
                 (

@@ -269,6 +269,26 @@ def application_submit_public(
         raise Conflict(_("Could not allocate a reference number; please try again.")) from None
 
 
+def application_public_fingerprint(*, customer_fields: dict, product, amount, term_months: int) -> str:
+    """What makes two posts the same application: who (identifiers, phone), which product,
+    how much, how long. A browser's back button may serve the form again with a new token
+    but everything typed; the fingerprint finds that copy (within the same session)."""
+    import hashlib
+
+    from customers.validators import normalize_credit_code, normalize_mobile_phone, normalize_resident_id
+
+    parts = [
+        normalize_credit_code(customer_fields.get("credit_code")),
+        normalize_resident_id(customer_fields.get("id_number")),
+        normalize_mobile_phone(customer_fields.get("phone")),
+        applicant_name_key(customer_fields.get("name")),
+        str(getattr(product, "pk", product)),
+        str(money(amount)),
+        str(term_months),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
 def public_submission_find(token: str) -> LoanApplication | None:
     """The application a public form with this one-time token made, if any."""
     row = PublicSubmission.objects.filter(token=token).select_related("application").first()
