@@ -13,6 +13,7 @@ from audit.admin_mixins import ReadOnlyAdminMixin
 from loans import admin_servicing_views as views
 from loans.admin_filters import CappedCountPaginator
 from loans.models import Disbursement, Loan, Repayment
+from loansite.formatting import money_column
 
 
 class ManagerFilter(admin.SimpleListFilter):
@@ -37,14 +38,17 @@ class LoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "loan_number",
         "customer_name",
         "product_code",
-        "principal",
-        "outstanding_principal",
+        "principal_cny",
+        "outstanding_principal_cny",
         "next_due_date",
-        "next_due_amount",
+        "next_due_amount_cny",
         "status",
         "restructured",
         "manager",
     )
+    principal_cny = money_column("principal", _("principal"))
+    outstanding_principal_cny = money_column("outstanding_principal", _("outstanding principal"))
+    next_due_amount_cny = money_column("next_due_amount", _("next due amount"))
     list_filter = (
         "status",
         "product",
@@ -142,7 +146,7 @@ class DisbursementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "application",
         "tranche",
-        "amount",
+        "amount_cny",
         "value_date",
         "contract_number",
         "status",
@@ -152,6 +156,7 @@ class DisbursementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", ("value_date", admin.DateFieldListFilter))
     list_select_related = ("application", "loan", "prepared_by", "authorised_by")
+    amount_cny = money_column("amount", _("amount"))
     search_fields = ("=application__reference", "=contract_number", "=loan__loan_number")
     show_full_result_count = False
     actions = None
@@ -182,14 +187,18 @@ class RepaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "bank_reference",
         "loan",
         "value_date",
-        "amount",
+        "amount_cny",
         "kind",
         "channel",
-        "allocated_principal",
-        "allocated_interest",
-        "allocated_credit",
+        "allocated_principal_cny",
+        "allocated_interest_cny",
+        "allocated_credit_cny",
         "status",
     )
+    amount_cny = money_column("amount", _("amount"))
+    allocated_principal_cny = money_column("allocated_principal", _("to principal"))
+    allocated_interest_cny = money_column("allocated_interest", _("to interest"))
+    allocated_credit_cny = money_column("allocated_credit", _("to credit held"))
     list_filter = ("status", "channel", "kind", ("value_date", admin.DateFieldListFilter))
     list_select_related = ("loan",)
     search_fields = ("=bank_reference", "=loan__loan_number")

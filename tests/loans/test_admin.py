@@ -143,7 +143,7 @@ def test_application_page_shows_compact_reasons_and_the_score_history(approver_c
     Score.objects.create(application=pending, model_version=later, probability=0.0831, points=640, grade="B")
     html = approver_client.get(change_url(pending)).content.decode()
     assert "Low credit bureau score" in html and "R03" in html  # words and code from the stored pair
-    assert "Score history" in html and later.label in html and "0.0831" in html
+    assert "Score history" in html and later.label in html and "8.31 %" in html  # PD 0.0831 as a percentage
     assert "Decided with the score above" in html
 
 

@@ -158,7 +158,7 @@ def test_admin_adds_collateral_through_the_service_and_shows_it_on_the_applicati
     assert item.haircut == Decimal("0.6000") and item.created_by == officer
     client.force_login(approver)
     page = client.get(f"/admin/loans/loanapplication/{app.pk}/change/").content.decode()
-    assert 'id="collateral"' in page and "20000.00" in page
+    assert 'id="collateral"' in page and "¥20,000.00" in page
     response = client.post(f"/admin/loans/collateral/{item.pk}/release/", {"reason": "swap"})
     assert response.status_code == 302
     item.refresh_from_db()

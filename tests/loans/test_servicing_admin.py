@@ -57,7 +57,7 @@ def test_loan_page_shows_terms_schedule_ledger_and_the_actions_of_the_role(clien
     repayment_post(actor=officer, loan=loan, amount="1725.48", value_date=DAY.replace(month=2), bank_reference="B-1")
     client.force_login(officer)
     html = client.get(page(loan)).content.decode()
-    assert 'id="schedule"' in html and "1708.43" in html and 'class="installment-paid"' in html
+    assert 'id="schedule"' in html and "¥1,708.43" in html and 'class="installment-paid"' in html
     assert 'id="ledger"' in html and "B-1" in html
     assert "/act/repay/" in html and "/act/restructure/" not in html and "/reverse/" not in html
     client.force_login(approver)
