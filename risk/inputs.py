@@ -5,6 +5,7 @@ for a 1,000-item batch (no serializer per item) and the same checks for every en
 """
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -18,6 +19,7 @@ from risk.models import Transaction
 MAX_AMOUNT = Decimal("99999999999999.99")
 DIRECTIONS = frozenset(Transaction.Direction.values)
 CHANNELS = frozenset(Transaction.Channel.values)
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 @dataclass(slots=True)
@@ -54,7 +56,7 @@ def _text(raw: dict, name: str, limit: int, errors: dict) -> str:
     value = str(value).strip()
     if len(value) > limit:
         errors[name] = _("At most %(limit)s characters.") % {"limit": limit}
-    elif any(ord(ch) < 32 for ch in value):
+    elif _CONTROL.search(value):
         errors[name] = _("Control characters are not allowed.")
     return value
 

@@ -1,0 +1,40 @@
+"""On a SQLite file, scoring calls take their write transactions in turn on a lock file
+beside the database (a waiter wakes as soon as it is free), not in SQLite's sleeping retries."""
+
+import fcntl
+import os
+
+import pytest
+from django.db import connections
+
+from risk.services.ingest import _write_turn
+
+
+def _free(path) -> bool:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def test_the_write_turn_holds_the_lock_file_beside_the_database(tmp_path, monkeypatch):
+    default = connections["default"]
+    monkeypatch.setitem(default.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setattr(default, "is_in_memory_db", lambda: False)
+    lock = tmp_path / "db.sqlite3-risk-write.lock"
+    with _write_turn():
+        assert lock.exists() and not _free(lock)
+    assert _free(lock)
+
+
+@pytest.mark.django_db
+def test_no_turn_inside_an_outer_transaction(tmp_path, monkeypatch):
+    default = connections["default"]
+    monkeypatch.setitem(default.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setattr(default, "is_in_memory_db", lambda: False)
+    with _write_turn():  # the test's transaction holds the database already
+        assert not (tmp_path / "db.sqlite3-risk-write.lock").exists()
