@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 from loans.models import LoanProduct
 from loansite.errors import ApplicationError
-from scoring.forms import PredictionForm
+from scoring.forms import PredictionForm, VersionActionForm
 from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score, ScoringRun, TrainingRun
 from scoring.reasons import reason_text
 from scoring.selectors import (
@@ -33,6 +33,17 @@ from scoring.services import (
 )
 
 TRAIN_PERM = "scoring.train_model"
+
+
+def metric_label(metrics: dict) -> str:
+    """The headline metric of a model's kind, named: AUC for classifiers, R² for the limit estimator."""
+    if metrics.get("auc") is not None:
+        return f"AUC {metrics['auc']}"
+    if metrics.get("r2") is not None:
+        return f"R² {metrics['r2']}"
+    return "—"
+
+
 ACTIVATE_PERM = "scoring.activate_modelversion"
 
 
@@ -43,9 +54,9 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "kind",
         "status",
         "algorithm",
-        "auc",
+        "holdout_metric",
         "ks",
-        "baseline_auc",
+        "baseline_metric",
         "training_rows",
         "trained_at",
         "activated_at",
@@ -81,17 +92,17 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def label_display(self, obj):
         return obj.label
 
-    @admin.display(description=_("AUC"))
-    def auc(self, obj):
-        return (obj.metrics or {}).get("holdout", {}).get("auc", (obj.metrics or {}).get("holdout", {}).get("r2"))
+    @admin.display(description=_("hold-out metric"))
+    def holdout_metric(self, obj):
+        return metric_label((obj.metrics or {}).get("holdout", {}))
 
     @admin.display(description=_("KS"))
     def ks(self, obj):
-        return (obj.metrics or {}).get("holdout", {}).get("ks")
+        return (obj.metrics or {}).get("holdout", {}).get("ks", "—")
 
-    @admin.display(description=_("baseline AUC"))
-    def baseline_auc(self, obj):
-        return (obj.metrics or {}).get("baseline", {}).get("auc")
+    @admin.display(description=_("baseline, same split"))
+    def baseline_metric(self, obj):
+        return metric_label((obj.metrics or {}).get("baseline", {}))
 
     # -- URLs ---------------------------------------------------------------------
     def get_urls(self):
@@ -163,22 +174,51 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return self._changelist()
 
-    def _version_action(self, request, pk, service, message):
-        if (refused := self._require(request, ACTIVATE_PERM)) is not None:
-            return refused
-        version = get_object_or_404(ModelVersion.objects.defer("artifact"), pk=pk)
-        self._run(
-            request,
-            lambda: service(version=version, actor=request.user, reason=request.POST.get("reason", "")),
-            lambda v: message % {"label": v.label},
+    def _version_action(self, request, pk, service, message, *, action):
+        """GET: the confirmation page (what changes, a reason to give); POST with a reason:
+        the service (audited with that reason)."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        if not request.user.has_perm(ACTIVATE_PERM):
+            raise PermissionDenied
+        version = get_object_or_404(ModelVersion.objects.defer("artifact", "reference"), pk=pk)
+        form = VersionActionForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            done = self._run(
+                request,
+                lambda: service(version=version, actor=request.user, reason=form.cleaned_data["reason"]),
+                lambda v: message % {"label": v.label},
+            )
+            if done is not None or "confirm" not in request.POST:
+                return HttpResponseRedirect(reverse("admin:scoring_modelversion_change", args=[pk]))
+        current = (
+            ModelVersion.objects.filter(kind=version.kind, status=ModelVersion.Status.ACTIVE)
+            .exclude(pk=version.pk)
+            .defer("artifact", "reference")
+            .first()
         )
-        return HttpResponseRedirect(reverse("admin:scoring_modelversion_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Activate %(label)s?") % {"label": version.label}
+            if action == "activate"
+            else _("Retire %(label)s?") % {"label": version.label},
+            "version": version,
+            "current": current if action == "activate" else None,
+            "action": action,
+            "form": form,
+            "holdout_metric": metric_label((version.metrics or {}).get("holdout", {})),
+            "baseline_metric": metric_label((version.metrics or {}).get("baseline", {})),
+        }
+        return TemplateResponse(request, "admin/scoring/modelversion/confirm_action.html", context)
 
     def activate_view(self, request, pk):
-        return self._version_action(request, pk, model_version_activate, _("%(label)s is now active."))
+        return self._version_action(
+            request, pk, model_version_activate, _("%(label)s is now active."), action="activate"
+        )
 
     def retire_view(self, request, pk):
-        return self._version_action(request, pk, model_version_retire, _("%(label)s is retired."))
+        return self._version_action(request, pk, model_version_retire, _("%(label)s is retired."), action="retire")
 
     # -- pages --------------------------------------------------------------------
     def changelist_view(self, request, extra_context=None):

@@ -73,6 +73,38 @@ MISSING_FLAGS = ["credit_score_missing", "financials_missing"]
 CATEGORICAL_FEATURES = ["product", "industry", "city_tier"]
 FEATURES = NUMERIC_FEATURES + MISSING_FLAGS + CATEGORICAL_FEATURES
 
+# The business direction of each numeric feature, declared (not learnt): the scorecard's
+# binning enforces it, so a bin never earns points for what a lender would call worse.
+# "none": no direction is asserted (the data's own trend is used), e.g. the requested
+# amount or term. A feature whose data run against its direction is reported and left out
+# (``scoring.scorecard.Scorecard.fit``).
+FEATURE_DIRECTIONS = {
+    "amount": "none",
+    "term_months": "none",
+    "credit_score": "higher_better",
+    "years_in_business": "higher_better",
+    "monthly_revenue": "higher_better",
+    "monthly_cost": "none",
+    "monthly_foot_traffic": "higher_better",
+    "employees": "higher_better",
+    "area_m2": "higher_better",
+    "debt_ratio": "higher_worse",
+    "current_ratio": "higher_better",
+    "net_margin": "higher_better",
+    "operating_margin": "higher_better",
+    "amount_to_revenue": "higher_worse",
+    "prior_applications": "none",
+    "prior_approved": "higher_better",
+    "prior_rejected": "higher_worse",
+    "credit_score_missing": "higher_worse",
+    "financials_missing": "higher_worse",
+}
+# Cost is judged through the margins and ratios it enters (operating margin, net margin),
+# never alone: on its own a higher cost reads as a bigger business, not a riskier one.
+SCORECARD_EXCLUDED = ["monthly_cost"]
+# Ratios shown as percentages in reasons and reports.
+PERCENT_FEATURES = ["debt_ratio", "net_margin", "operating_margin", "amount_to_revenue"]
+
 # The baseline the retail system's users know: a random forest on these six inputs.
 BASELINE_FEATURES = [
     "amount",

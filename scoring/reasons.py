@@ -1,20 +1,24 @@
 """Reason codes: plain-words explanations of the features that cost the most points.
 
 Stored on Score rows (and the application's latest score) as ``{"feature", "points_lost"}``
-pairs, largest loss first; the code and the words in each language come from here when
-they are shown (:func:`reasons_expand`), so a stored reason stays small and a wording fix
-reaches old scores too. Rows stored with their texts (the earlier format) still read.
+pairs with the applicant's own bin (``"bin": [low, high]``, ``null`` for an open end) or
+category (``"level"``), largest loss first. The words describe that bin ("Monthly revenue
+below 31,200", "Debt ratio 70 % or more", "Debt ratio not known"); the code and the words
+in each language come from here when they are shown (:func:`reasons_expand`), so a stored
+reason stays small and a wording fix reaches old scores too. Rows stored with their texts (the
+earlier format) still read.
 """
 
 import json
 
 import numpy as np
 from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from scoring.features import FEATURES
-from scoring.scorecard import UNKNOWN_REASON
+from scoring.features import FEATURES, PERCENT_FEATURES
+from scoring.scorecard import _SEP, OTHER, UNKNOWN_REASON, reason_name, reason_split
 
 REASON_TEXT = {
     "amount": _("Requested amount is high"),
@@ -63,7 +67,71 @@ FEATURE_LABELS = {
     "prior_applications": _("Earlier applications"),
     "prior_approved": _("Earlier applications approved"),
     "prior_rejected": _("Earlier applications rejected"),
+    "product": _("Loan product"),
+    "industry": _("Industry"),
+    "city_tier": _("City tier"),
 }
+
+# Flags (0/1) whose "1" bin is the reason's own text; the "0" bin reads as on file.
+FLAG_PRESENT = {
+    "credit_score_missing": _("Credit bureau score on file"),
+    "financials_missing": _("Financial statements on file"),
+}
+
+
+def number_text(feature: str, value: float) -> str:
+    """A bin edge as people read it: ratios as percentages, large numbers with separators."""
+    if feature in PERCENT_FEATURES:
+        return f"{value * 100:,.4g} %"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return f"{value:g}"
+
+
+def _industry_text(code: str) -> str:
+    try:
+        from customers.reference import industry_label
+    except ImportError:  # pragma: no cover - an older customers app
+        return code
+    return industry_label(code) or code
+
+
+def _level_text(feature: str, level: str):
+    from customers.models import CityTier
+
+    if level == OTHER:
+        return _("other")
+    if level == "unknown":
+        return _("not known")
+    if feature == "industry":
+        # Looked up when rendered, in the language active then.
+        return lazy(_industry_text, str)(level)
+    if feature == "city_tier":
+        try:
+            return dict(CityTier.choices).get(int(level), level)
+        except (TypeError, ValueError):
+            return level
+    return level
+
+
+def bin_words(feature: str, bounds):
+    """The words of a numeric bin ``[low, high)`` of ``feature`` (lazy)."""
+    low, high = (list(bounds) + [None, None])[:2]
+    if feature in FLAG_PRESENT:
+        return REASON_TEXT[feature] if low is not None and low > 0 else FLAG_PRESENT[feature]
+    label = FEATURE_LABELS.get(feature, feature)
+    if low is None and high is None:
+        return label
+    if low is None:
+        return format_lazy(_("{item} below {high}"), item=label, high=number_text(feature, high))
+    if high is None:
+        return format_lazy(_("{item} {low} or more"), item=label, low=number_text(feature, low))
+    return format_lazy(
+        _("{item} from {low} to under {high}"),
+        item=label,
+        low=number_text(feature, low),
+        high=number_text(feature, high),
+    )
 
 
 def _known(feature: str) -> tuple[str, bool]:
@@ -74,25 +142,33 @@ def _known(feature: str) -> tuple[str, bool]:
 
 
 def reason_words(feature: str):
-    """The reason in plain words (lazy: rendered in the active language), or ``None``."""
+    """The reason in plain words (lazy: rendered in the active language), or ``None``.
+    ``feature`` is a reason key: the feature with the applicant's bin or level
+    (:func:`scoring.scorecard.reason_name`), ``<feature>:unknown``, or a bare feature
+    (reasons stored before bins were named)."""
+    feature, extra = reason_split(feature)
     base, unknown = _known(feature)
-    if not unknown:
-        return REASON_TEXT.get(feature)
-    label = FEATURE_LABELS.get(base)
-    if label is None:
-        return None
-    return format_lazy(_("{item} not known"), item=label)
+    if unknown:
+        label = FEATURE_LABELS.get(base)
+        if label is None:
+            return None
+        return format_lazy(_("{item} not known"), item=label)
+    if "bin" in extra and (base in FEATURE_LABELS or base in FLAG_PRESENT):
+        return bin_words(base, extra["bin"])
+    if "level" in extra and base in FEATURE_LABELS:
+        return format_lazy(_("{item}: {value}"), item=FEATURE_LABELS[base], value=_level_text(base, extra["level"]))
+    return REASON_TEXT.get(base)
 
 
 def reason_code(feature: str) -> str:
     """R01..R22 by feature; a value that was not known adds "U" (R10U: debt ratio not known)."""
-    base, unknown = _known(feature)
+    base, unknown = _known(reason_split(feature)[0])
     code = REASON_CODES.get(base, "")
     return f"{code}U" if code and unknown else code
 
 
 def reason_texts(feature: str) -> dict:
-    text = reason_words(feature) or feature
+    text = reason_words(feature) or reason_split(feature)[0]
     with translation.override("en"):
         en = str(text)
     with translation.override("zh-hans"):
@@ -101,9 +177,13 @@ def reason_texts(feature: str) -> dict:
 
 
 def reason_dict(feature: str, points_lost: int) -> dict:
+    """A reason key and its loss as shown and served: code, feature, the applicant's bin or
+    level, points lost and the words in both languages."""
+    base, extra = reason_split(feature)
     return {
         "code": reason_code(feature),
-        "feature": feature,
+        "feature": base,
+        **extra,
         "points_lost": int(points_lost),
         **reason_texts(feature),
     }
@@ -116,8 +196,10 @@ def reasons_expand(stored) -> list[dict]:
     for reason in stored or []:
         if not isinstance(reason, dict) or not reason.get("feature"):
             continue
-        full = reason_dict(reason["feature"], reason.get("points_lost") or 0)
-        if reason_words(reason["feature"]) is None:  # a feature we have no words for keeps its stored ones
+        extra = {k: reason[k] for k in ("bin", "level") if k in reason}
+        name = reason_name(reason["feature"], **extra) if extra else reason["feature"]
+        full = reason_dict(name, reason.get("points_lost") or 0)
+        if reason_words(name) is None:  # a feature we have no words for keeps its stored ones
             full.update({k: reason[k] for k in ("code", "en", "zh_hans") if reason.get(k)})
         out.append(full)
     return out
@@ -129,10 +211,12 @@ class ReasonEncoder:
     def __init__(self):
         self._prefix = {}
 
-    def _head(self, feature: str) -> str:
-        if feature not in self._prefix:
-            self._prefix[feature] = '{"feature": ' + json.dumps(feature) + ', "points_lost": '
-        return self._prefix[feature]
+    def _head(self, name: str) -> str:
+        if name not in self._prefix:
+            feature, _sep, extra = name.partition(_SEP)
+            middle = ", " + extra if extra else ""
+            self._prefix[name] = '{"feature": ' + json.dumps(feature) + middle + ', "points_lost": '
+        return self._prefix[name]
 
     def dumps(self, reasons) -> str:
         return "[" + ", ".join(self._head(f) + str(int(p)) + "}" for f, p in reasons) + "]"
@@ -143,16 +227,17 @@ class ReasonEncoder:
         is no reason): the same text.
 
         Scorecard points come in bins, so a chunk has few distinct reason lists: each row's
-        list is packed into one integer, and only the distinct ones are rendered."""
+        list is packed into one integer (8 bits of reason key, 10 of points per slot), and
+        only the distinct ones are rendered."""
         index, lost = np.asarray(index, dtype=np.int64), np.asarray(lost, dtype=np.int64)
         if len(index) == 0:
             return []
         width = index.shape[1]
-        if len(names) > 64 or lost.max() >= 4096 or width * 18 > 62:
+        if len(names) > 256 or lost.max() >= 1024 or width * 18 > 62:
             return [self._dumps_row(names, i, p) for i, p in zip(index.tolist(), lost.tolist(), strict=True)]
         # Sorted largest first: a slot is a reason while every slot up to it lost points.
         keep = np.cumprod(lost > 0, axis=1).astype(bool)
-        packed = np.where(keep, (index << 12) | lost, 0)
+        packed = np.where(keep, (index << 10) | lost, 0)
         key = np.zeros(len(index), dtype=np.int64)
         for k in range(width):
             key = (key << 18) | packed[:, k]
@@ -160,7 +245,7 @@ class ReasonEncoder:
         texts = np.empty(len(distinct), dtype=object)
         for pos, value in enumerate(distinct.tolist()):
             slots = [(value >> (18 * (width - 1 - k))) & 0x3FFFF for k in range(width)]
-            texts[pos] = self.dumps([(names[v >> 12], v & 0xFFF) for v in slots if v & 0xFFF])
+            texts[pos] = self.dumps([(names[v >> 10], v & 0x3FF) for v in slots if v & 0x3FF])
         return texts[inverse.reshape(-1)].tolist()
 
     def _dumps_row(self, names, row_index, row_lost) -> str:

@@ -32,6 +32,37 @@ UNKNOWN_REASON = ":unknown"
 
 DEFAULT_GRADES = [("A", 640), ("B", 600), ("C", 570), ("D", 540), ("E", None)]
 
+# Declared business directions of a numeric feature (see ``scoring.features.FEATURE_DIRECTIONS``).
+HIGHER_BETTER = "higher_better"
+HIGHER_WORSE = "higher_worse"
+NO_DIRECTION = "none"
+DIRECTIONS = (HIGHER_BETTER, HIGHER_WORSE, NO_DIRECTION)
+# The bad-rate trend each direction enforces in binning (+1: the bad rate rises with the value).
+_TREND = {HIGHER_BETTER: -1.0, HIGHER_WORSE: 1.0}
+_SEP = "\x1f"
+
+
+def reason_name(feature: str, *, bin: list | None = None, level: str | None = None) -> str:
+    """A reason's key: the feature and the applicant's own bin (``[low, high)``, ``None``
+    for an open end) or category level, as a JSON fragment kept with the feature."""
+    import json
+
+    if bin is not None:
+        return feature + _SEP + '"bin": ' + json.dumps(bin)
+    if level is not None:
+        return feature + _SEP + '"level": ' + json.dumps(level, ensure_ascii=False)
+    return feature
+
+
+def reason_split(name: str) -> tuple[str, dict]:
+    """``(feature, {"bin": ...} | {"level": ...} | {})`` of a :func:`reason_name`."""
+    import json
+
+    if _SEP not in name:
+        return name, {}
+    feature, extra = name.split(_SEP, 1)
+    return feature, json.loads("{" + extra + "}")
+
 
 @dataclass
 class FeatureBins:
@@ -68,7 +99,7 @@ def numeric_bin_index(edges: np.ndarray, values) -> np.ndarray:
     else:
         v = _floats(pd.to_numeric(values, errors="coerce"))
     idx = np.searchsorted(edges, v, side="right")
-    idx[np.isnan(v)] = len(edges) + 1  # the missing bin
+    idx[~np.isfinite(v)] = len(edges) + 1  # the missing bin (NaN, and ±inf: no real value)
     return idx
 
 
@@ -95,22 +126,47 @@ def _woe_table(bin_idx: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndar
     return woe, counts, rate, iv
 
 
-def monotonic_edges(x: np.ndarray, y: np.ndarray, *, max_bins: int = 20, min_share: float = 0.05) -> list[float]:
+def nice(value: float, digits: int = 3) -> float:
+    """``value`` rounded to ``digits`` significant digits: bin edges people can read, and
+    that a reason can quote exactly ("Monthly revenue below 31,200")."""
+    if value == 0 or not np.isfinite(value):
+        return float(value)
+    return float(np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-"))
+
+
+def data_direction(x: np.ndarray, y: np.ndarray) -> float:
+    """+1 when the bad rate rises with ``x`` in the data, -1 when it falls (NaN ignored)."""
+    ok = ~np.isnan(x)
+    x, y = x[ok], y[ok]
+    if len(x) < 2 or np.std(x) == 0 or np.std(y) == 0:
+        return 1.0
+    direction = np.sign(np.corrcoef(x, y)[0, 1])
+    return 1.0 if direction == 0 or np.isnan(direction) else float(direction)
+
+
+def monotonic_edges(
+    x: np.ndarray, y: np.ndarray, *, max_bins: int = 20, min_share: float = 0.05, direction: float | None = None
+) -> list[float]:
     """Cut points (ascending) over non-missing ``x`` whose bins have a monotonic bad rate.
 
-    Quantile pre-bins, then pool-adjacent-violators: while two neighbours break the trend
-    (or one is smaller than ``min_share`` of the rows) merge the pair with the closest rates.
+    Quantile pre-bins (edges rounded to three significant digits), then
+    pool-adjacent-violators: while two neighbours break the trend (or one is smaller than
+    ``min_share`` of the rows) merge the pair with the closest rates. ``direction`` is the
+    trend to enforce: +1 the bad rate rises with ``x`` (higher is worse), -1 it falls
+    (higher is better), ``None`` the data's own trend. Data that run against an enforced
+    direction merge into fewer bins, down to one (the feature then carries nothing).
     """
     ok = ~np.isnan(x)
     x, y = x[ok], y[ok]
     if len(x) == 0:
         return []
-    edges = list(np.unique(np.quantile(x, np.linspace(0, 1, max_bins + 1)[1:-1])))
+    quantiles = np.quantile(x, np.linspace(0, 1, max_bins + 1)[1:-1])
+    edges = sorted({nice(float(q)) for q in quantiles})
+    edges = [e for e in edges if x.min() < e <= x.max()]
     if not edges:
         return []
-    direction = np.sign(np.corrcoef(x, y)[0, 1]) if np.std(x) > 0 and np.std(y) > 0 else 1.0
-    if direction == 0 or np.isnan(direction):
-        direction = 1.0
+    if direction is None:
+        direction = data_direction(x, y)
     min_rows = max(1, int(min_share * len(x)))
     while edges:
         idx = np.searchsorted(np.asarray(edges), x, side="right")
@@ -130,7 +186,8 @@ def monotonic_edges(x: np.ndarray, y: np.ndarray, *, max_bins: int = 20, min_sha
 
 
 def bins_fit_numeric(name: str, values: pd.Series, y: np.ndarray, **kwargs) -> FeatureBins:
-    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    x = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
+    x[~np.isfinite(x)] = np.nan
     edges = monotonic_edges(x, y, **kwargs)
     labels = []
     bounds = [-np.inf, *edges, np.inf]
@@ -170,24 +227,70 @@ class Scorecard(DerivedCache):
     max_bins: int = 20
     min_bin_share: float = 0.05
     C: float = 1.0
+    # Which features are categorical (default: the application pipeline's), each numeric
+    # feature's declared direction, features not to use, and the analyst's overrides.
+    categorical: list[str] = field(default_factory=lambda: list(CATEGORICAL_FEATURES))
+    directions: dict[str, str] = field(default_factory=dict)
+    excluded: list[str] = field(default_factory=list)
+    keep_contradicted: list[str] = field(default_factory=list)
+    contradicted: list[dict] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
     bins: dict[str, FeatureBins] = field(default_factory=dict)
     selected: list[str] = field(default_factory=list)
     coef: dict[str, float] = field(default_factory=dict)
     intercept: float = 0.0
 
     # -- fitting -----------------------------------------------------------------
+    def _fit_feature(self, name: str, values, y: np.ndarray) -> FeatureBins:
+        """Bins of one feature; a numeric one in its declared direction (see :meth:`fit`)."""
+        if name in self.categorical:
+            return bins_fit_categorical(name, values, y)
+        declared = self.directions.get(name, NO_DIRECTION)
+        kwargs = {"max_bins": self.max_bins, "min_share": self.min_bin_share}
+        if declared not in _TREND:
+            return bins_fit_numeric(name, values, y, direction=None, **kwargs)
+        enforced = _TREND[declared]
+        fb = bins_fit_numeric(name, values, y, direction=enforced, **kwargs)
+        x = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
+        x[~np.isfinite(x)] = np.nan
+        observed = data_direction(x, y)
+        if observed != enforced:
+            free = bins_fit_numeric(name, values, y, direction=observed, **kwargs)
+            if free.iv >= self.min_iv and free.iv > fb.iv:
+                kept = name in self.keep_contradicted
+                self.contradicted.append(
+                    {
+                        "feature": name,
+                        "declared": declared,
+                        "observed": HIGHER_WORSE if observed > 0 else HIGHER_BETTER,
+                        "iv_declared": round(fb.iv, 4),
+                        "iv_data": round(free.iv, 4),
+                        "kept": kept,
+                    }
+                )
+                if kept:  # the analyst's override: the data's direction
+                    return free
+                self.left_out.append(name)
+        return fb
+
     def fit(self, features: pd.DataFrame, y) -> "Scorecard":
+        """Bins per feature, WoE, the logistic regression and the points.
+
+        Numeric features with a declared direction (``directions``: higher better / worse)
+        are binned with that trend enforced; one whose data run the other way (the data's
+        own binning carries information where the declared one does not) is reported in
+        ``contradicted`` and left out, unless named in ``keep_contradicted`` (an analyst's
+        override, binned in the data's direction). Features in ``excluded`` are not used."""
         y = np.asarray(y, dtype=float)
-        self.bins = {}
+        self.bins, self.contradicted, self.left_out = {}, [], []
         for name in features.columns:
-            if name in CATEGORICAL_FEATURES:
-                fb = bins_fit_categorical(name, features[name], y)
-            else:
-                fb = bins_fit_numeric(name, features[name], y, max_bins=self.max_bins, min_share=self.min_bin_share)
-            self.bins[name] = fb
-        candidates = [n for n, fb in self.bins.items() if fb.iv >= self.min_iv]
+            if name in self.excluded:
+                continue
+            self.bins[name] = self._fit_feature(name, features[name], y)
+        usable = [n for n in self.bins if n not in self.left_out]
+        candidates = [n for n in usable if self.bins[n].iv >= self.min_iv]
         if not candidates:
-            candidates = sorted(self.bins, key=lambda n: -self.bins[n].iv)[:1]
+            candidates = sorted(usable or self.bins, key=lambda n: -self.bins[n].iv)[:1]
         woe = self.woe_frame(features, names=list(self.bins))
         while True:
             model = LogisticRegression(C=self.C, max_iter=1000)
@@ -233,9 +336,23 @@ class Scorecard(DerivedCache):
             rows.append((name, index, np.asarray(fb.woe, dtype=float), points, points.max(), self.coef[name]))
         return rows
 
-    def _missing_bins(self) -> list[int | None]:
-        """Per selected feature, the index of its missing-value bin (numeric features)."""
-        return [len(self.bins[name].edges) + 1 if self.bins[name].kind == "numeric" else None for name in self.selected]
+    def bin_reason_names(self, name: str) -> list[str]:
+        """One reason key per bin of ``name``: the bin's bounds or level (:func:`reason_name`);
+        the missing bin is ``<feature>:unknown`` (not known, rather than poor)."""
+        fb = self.bins[name]
+        if fb.kind == "numeric":
+            bounds = [None, *fb.edges, None]
+            names = [reason_name(name, bin=[lo, hi]) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+            return [*names, name + UNKNOWN_REASON]
+        return [*(reason_name(name, level=lvl) for lvl in fb.levels), reason_name(name, level=OTHER)]
+
+    def _reason_names(self) -> tuple[list[str], np.ndarray]:
+        """Every selected feature's bin reason keys in one list, and where each feature's start."""
+        names, offsets = [], []
+        for name in self.selected:
+            offsets.append(len(names))
+            names += self.bin_reason_names(name)
+        return names, np.asarray(offsets, dtype=np.int64)
 
     def woe_frame(self, features: pd.DataFrame, *, names=None) -> pd.DataFrame:
         names = names or self.selected
@@ -267,28 +384,26 @@ class Scorecard(DerivedCache):
         logit = np.full(n, self.intercept, dtype=float)
         pts = np.empty((n, len(table)), dtype=float)
         best = np.empty(len(table), dtype=float)
-        missing = np.zeros((n, len(table)), dtype=bool)
-        missing_bins = self.derived("missing_bins", self._missing_bins)
+        bins = np.zeros((n, len(table)), dtype=np.int64)
         for j, (name, index, woe, bin_pts, top_pts, coef) in enumerate(table):
             idx = index(features[name])
             logit += coef * woe[idx]
             pts[:, j] = bin_pts[idx]
             best[j] = top_pts
-            if missing_bins[j] is not None:
-                missing[:, j] = idx == missing_bins[j]
+            bins[:, j] = idx
         points = pts.sum(axis=1).astype(int)
         out = {"probability": 1.0 / (1.0 + np.exp(-logit)), "points": points, "grade": self.grade(points)}
         if reasons:
             lost = best[None, :] - pts
             order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
             top_lost = np.take_along_axis(lost, order, axis=1).astype(int)
-            # A loss in a feature's missing bin is "not known", not "poor": its name + UNKNOWN_REASON.
-            unknown = np.take_along_axis(missing, order, axis=1)
-            # As arrays (batch scoring renders them without per-row Python objects): the
-            # reason names, and per row the indices into them and the points lost,
-            # largest first; a loss of 0 or less is no reason.
-            names = [*self.selected, *(name + UNKNOWN_REASON for name in self.selected)]
-            index = order + unknown * len(self.selected)
+            # Each reason names the applicant's own bin of the feature (its bounds or level;
+            # the missing bin is "<feature>:unknown"), ranked by points lost against the
+            # feature's best bin. As arrays (batch scoring renders them without per-row
+            # Python objects): the reason keys, and per row the indices into them and the
+            # points lost, largest first; a loss of 0 or less is no reason.
+            names, offsets = self.derived("reason_names", self._reason_names)
+            index = offsets[order] + np.take_along_axis(bins, order, axis=1)
             out["reason_names"] = names
             out["reason_index"], out["reason_lost"] = index, top_lost
             if reasons != "arrays":
@@ -309,7 +424,8 @@ class Scorecard(DerivedCache):
     def reasons(self, features: pd.DataFrame, *, top: int = 3) -> list[list[tuple[str, int]]]:
         """Per row: the features that cost the most points against their best bin,
         ``(feature, points_lost)`` largest first, only those that cost something; a feature
-        whose value is not known is named ``<feature>:unknown``."""
+        whose value is not known is named ``<feature>:unknown``; otherwise the key names
+        the applicant's bin (:func:`reason_split`)."""
         return self.score(features, reasons=True, top=top)["reasons"]
 
     def table(self) -> list[dict]:

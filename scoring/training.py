@@ -30,7 +30,9 @@ from threadpoolctl import ThreadpoolController
 from scoring.features import (
     BASELINE_FEATURES,
     CATEGORICAL_FEATURES,
+    FEATURE_DIRECTIONS,
     FEATURES,
+    SCORECARD_EXCLUDED,
     DerivedCache,
     FeatureEncoder,
     column,
@@ -530,13 +532,25 @@ def train_pd(
     base_odds: float = 20.0,
     grades=None,
     baseline_trees: int = 100,
+    direction_overrides: dict | None = None,
+    keep_contradicted: list | None = None,
 ) -> TrainResult:
-    """The WoE scorecard on the full pipeline vs the six-feature random forest on defaults."""
+    """The WoE scorecard on the full pipeline vs the six-feature random forest on defaults.
+
+    Each feature is binned in its declared direction (``FEATURE_DIRECTIONS``, changed per
+    training by ``direction_overrides``); contradicted ones are reported in the metrics
+    and left out unless listed in ``keep_contradicted``."""
     y = np.asarray(y).astype(int)
     features = features_build(raw).reset_index(drop=True)
     tr, te = _split(len(features), y, seed=seed)
     settings = {"pdo": pdo, "base_score": base_score, "base_odds": base_odds, "grades": grades or DEFAULT_GRADES}
-    sc = Scorecard(**settings).fit(features.iloc[tr], y[tr])
+    directions = {**FEATURE_DIRECTIONS, **(direction_overrides or {})}
+    shape = {
+        "directions": directions,
+        "excluded": list(SCORECARD_EXCLUDED),
+        "keep_contradicted": list(keep_contradicted or []),
+    }
+    sc = Scorecard(**settings, **shape).fit(features.iloc[tr], y[tr])
     cutoff = _best_cutoff(y[tr], sc.predict_proba(features.iloc[tr]))
     model = PDModel(scorecard=sc, cutoff=cutoff)
     proba_te = sc.predict_proba(features.iloc[te])
@@ -551,20 +565,31 @@ def train_pd(
     )
 
     def fit_predict(f_tr, y_tr, f_te):
-        return Scorecard(**settings).fit(f_tr, y_tr).predict_proba(f_te)
+        return Scorecard(**settings, **shape).fit(f_tr, y_tr).predict_proba(f_te)
 
     cv = _cv_auc(fit_predict, features.iloc[tr].reset_index(drop=True), y[tr], folds=cv_folds, seed=seed)
     grades_used = [list(g) for g in settings["grades"]]
     return TrainResult(
         artifact=model,
         algorithm="woe_logistic_scorecard",
-        params={"seed": seed, "split": "stratified 80/20", **settings, "grades": grades_used, "C": sc.C},
+        params={
+            "seed": seed,
+            "split": "stratified 80/20",
+            **settings,
+            "grades": grades_used,
+            "C": sc.C,
+            "directions": directions,
+            "excluded": shape["excluded"],
+            "keep_contradicted": shape["keep_contradicted"],
+        },
         features=list(sc.selected),
         metrics={
             "holdout": metrics,
             "baseline": _baseline_summary(base),
             "cv": cv,
             "iv": {n: round(fb.iv, 4) for n, fb in sc.bins.items()},
+            "contradicted": sc.contradicted,
+            "left_out": sc.left_out,
             "scorecard": sc.table(),
             "train_rows": int(len(tr)),
             "test_rows": int(len(te)),

@@ -5,9 +5,12 @@ here for the person who asked, naming the run (``loansite.task_authorisation``).
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from loansite.errors import Conflict, ValidationFailed
 from loansite.task_authorisation import task_queue_authorised
 from scoring.models import ScoringRun, TrainingRun
+from scoring.selectors import active_versions, scope_count
 from scoring.services.scoring import scoring_run_create
 from scoring.services.training import training_run_create
 
@@ -29,8 +32,11 @@ def model_train_queue(*, kind: str, actor, activate: bool = False) -> TrainingRu
 
 
 def batch_score_queue(*, scope: str, actor) -> ScoringRun:
+    """Queue a batch a person asked for; refused with the reason when it would score nothing
+    (no active model, or every application of the scope already has the active models' scores)."""
     from scoring.tasks import batch_score
 
+    batch_score_check(scope=scope)
     with transaction.atomic():
         run = scoring_run_create(scope=scope, actor=actor)
         run.task_id = task_queue_authorised(
@@ -38,3 +44,29 @@ def batch_score_queue(*, scope: str, actor) -> ScoringRun:
         )
         ScoringRun.objects.filter(pk=run.pk).update(task_id=run.task_id)
     return run
+
+
+def batch_score_check(*, scope: str) -> int:
+    """How many applications of ``scope`` wait for a score from the active models; a
+    ``Conflict`` saying why when none does (instead of a run that ends "0 / 0 rows")."""
+    from scoring.services.scoring import _ordered
+
+    if scope not in ScoringRun.Scope.values:
+        raise ValidationFailed(_("Unknown scoring scope: %(scope)s") % {"scope": scope})
+    versions = _ordered(active_versions())
+    if not versions:
+        raise Conflict(_("Nothing to score: no model is active. Train and activate a model version first."))
+    waiting = scope_count(scope=scope, version_ids=[mv.pk for mv in versions])
+    if waiting == 0:
+        label = ScoringRun.Scope(scope).label
+        if scope == ScoringRun.Scope.PENDING:
+            message = _(
+                "Nothing to score: no application awaits a decision without a score from the active models (%(v)s)."
+            )
+        else:
+            message = _(
+                "Nothing to score: every submitted application (%(scope)s) already has a score from the active "
+                "models (%(v)s)."
+            )
+        raise Conflict(message % {"scope": label, "v": ", ".join(mv.label for mv in versions)})
+    return waiting

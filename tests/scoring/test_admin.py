@@ -61,7 +61,7 @@ def test_activate_button_and_domain_error_as_message(client, make_user):
     url = reverse("admin:scoring_modelversion_activate", args=[version.pk])
     client.post(url, {"reason": "champion"})
     assert ModelVersion.objects.get(pk=version.pk).status == ModelVersion.Status.ACTIVE
-    response = client.post(url, {}, follow=True)  # already active: a message, not a 500
+    response = client.post(url, {"reason": "again"}, follow=True)  # already active: a message, not a 500
     assert response.status_code == 200
     assert any(m.level_tag == "error" for m in response.context["messages"])
 

@@ -4,7 +4,7 @@ import pytest
 
 from loansite import demo_profiles
 from scoring.features import RAW_COLUMNS, features_build
-from scoring.scorecard import FeatureBins, Scorecard
+from scoring.scorecard import FeatureBins, Scorecard, reason_name, reason_split
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +79,14 @@ def test_reason_codes_on_a_crafted_case():
     # Low score (worst bin of credit_score), low debt (best bin of debt_ratio): one reason.
     row = pd.DataFrame({"credit_score": [550.0], "debt_ratio": [0.2]})
     reasons = sc.reasons(row)[0]
-    assert [f for f, _lost in reasons] == ["credit_score"]
+    # Each reason names the applicant's own bin: credit score below 600.
+    assert reasons[0][0] == reason_name("credit_score", bin=[None, 600.0])
+    assert [reason_split(f)[0] for f, _lost in reasons] == ["credit_score"]
     assert reasons[0][1] == pytest.approx(2 * 20 / np.log(2), abs=1)  # best bin woe 1 vs worst -1
     # Both bad: credit_score costs more than debt_ratio, so it comes first.
     both = sc.reasons(pd.DataFrame({"credit_score": [550.0], "debt_ratio": [0.9]}))[0]
-    assert [f for f, _lost in both] == ["credit_score", "debt_ratio"]
+    assert [reason_split(f)[0] for f, _lost in both] == ["credit_score", "debt_ratio"]
+    assert reason_split(both[1][0])[1] == {"bin": [0.5, None]}
     # Best bins everywhere: nothing to explain.
     assert sc.reasons(pd.DataFrame({"credit_score": [800.0], "debt_ratio": [0.1]}))[0] == []
 
@@ -97,8 +100,17 @@ def test_a_missing_value_that_costs_points_is_named_not_known():
     assert unknown[0][1] == pytest.approx(20 / np.log(2), abs=1)
     out = sc.score(pd.DataFrame({"credit_score": [550.0], "debt_ratio": [np.nan]}), reasons="arrays")
     names = out["reason_names"]
-    assert names == ["credit_score", "debt_ratio", "credit_score:unknown", "debt_ratio:unknown"]
-    assert [names[j] for j in out["reason_index"][0]] == ["credit_score", "debt_ratio:unknown"]
+    # One reason key per bin: the bins' bounds, then the missing bin ("not known").
+    assert names == [
+        reason_name("credit_score", bin=[None, 600.0]),
+        reason_name("credit_score", bin=[600.0, 700.0]),
+        reason_name("credit_score", bin=[700.0, None]),
+        "credit_score:unknown",
+        reason_name("debt_ratio", bin=[None, 0.5]),
+        reason_name("debt_ratio", bin=[0.5, None]),
+        "debt_ratio:unknown",
+    ]
+    assert [names[j] for j in out["reason_index"][0]] == [names[0], "debt_ratio:unknown"]
 
 
 def test_grade_bands():
