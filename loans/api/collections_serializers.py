@@ -1,7 +1,11 @@
 """Input and output serializers of the collections API."""
 
+import datetime
+
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loans.api.serializers import TEXT_MAX
@@ -18,6 +22,7 @@ from loans.models import (
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class LoanRefField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {
         "does_not_exist": _("No loan with id {pk_value}."),
@@ -68,7 +73,7 @@ class QueueSerializer(serializers.ModelSerializer):
         case = self._case(obj)
         return case.collector.get_username() if case and case.collector_id else None
 
-    def get_last_contact_at(self, obj):
+    def get_last_contact_at(self, obj) -> datetime.datetime | None:
         case = self._case(obj)
         return case.last_contact_at if case else None
 
@@ -76,7 +81,7 @@ class QueueSerializer(serializers.ModelSerializer):
         case = self._case(obj)
         return case.last_contact_outcome if case else ""
 
-    def get_next_action_date(self, obj):
+    def get_next_action_date(self, obj) -> datetime.date | None:
         case = self._case(obj)
         return case.next_action_date if case else None
 
@@ -93,13 +98,13 @@ class QueueSerializer(serializers.ModelSerializer):
         }
 
 
-class AssignSerializer(serializers.Serializer):
+class CollectorAssignSerializer(serializers.Serializer):
     loans = serializers.ListField(child=LoanRefField(), min_length=1, max_length=500)
     collector = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
-class AssignOutcomeSerializer(serializers.Serializer):
+class CollectorAssignOutcomeSerializer(serializers.Serializer):
     assigned = serializers.ListField(child=serializers.IntegerField())
     failed = serializers.ListField(child=serializers.DictField())
 

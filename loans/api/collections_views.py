@@ -68,10 +68,13 @@ class CollectionsViewSet(viewsets.GenericViewSet):
             return self.get_paginated_response(s.QueueSerializer(page, many=True).data)
         return Response(s.QueueSerializer(qs, many=True).data)
 
-    @extend_schema(request=s.AssignSerializer, responses={200: s.AssignOutcomeSerializer, 400: BAD, 403: FORBIDDEN})
+    @extend_schema(
+        request=s.CollectorAssignSerializer,
+        responses={200: s.CollectorAssignOutcomeSerializer, 400: BAD, 403: FORBIDDEN},
+    )
     @action(detail=False, methods=["post"])
     def assign(self, request):
-        data = s.AssignSerializer(data=request.data)
+        data = s.CollectorAssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         outcome = svc.collection_assign_many(actor=request.user, **data.validated_data)
         if not outcome.done and outcome.failed:
