@@ -15,6 +15,9 @@ class ModelKind(models.TextChoices):
     APPROVAL = "approval", _("Approval classifier")
     PD = "pd", _("Probability-of-default scorecard")
     LIMIT = "limit", _("Credit-limit estimator")
+    # A PD scorecard trained on an uploaded data set with its own columns (a bank's history,
+    # a public set): never scores applications; predicts from files or JSON with those columns.
+    FILE_PD = "file_pd", _("PD scorecard from a file")
 
 
 class ModelVersion(models.Model):
@@ -216,6 +219,38 @@ class Score(models.Model):
 
     def __str__(self):
         return f"{self.application_id} / {self.model_version_id}"
+
+
+class TrainingDataset(models.Model):
+    """An uploaded historical data set (CSV or XLSX, parsed within the import limits) and the
+    schema it is trained with; the worker reads it from here, so every machine sees it."""
+
+    file_name = models.CharField(_("file"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=8)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    content = models.BinaryField(_("content"), editable=False)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    target = models.CharField(_("target column"), max_length=200)
+    schema = models.JSONField(_("schema"), default=dict, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("training data set")
+        verbose_name_plural = _("training data sets")
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.file_name} ({self.rows})"
 
 
 class LoanOutcome(models.Model):
