@@ -315,7 +315,8 @@ SYNONYMS = {
     "notes": ("说明", "Remarks", "Comment", "Comments"),
 }
 for _column in COLUMNS:
-    object.__setattr__(_column, "synonyms", SYNONYMS.get(_column.field, ()))
+    _names = [n for n in SYNONYMS.get(_column.field, ()) if n not in (_column.english, _column.chinese)]
+    object.__setattr__(_column, "synonyms", tuple(_names))
 HEADER_ALIASES: dict[str, str] = header_synonyms_index(
     {c.field: (c.field, c.english, c.chinese, *SYNONYMS.get(c.field, ())) for c in COLUMNS}
 )

@@ -244,8 +244,8 @@ def _label(key: str) -> str:
     return f"{english} / {chinese}"
 
 
-def map_application_headers(headers, rows) -> tuple[dict[int, str], dict[str, str], list[str], list[str]]:
-    """(position -> key, key -> unit of its header, ignored headers with why, what each was read as)."""
+def map_application_headers(headers, rows) -> tuple[dict[int, str], dict[str, str], list[str]]:
+    """(position -> key, key -> unit of its header, ignored headers with why)."""
     index = _header_index()
     mapping: dict[int, str] = {}
     units: dict[str, str] = {}
@@ -284,13 +284,13 @@ def map_application_headers(headers, rows) -> tuple[dict[int, str], dict[str, st
         else:
             mapping[position] = key
             units[key] = ""
-    return mapping, units, ignored, []
+    return mapping, units, ignored
 
 
 def parse_application_rows(headers, rows, *, products, options: ImportOptions | None = None) -> ParsedApplications:
     """``products``: lower-cased code or name -> LoanProduct; ``options``: the import form's choices."""
     options = options or ImportOptions()
-    mapping, units, ignored, _read = map_application_headers(headers, rows)
+    mapping, units, ignored = map_application_headers(headers, rows)
     written = {key: str(headers[i]).replace("\ufeff", "").strip() for i, key in mapping.items()}
     parsed = ParsedApplications(keys=list(mapping.values()), headers=written, ignored_headers=ignored)
 
@@ -469,7 +469,10 @@ def application_import_columns() -> list[dict]:
         {
             "english": COLUMNS[key][0],
             "chinese": COLUMNS[key][1],
-            "synonyms": SYNONYMS_BY_KEY.get(key, ()),
+            "synonyms": [
+                name for name in SYNONYMS_BY_KEY.get(key, ()) if name not in (COLUMNS[key][0], COLUMNS[key][1])
+            ]
+            + (["类型", "Type"] if key in ("kind", "industry") else []),
             "required": key in REQUIRED_KEYS,
         }
         for key in IMPORT_KEYS
