@@ -193,8 +193,13 @@ def risk_flag_labels(customer) -> list[tuple[str, str]]:
 
 def customer_is_restricted(customer_id: int, kind: str) -> bool:
     """Whether an analyst froze the customer's portal account (``"portal"``) or new
-    applications (``"applications"``): what the portal's sign-in and the application
-    services ask before letting the customer in or taking an application."""
+    applications (``"applications"``).
+
+    The application services ask ``"applications"`` (``loans.services.applications.
+    application_customer_check``: create, submit, identity verification, the public form,
+    imports). The customer portal, when it comes, must ask ``"portal"`` at every sign-in
+    (and when it resumes a session) and refuse a frozen account with a message to contact
+    the bank; lifting the freeze lets the customer in again."""
     from risk.models import CustomerRestriction
 
     return CustomerRestriction.objects.filter(customer_id=customer_id, kind=kind, active=True).exists()
