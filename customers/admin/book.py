@@ -47,7 +47,7 @@ from customers.validators import normalize_credit_code, normalize_mobile_phone
 from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
 from loansite.exports import SpreadsheetExportMixin
-from loansite.formatting import format_percent, format_ratio, money_column
+from loansite.formatting import format_money, format_percent, format_ratio, money_column
 
 
 class RevenueRangeFilter(admin.SimpleListFilter):
@@ -84,16 +84,18 @@ class RevenueRangeFilter(admin.SimpleListFilter):
 
 class CreditLineInline(admin.TabularInline):
     model = CreditLine
-    fields = ["limit", "used", "available", "valid_from", "valid_to", "status", "created_by"]
+    fields = ["limit_cny", "used_cny", "available", "valid_from", "valid_to", "status", "created_by"]
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = True
+    limit_cny = money_column("limit", _("limit"))
+    used_cny = money_column("used", _("used"))
 
     @admin.display(description=_("available"))
     def available(self, obj):
-        return obj.available
+        return format_money(obj.available)
 
 
 class AssignmentInline(admin.TabularInline):

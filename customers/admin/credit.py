@@ -16,6 +16,7 @@ from customers.services import (
     credit_line_grant,
 )
 from loansite.errors import ApplicationError
+from loansite.formatting import money_column
 
 
 @admin.register(CreditLine)
@@ -23,7 +24,10 @@ class CreditLineAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """Grants and changes go through the credit-line services (audited, limit never below used)."""
 
     form = CreditLineAdminForm
-    list_display = ["customer", "limit", "used", "available", "valid_from", "valid_to", "status"]
+    list_display = ["customer", "limit_cny", "used_cny", "available_cny", "valid_from", "valid_to", "status"]
+    limit_cny = money_column("limit", _("limit"))
+    used_cny = money_column("used", _("used"))
+    available_cny = money_column("available", _("available"), ordering=False)
     list_filter = ["status"]
     search_fields = ["customer__name", "=customer__credit_code"]
     raw_id_fields = ["customer"]

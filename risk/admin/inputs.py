@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 from loansite.errors import ApplicationError
+from loansite.formatting import money_column
 from risk.forms import WatchListEntryForm
 from risk.models import CustomerRestriction, Device, IpRange, LoginEvent, Transaction, WatchListEntry
 from risk.services.events import (
@@ -24,7 +25,7 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "occurred_at",
         "customer",
-        "amount",
+        "amount_shown",
         "currency",
         "direction",
         "channel",
@@ -42,6 +43,8 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     date_hierarchy = "occurred_at"
     change_list_template = "admin/risk/transaction/change_list.html"
+    # The currency is its own column: separators and two places, no sign.
+    amount_shown = money_column("amount", _("amount"), currency=False)
 
     def get_urls(self):
         from django.urls import path
