@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin_mixins import ReadOnlyAdminMixin
 from loans import admin_collections_views as views
 from loans.admin_filters import CappedCountPaginator
-from loans.models import DelinquentLoan, Loan
+from loans.models import CollectionContact, DelinquentLoan, LegalCase, Loan, PromiseToPay, Recovery, WriteOff
 from loans.services.collections import PERM_ASSIGN, collectors
-from loansite.formatting import format_date, format_money
+from loansite.formatting import format_date, format_money, money_column
 
 
 class CollectorFilter(admin.SimpleListFilter):
@@ -173,3 +173,92 @@ class DelinquentLoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "workbench_url": reverse("admin:loans_delinquentloan_workbench")}
         return super().changelist_view(request, extra_context)
+
+
+class CollectionsRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The collections records as read-only lists (written by the services, audited there)."""
+
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    actions = None
+    search_fields = ("=loan__loan_number",)
+    search_help_text = _("Loan number.")
+
+    @admin.display(description=_("loan"), ordering="loan__loan_number")
+    def loan_link(self, obj):
+        return format_html(
+            '<a href="{}#collections">{}</a>', reverse("admin:loans_loan_change", args=[obj.loan_id]), obj.loan
+        )
+
+
+@admin.register(WriteOff)
+class WriteOffAdmin(CollectionsRecordAdmin):
+    list_display = (
+        "loan_link",
+        "written_off_on",
+        money_column("principal", _("principal written off")),
+        money_column("interest", _("unpaid interest (off balance)")),
+        money_column("penalty", _("unpaid penalty (off balance)")),
+        money_column("recovered_principal", _("principal recovered")),
+        "settled_on",
+        "approved_by",
+    )
+    list_filter = (("written_off_on", admin.DateFieldListFilter), ("settled_on", admin.EmptyFieldListFilter))
+    list_select_related = ("loan", "approved_by")
+
+
+@admin.register(Recovery)
+class RecoveryAdmin(CollectionsRecordAdmin):
+    list_display = (
+        "bank_reference",
+        "loan_link",
+        "value_date",
+        money_column("amount", _("amount")),
+        money_column("principal", _("to principal")),
+        money_column("interest", _("to interest")),
+        money_column("penalty", _("to penalty")),
+        "posted_by",
+    )
+    list_filter = (("value_date", admin.DateFieldListFilter),)
+    list_select_related = ("loan", "posted_by")
+    search_fields = ("=bank_reference", "=loan__loan_number")
+    exclude = ("idempotency_key",)
+
+
+@admin.register(LegalCase)
+class LegalCaseAdmin(CollectionsRecordAdmin):
+    list_display = (
+        "loan_link",
+        "status",
+        money_column("claim_amount", _("amount claimed")),
+        "court",
+        "court_case_number",
+        "opened_at",
+        "updated_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("loan",)
+
+
+@admin.register(PromiseToPay)
+class PromiseToPayAdmin(CollectionsRecordAdmin):
+    list_display = (
+        "loan_link",
+        "created_on",
+        "promised_date",
+        money_column("amount", _("amount")),
+        money_column("paid_amount", _("paid towards it")),
+        "status",
+        "resolved_on",
+        "by",
+    )
+    list_filter = ("status", ("promised_date", admin.DateFieldListFilter))
+    list_select_related = ("loan", "by")
+
+
+@admin.register(CollectionContact)
+class CollectionContactAdmin(CollectionsRecordAdmin):
+    list_display = ("loan_link", "contacted_at", "channel", "outcome", "next_action_date", "by")
+    list_filter = ("channel", "outcome", ("contacted_at", admin.DateFieldListFilter))
+    list_select_related = ("loan", "by")

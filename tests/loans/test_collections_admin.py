@@ -251,3 +251,25 @@ def test_staff_without_a_role_sees_no_delinquency(client, make_user):
     client.force_login(make_user("plain"))
     assert client.get(LIST).status_code == 403
     assert client.get(WORKBENCH).status_code == 403
+
+
+@pytest.mark.parametrize("model", ["writeoff", "recovery", "legalcase", "promisetopay", "collectioncontact"])
+def test_the_collections_records_are_read_only_lists(
+    client, auditor, make_user, approver, officer, analyst, collector, overdue, model
+):
+    from loans.services.writeoff import loan_write_off, recovery_post
+
+    svc.collection_assign(actor=analyst, loan=overdue, collector=collector)
+    svc.collection_contact_log(
+        actor=collector, loan=overdue, channel="call", outcome="promised", promise_date=TODAY(), promise_amount="10"
+    )
+    svc.legal_case_open(actor=approver, loan=overdue)
+    loan_write_off(actor=approver, loan=overdue, reason="x")
+    recovery_post(actor=officer, loan=overdue, amount="10", value_date=TODAY(), bank_reference="LIST-R1")
+    url = f"/admin/loans/{model}/"
+    client.force_login(auditor)
+    response = client.get(url)
+    assert response.status_code == 200 and overdue.loan_number in response.content.decode()
+    assert client.get(url + "add/").status_code == 403
+    client.force_login(make_user("plain"))
+    assert client.get(url).status_code == 403
