@@ -333,3 +333,6 @@ class LoanOutcomeAdmin(AuditedModelAdmin, admin.ModelAdmin):
     raw_id_fields = ["application"]
     search_fields = ["application__reference"]
     show_full_result_count = False
+
+
+from scoring import admin_decision  # noqa: E402,F401

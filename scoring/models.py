@@ -267,7 +267,8 @@ class LoanOutcome(models.Model):
         "loans.LoanApplication", verbose_name=_("application"), on_delete=models.CASCADE, related_name="outcome"
     )
     defaulted = models.BooleanField(_("defaulted"))
-    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.SERVICING)
+    # Typed in by hand unless a process says otherwise (servicing, import, demo).
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.MANUAL)
     observed_at = models.DateTimeField(_("observed"), default=timezone.now)
     # Derived from servicing: the worst days past due within the window and the day 90 was reached.
     max_days_past_due = models.PositiveIntegerField(_("worst days past due"), null=True, blank=True)

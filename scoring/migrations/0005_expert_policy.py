@@ -118,7 +118,7 @@ class Migration(migrations.Migration):
                     ("demo", "Demo data"),
                     ("manual", "Manual (no loan)"),
                 ],
-                default="servicing",
+                default="manual",
                 max_length=16,
                 verbose_name="source",
             ),
