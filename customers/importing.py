@@ -366,6 +366,13 @@ class ParsedFile:
     columns_read: list[str] = field(default_factory=list)
 
 
+def _header_in_language(column: Column) -> str:
+    """The column's own header in the page's language (what a file read in was taken as)."""
+    from django.utils.translation import get_language
+
+    return column.chinese if (get_language() or "").startswith("zh") else column.english
+
+
 def _scale(field_name: str, unit: str) -> Decimal:
     """10,000 for a money column whose header says 万元, else 1."""
     if MONEY_FIELDS.get(field_name):
@@ -415,7 +422,8 @@ def parse_rows(headers, rows) -> ParsedFile:
     written = {mapping[i]: str(headers[i]).replace("\ufeff", "").strip() for i in mapping}
     parsed = ParsedFile(fields=fields, headers=written, ignored_headers=unknown)
     parsed.columns_read = [
-        f"{written[f]} → {COLUMN_BY_FIELD[f].label}" + (" (×10,000)" if _scale(f, units.get(f, "")) != 1 else "")
+        f"{written[f]} → {_header_in_language(COLUMN_BY_FIELD[f])}"
+        + (" (×10,000)" if _scale(f, units.get(f, "")) != 1 else "")
         for f in fields
     ]
     missing = [c for c in COLUMNS if c.required and c.field not in fields]

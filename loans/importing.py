@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from customers.importing import (
     COLUMN_BY_FIELD,
@@ -303,7 +303,7 @@ def parse_application_rows(headers, rows, *, products, options: ImportOptions | 
             factors[key] = Decimal(12)
     for key in parsed.keys:
         english, chinese, _attr = COLUMNS[key]
-        read_as = str(COLUMN_BY_FIELD[CUSTOMER_CELLS[key]].label) if key in CUSTOMER_CELLS else english
+        read_as = chinese if (get_language() or "").startswith("zh") else english
         if key in factors and factors[key] != 1:
             read_as += " " + (_("(in years, ×12)") if key == "term_months" else _("(in 万元, ×10,000)"))
         parsed.columns_read.append(f"{written[key]} → {read_as}")
