@@ -48,7 +48,7 @@ def _book(n_live: int, ctx: BenchContext) -> None:
             # Live loans disbursed over the past 360 days; one in ten in arrears.
             cursor.execute(
                 f"UPDATE {loans} SET status = CASE WHEN status = 'closed' THEN 'closed' ELSE 'active' END,"
-                f" disbursement_date = date(%s, '-' || (id % 360 + 1) || ' days')",
+                f" disbursement_date = date(%s, '-' || (id %% 360 + 1) || ' days')",
                 [d],
             )
         lo, hi = cursor.execute(f"SELECT MIN(id), MAX(id) FROM {loans}").fetchone()
@@ -66,7 +66,7 @@ def _book(n_live: int, ctx: BenchContext) -> None:
                             date(l.disbursement_date, '+' || (m.k - 1) || ' months') AS start,
                             date(l.disbursement_date, '+' || m.k || ' months') AS due,
                             ROUND(l.principal / 12, 2) AS p, ROUND(l.principal * 0.08 / 12, 2) AS i,
-                            CASE WHEN l.id % 10 = 0 THEN (l.id * 7919) % 400 + 1 ELSE 0 END AS lag
+                            CASE WHEN l.id %% 10 = 0 THEN (l.id * 7919) %% 400 + 1 ELSE 0 END AS lag
                           FROM {loans} l, m WHERE l.id BETWEEN %s AND %s AND l.status <> 'closed')
                     SELECT loan_id, 1, k, start, due, due, 30, p, i, 0, 0,
                         CASE WHEN due < date(%s, '-' || lag || ' days') THEN p ELSE 0 END,

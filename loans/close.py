@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Max, Min
@@ -127,6 +128,17 @@ class Sql:
     def least(self, *exprs: str) -> str:
         return f"{'LEAST' if self.mysql else 'MIN'}({', '.join(exprs)})"
 
+    def index(self, name: str, *, update: bool = False) -> str:
+        """Which index a statement reads the installments by (the planners otherwise take the
+        foreign-key index and read every installment of the chunk's loans)."""
+        if self.mysql:
+            return "" if update else f"FORCE INDEX ({name})"
+        return f"INDEXED BY {name}"
+
+    def insert_ignore(self) -> str:
+        """SQLite skips a row its unique index already holds; MariaDB checks with NOT EXISTS."""
+        return "INSERT INTO" if self.mysql else "INSERT OR IGNORE INTO"
+
     def date_minus(self, day: str, days: str) -> str:
         if self.mysql:
             return f"DATE_SUB({day}, INTERVAL ({days}) DAY)"
@@ -154,6 +166,8 @@ def penalty_for_day(unpaid: Decimal, rate: Decimal) -> Decimal:
 # ---------------------------------------------------------------------------
 T_LOAN = Loan._meta.db_table
 T_INST = Installment._meta.db_table
+BY_STATUS_LOAN = "installment_status_loan_idx"
+BY_STATUS_DUE = "installment_status_due_idx"
 T_LEDGER = LedgerEntry._meta.db_table
 T_SNAP = LoanDaySnapshot._meta.db_table
 T_CHANGE = ClassificationChange._meta.db_table
@@ -227,11 +241,11 @@ def step_overdue(ctx: CloseContext) -> dict[str, int]:
     sql, d = ctx.sql, ctx.d
     counts = {"installments_overdue": 0, "loans_in_arrears": 0, "loans_cured": 0, "signals": 0}
     current = f"i.schedule_version = (SELECT v.schedule_version FROM {T_LOAN} v WHERE v.id = i.loan_id)"
-    # Loans in arrears on D: an overdue installment of the current version (found through the
-    # (status, due_date) index: only overdue rows are read).
+    # Loans in arrears on D: an overdue installment of the current version (read by status and
+    # loan: only the chunk's overdue rows).
     arrears = (
-        f"l.id IN (SELECT i.loan_id FROM {T_INST} i WHERE i.status = 'overdue' AND i.due_date <= %s"
-        f" AND i.pay_date <= %s AND i.loan_id BETWEEN %s AND %s AND {_UNPAID} AND {current})"
+        f"l.id IN (SELECT i.loan_id FROM {T_INST} i {sql.index(BY_STATUS_LOAN)} WHERE i.status = 'overdue'"
+        f" AND i.loan_id BETWEEN %s AND %s AND i.due_date <= %s AND i.pay_date <= %s AND {_UNPAID} AND {current})"
     )
     oldest = (
         f"(SELECT MIN(i.pay_date) FROM {T_INST} i WHERE i.loan_id = l.id AND i.schedule_version = l.schedule_version"
@@ -241,11 +255,12 @@ def step_overdue(ctx: CloseContext) -> dict[str, int]:
     signal_cols = f"INSERT INTO {T_SIGNAL} (loan_id, customer_id, date, kind, detail, created_at, consumed_at)"
     now = timezone.now()
     for lo, hi in ctx.chunks():
-        arrears_params = [d, d, lo, hi]
+        arrears_params = [lo, hi, d, d]
         with transaction.atomic():
             counts["installments_overdue"] += _execute(
-                f"UPDATE {T_INST} AS i SET status = 'overdue' WHERE i.status IN ('future', 'due', 'partly_paid')"
-                f" AND i.due_date <= %s AND i.pay_date <= %s AND i.loan_id BETWEEN %s AND %s AND {_UNPAID}"
+                f"UPDATE {T_INST} AS i {sql.index(BY_STATUS_DUE, update=True)} SET status = 'overdue'"
+                f" WHERE i.status IN ('future', 'due', 'partly_paid') AND i.due_date <= %s AND i.pay_date <= %s"
+                f" AND +i.loan_id BETWEEN %s AND %s AND {_UNPAID}"
                 f" AND i.schedule_version = (SELECT v.schedule_version FROM {T_LOAN} v WHERE v.id = i.loan_id"
                 f" AND v.status IN ('active', 'overdue'))",
                 [d, d, lo, hi],
@@ -269,6 +284,7 @@ def step_overdue(ctx: CloseContext) -> dict[str, int]:
                 [d, now, lo, hi, d],
             )
             new_bucket = _bucket_case("l.days_past_due")
+            since = sql.date_minus("%s", "l.days_past_due - 1")
             counts["signals"] += _execute(
                 f"{signal_cols} SELECT l.id, l.customer_id, %s, 'bucket_worse',"
                 f" {sql.json({'from': 'l.dpd_bucket', 'to': new_bucket, 'days_past_due': 'l.days_past_due'})},"
@@ -278,10 +294,10 @@ def step_overdue(ctx: CloseContext) -> dict[str, int]:
                 [d, now, lo, hi, d],
             )
             _execute(
-                f"UPDATE {T_LOAN} AS l SET dpd_bucket = {new_bucket}, status = 'overdue',"
-                f" overdue_since = {sql.date_minus('%s', 'l.days_past_due - 1')}"
-                f" WHERE {live} AND l.days_past_due > 0",
-                [d, lo, hi],
+                f"UPDATE {T_LOAN} AS l SET dpd_bucket = {new_bucket}, status = 'overdue', overdue_since = {since}"
+                f" WHERE {live} AND l.days_past_due > 0 AND (l.status <> 'overdue' OR l.overdue_since IS NULL"
+                f" OR l.overdue_since <> {since} OR l.dpd_bucket <> {new_bucket})",
+                [d, lo, hi, d],
             )
     return counts
 
@@ -324,22 +340,22 @@ def step_accrual(ctx: CloseContext) -> dict[str, int]:
                     f" credit, accrued, balance_after, note, created_at)"
                     f" SELECT l.id, 'penalty_accrual', %s, 0, 0, 0, 0, 0, 0, {sql.money('a.cents')},"
                     f" l.outstanding_principal, '', %s FROM {T_LOAN} l JOIN (SELECT i.loan_id AS loan_id,"
-                    f" SUM({accrual}) AS cents FROM {T_INST} i JOIN {T_LOAN} l ON {rows} WHERE {due}"
+                    f" SUM({accrual}) AS cents FROM {T_INST} i {sql.index(BY_STATUS_LOAN)} JOIN {T_LOAN} l ON {rows}"
+                    f" WHERE i.status = 'overdue' AND i.loan_id BETWEEN %s AND %s AND {due}"
                     f" GROUP BY i.loan_id) a ON a.loan_id = l.id WHERE a.cents > 0",
-                    [d, now, d, *due_params],
+                    [d, now, d, lo, hi, *due_params],
                 )
                 new_penalty = sql.money(f"{sql.cents('i.penalty')} + {accrual}")
                 counts["installments_accrued"] += _execute(
-                    f"UPDATE {T_INST} AS i SET penalty = {new_penalty} WHERE i.loan_id BETWEEN %s AND %s"
-                    f" AND i.status = 'overdue' AND i.pay_date <= %s AND {_UNPAID} AND EXISTS (SELECT 1 FROM {T_LOAN} l"
+                    f"UPDATE {T_INST} AS i {sql.index(BY_STATUS_LOAN, update=True)} SET penalty = {new_penalty}"
+                    f" WHERE i.status = 'overdue' AND i.loan_id BETWEEN %s AND %s AND i.pay_date <= %s AND {_UNPAID}"
+                    f" AND EXISTS (SELECT 1 FROM {T_LOAN} l"
                     f" WHERE l.id = i.loan_id AND i.schedule_version = l.schedule_version AND {due})",
                     [lo, hi, d, *due_params],
                 )
-                today = (
-                    f"COALESCE((SELECT SUM(e.accrued) FROM {T_LEDGER} e WHERE e.loan_id = l.id"
-                    f" AND e.kind = 'penalty_accrual' AND e.value_date = %s), 0)"
-                )
-                total = sql.money(sql.cents("l.penalty_accrued") + " + " + sql.cents(today))
+                # The same sum as the ledger's (the installments' paid parts did not change).
+                today = f"COALESCE((SELECT SUM({accrual}) FROM {T_INST} i WHERE {rows}), 0)"
+                total = sql.money(sql.cents("l.penalty_accrued") + " + " + today)
                 counts["loans_accrued"] += _execute(
                     f"UPDATE {T_LOAN} AS l SET penalty_accrued = {total}, penalty_through = %s WHERE {due}",
                     [d, d, *due_params],
@@ -436,28 +452,23 @@ def step_snapshot(ctx: CloseContext) -> dict[str, int]:
     provision = sql.money(
         sql.half_up(sql.cents("l.outstanding_principal"), f"(CASE l.risk_class {rate_case} ELSE 0 END)")
     )
-    overdue = (
-        f"FROM {T_INST} i WHERE i.loan_id = l.id AND i.schedule_version = l.schedule_version AND i.status = 'overdue'"
+    # Per chunk, two small aggregates joined to the loans: the overdue and partly paid
+    # installments of the current version (read by status and loan), and collateral held.
+    parts = (
+        f"(SELECT i.loan_id AS loan_id,"
+        f" SUM(CASE WHEN i.status = 'overdue' THEN i.principal - i.principal_paid ELSE 0 END) AS op,"
+        f" SUM(CASE WHEN i.status = 'overdue' THEN i.interest - i.interest_paid ELSE 0 END) AS oi,"
+        f" SUM(i.penalty - i.penalty_paid) AS pu FROM {T_INST} i {sql.index(BY_STATUS_LOAN)}"
+        f" JOIN {T_LOAN} v ON v.id = i.loan_id AND v.schedule_version = i.schedule_version"
+        f" WHERE i.status IN ('overdue', 'partly_paid') AND i.loan_id BETWEEN %s AND %s GROUP BY i.loan_id) o"
     )
-    unpaid_penalty = (
-        f"FROM {T_INST} i WHERE i.loan_id = l.id AND i.schedule_version = l.schedule_version"
-        " AND i.penalty > i.penalty_paid"
+    held = (
+        f"(SELECT c.loan_id AS loan_id, SUM(c.appraised_value * (1 - c.haircut)) AS s FROM {T_COLLATERAL} c"
+        f" WHERE c.status <> 'released' AND c.loan_id BETWEEN %s AND %s GROUP BY c.loan_id) c"
     )
-
-    def when_overdue(select: str) -> str:
-        return f"(CASE WHEN l.days_past_due > 0 THEN COALESCE(({select}), 0) ELSE 0 END)"
-
-    o_principal = when_overdue(f"SELECT SUM(i.principal - i.principal_paid) {overdue}")
-    o_interest = when_overdue(f"SELECT SUM(i.interest - i.interest_paid) {overdue}")
-    p_unpaid = (
-        f"(CASE WHEN l.penalty_accrued > 0 THEN COALESCE((SELECT SUM(i.penalty - i.penalty_paid) {unpaid_penalty}), 0)"
-        " ELSE 0 END)"
-    )
+    o_principal, o_interest, p_unpaid = "COALESCE(o.op, 0)", "COALESCE(o.oi, 0)", "COALESCE(o.pu, 0)"
     ead = f"(l.outstanding_principal + {o_interest} + {p_unpaid})"
-    secured = (
-        f"COALESCE((SELECT SUM(c.appraised_value * (1 - c.haircut)) FROM {T_COLLATERAL} c WHERE c.loan_id = l.id"
-        f" AND c.status <> 'released'), 0)"
-    )
+    secured = "COALESCE(c.s, 0)"
     pd_model = _active_pd_model_id()
     npl = "('substandard', 'doubtful', 'loss')"
     if pd_model is not None:
@@ -480,13 +491,19 @@ def step_snapshot(ctx: CloseContext) -> dict[str, int]:
     total = 0
     for lo, hi in ctx.chunks():
         with transaction.atomic():
+            not_yet = [] if not sql.mysql else [d]
             total += _execute(
-                f"INSERT INTO {T_SNAP} ({cols}) SELECT l.id, %s, l.status, l.days_past_due, l.dpd_bucket, l.risk_class,"
-                f" l.outstanding_principal, {o_principal}, {o_interest}, l.penalty_accrued, {p_unpaid}, {provision},"
-                f" ROUND({pd}, 6), ROUND({lgd}, 6), {ead}, {expected} FROM {T_LOAN} l"
+                f"{sql.insert_ignore()} {T_SNAP} ({cols}) SELECT l.id, %s, l.status, l.days_past_due, l.dpd_bucket,"
+                f" l.risk_class, l.outstanding_principal, {o_principal}, {o_interest}, l.penalty_accrued, {p_unpaid},"
+                f" {provision}, ROUND({pd}, 6), ROUND({lgd}, 6), {ead}, {expected} FROM {T_LOAN} l"
+                f" LEFT JOIN {parts} ON o.loan_id = l.id LEFT JOIN {held} ON c.loan_id = l.id"
                 f" WHERE l.id BETWEEN %s AND %s AND l.status IN ('active', 'overdue')"
-                f" AND NOT EXISTS (SELECT 1 FROM {T_SNAP} x WHERE x.loan_id = l.id AND x.date = %s)",
-                [d, default_pd, default_lgd, default_pd, default_lgd, lo, hi, d],
+                + (
+                    f" AND NOT EXISTS (SELECT 1 FROM {T_SNAP} x WHERE x.loan_id = l.id AND x.date = %s)"
+                    if sql.mysql
+                    else ""
+                ),
+                [d, default_pd, default_lgd, default_pd, default_lgd, lo, hi, lo, hi, lo, hi, *not_yet],
             )
     return {"snapshots": total}
 
@@ -566,10 +583,11 @@ def loan_close_day(
     date: datetime.date,
     since: datetime.date | None = None,
     stop_after: str | None = None,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     progress: Callable[[DayClose], None] | None = None,
 ) -> list[DayClose]:
     """Close ``date`` and every missed day before it, in order (one close each)."""
+    chunk = chunk or getattr(settings, "LOANS_CLOSE_CHUNK", CHUNK)
     if not cache.add(LOCK_KEY, timezone.now().isoformat(), LOCK_SECONDS):
         raise Conflict("A daily close is running already.")
     try:

@@ -7,8 +7,10 @@ overpay; some prepay part or all of the loan); those who default pay a few insta
 stop (a few never pay at all), some after a restructuring. Everything goes through the
 servicing services (disbursement, batch and single posting, prepayment, restructuring,
 reversal) with demo staff as actors, so the ledger, audit trail and credit lines agree.
-Overdue marking belongs to the daily close (the delinquency issue): until it exists, the demo
-marks installments past their pay date as overdue itself, and their loans overdue.
+Then the daily close runs over the last ``CLOSE_DAYS`` days, one close per day (after the
+repayments were posted: it sees the book as it stands), so demo loans have days past due,
+buckets, classes, penalties, snapshots, reminders (recorded; sent to in-memory backends) and
+delinquency signals.
 """
 
 import datetime
@@ -16,7 +18,6 @@ import random
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from loans.models import Installment, Loan, LoanApplication, Repayment
@@ -31,6 +32,7 @@ from loansite.errors import ApplicationError
 from loansite.roles import CREDIT_APPROVER, LOAN_OFFICER
 
 S = LoanApplication.Status
+CLOSE_DAYS = 45
 CONDITIONS = ["Loan contract signed", "Repayment account authorised"]
 TEN_THOUSAND = Decimal("10000")
 
@@ -82,13 +84,13 @@ def seed_servicing(ctx: DemoContext) -> None:
         _post_regular(plans, officer, phase="after", today=today, rng=rng)
     with transaction.atomic():
         _reversals(plans, approvers[-1], rng)
-        _mark_overdue(today)
+    took = _close_history(today)
     counts = {status: Loan.objects.filter(status=status).count() for status in Loan.Status.values}
     restructured = Loan.objects.filter(restructured=True).count()
     ctx.made["loan_ids"] = [loan.pk for loan in loans]
     ctx.log(
         f"  {len(loans)} loans ({', '.join(f'{k}: {v}' for k, v in counts.items() if v)}, restructured: "
-        f"{restructured}), {Repayment.objects.count()} repayments"
+        f"{restructured}), {Repayment.objects.count()} repayments; {CLOSE_DAYS} daily closes in {took:.1f} s"
     )
 
 
@@ -304,12 +306,22 @@ def _reversals(plans, approver, rng) -> None:
             continue
 
 
-def _mark_overdue(today: datetime.date) -> None:
-    late = Installment.objects.filter(
-        schedule_version=F("loan__schedule_version"),
-        pay_date__lt=today,
-        status__in=[Installment.Status.FUTURE, Installment.Status.PARTLY_PAID],
-    )
-    loan_ids = set(late.values_list("loan_id", flat=True))
-    late.update(status=Installment.Status.OVERDUE)
-    Loan.objects.filter(pk__in=loan_ids, status=Loan.Status.ACTIVE).update(status=Loan.Status.OVERDUE)
+def _close_history(today: datetime.date) -> float:
+    """Close the last ``CLOSE_DAYS`` days in order; messages go to in-memory backends."""
+    import time
+
+    from django.core import mail
+    from django.test.utils import override_settings
+
+    from loans.close import loan_close_day
+    from loansite import sms
+
+    start = time.perf_counter()
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", SMS_BACKEND="loansite.sms.LocmemSmsBackend"
+    ):
+        first = today - datetime.timedelta(days=CLOSE_DAYS)
+        loan_close_day(date=today - datetime.timedelta(days=1), since=first)
+    mail.outbox = []
+    sms.outbox.clear()
+    return time.perf_counter() - start

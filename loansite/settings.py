@@ -404,6 +404,8 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@loans.example")
 SMS_BACKEND = env.str("SMS_BACKEND", default="loansite.sms.LoggingSmsBackend")
 REMINDER_LANGUAGE = env.str("REMINDER_LANGUAGE", default="zh-hans")
+# The daily close works on this many loan ids per transaction.
+LOANS_CLOSE_CHUNK = env.int("LOANS_CLOSE_CHUNK", default=50_000)
 
 # ---------------------------------------------------------------------------
 # Static and media

@@ -85,93 +85,111 @@ def _language(customer) -> str:
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
-def reminder_text(reminder: Reminder, *, customer, loan: Loan, installment: Installment) -> tuple[str, str]:
-    """Subject and body of a reminder, in the active language."""
-    unpaid = (
-        installment.principal
-        + installment.interest
-        + installment.penalty
-        - installment.principal_paid
-        - installment.interest_paid
-        - installment.penalty_paid
-    )
-    values = {
-        "name": customer.name if hasattr(customer, "name") else str(customer),
-        "loan": loan.loan_number,
-        "number": installment.number,
-        "amount": format_money(unpaid),
-        "date": installment.pay_date.isoformat(),
-    }
-    if reminder.kind == Reminder.Kind.BEFORE_DUE:
-        subject = _("Repayment due on %(date)s") % values
-        body = (
+def reminder_templates(language: str) -> dict[str, tuple[str, str]]:
+    """Subject and body (``%``-format strings) per kind, in ``language``."""
+    with translation.override(language):
+        before = (
+            _("Repayment due on %(date)s"),
             _(
                 "Dear %(name)s, installment %(number)s of loan %(loan)s, %(amount)s, is due on %(date)s. "
                 "Please make sure the amount is in your account."
-            )
-            % values
+            ),
         )
-    else:
-        values["days"] = OVERDUE_KINDS[reminder.kind]
-        subject = _("Repayment overdue: loan %(loan)s") % values
-        body = (
+        overdue = (
+            _("Repayment overdue: loan %(loan)s"),
             _(
-                "Dear %(name)s, installment %(number)s of loan %(loan)s, due on %(date)s, is %(days)s day(s) overdue; "
-                "%(amount)s is unpaid and penalty interest accrues daily. Please repay as soon as possible."
-            )
-            % values
+                "Dear %(name)s, installment %(number)s of loan %(loan)s, due on %(date)s, is %(days)s day(s) "
+                "overdue; %(amount)s is unpaid and penalty interest accrues daily. Please repay as soon as possible."
+            ),
         )
-    return subject, body
+    return {Reminder.Kind.BEFORE_DUE: before, **dict.fromkeys(OVERDUE_KINDS, overdue)}
+
+
+def _customers(ids) -> dict:
+    from customers.models import Customer
+
+    names = {f.name for f in Customer._meta.get_fields()}
+    fields = [f for f in ("id", "name", "email", "phone", "language") if f in names]
+    return {c.pk: c for c in Customer.objects.filter(pk__in=ids).only(*fields)}
 
 
 def reminders_send(*, day: datetime.date | None = None, chunk: int = SEND_CHUNK) -> dict[str, int]:
-    """Render and send the pending reminders (of ``day``, or all), chunk by chunk."""
+    """Render and send the pending reminders (of ``day``, or all), chunk by chunk: each
+    customer read (and decrypted) once per chunk, each template translated once per language,
+    the rows marked in the transaction that sends them."""
     counts = {"sent": 0, "failed": 0}
     sms = sms_backend()
     pending = Reminder.objects.filter(status=Reminder.Status.PENDING)
     if day is not None:
         pending = pending.filter(date=day)
+    templates: dict[str, dict] = {}
+    table = Reminder._meta.db_table
+    update = (
+        f"UPDATE {table} SET status = %s, recipient = %s, language = %s, subject = %s, body = %s, error = %s,"
+        f" sent_at = %s WHERE id = %s AND status = 'pending'"
+    )
     last = 0
     while True:
         rows = list(
-            pending.filter(id__gt=last).select_related("installment", "loan", "loan__customer").order_by("id")[:chunk]
+            pending.filter(id__gt=last)
+            .order_by("id")
+            .values_list("id", "kind", "channel", "loan_id", "installment_id")[:chunk]
         )
         if not rows:
             break
-        last = rows[-1].id
+        last = rows[-1][0]
+        loans = {
+            pk: (number, customer)
+            for pk, number, customer in Loan.objects.filter(pk__in={r[3] for r in rows}).values_list(
+                "pk", "loan_number", "customer_id"
+            )
+        }
+        installments = {
+            row[0]: row
+            for row in Installment.objects.filter(pk__in={r[4] for r in rows}).values_list(
+                "pk", "number", "pay_date", "principal", "interest", "penalty", "principal_paid", "interest_paid",
+                "penalty_paid",
+            )
+        }  # fmt: skip
+        customers = _customers({customer for _n, customer in loans.values()})
+        now = timezone.now()
+        emails, updates = [], []
         with transaction.atomic():
-            emails = []
-            now = timezone.now()
-            for row in rows:
-                customer = row.loan.customer
-                row.language = _language(customer)
-                with translation.override(row.language):
-                    row.subject, row.body = reminder_text(
-                        row, customer=customer, loan=row.loan, installment=row.installment
-                    )
-                row.sent_at = now
-                if row.channel == Reminder.Channel.EMAIL:
-                    row.recipient = customer.email
-                    emails.append(
-                        mail.EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [customer.email])
-                    )
-                    row.status = Reminder.Status.SENT
+            for pk, kind, channel, loan_id, installment_id in rows:
+                loan_number, customer_id = loans[loan_id]
+                customer = customers[customer_id]
+                _i, number, pay_date, p, i, pen, p_paid, i_paid, pen_paid = installments[installment_id]
+                language = _language(customer)
+                if language not in templates:
+                    templates[language] = reminder_templates(language)
+                subject_fmt, body_fmt = templates[language][kind]
+                values = {
+                    "name": customer.name,
+                    "loan": loan_number,
+                    "number": number,
+                    "amount": format_money(p + i + pen - p_paid - i_paid - pen_paid),
+                    "date": pay_date.isoformat(),
+                    "days": OVERDUE_KINDS.get(kind, 0),
+                }
+                subject, body = subject_fmt % values, body_fmt % values
+                status, error, sent_at = Reminder.Status.SENT, "", now
+                if channel == Reminder.Channel.EMAIL:
+                    recipient = customer.email
+                    emails.append(mail.EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [customer.email]))
                 else:
                     phone = getattr(customer, "phone", "") or ""
-                    row.recipient = phone_masked(phone)
+                    recipient = phone_masked(phone)
                     try:
-                        sms_send(phone, row.body, backend=sms)
-                        row.status = Reminder.Status.SENT
+                        sms_send(phone, body, backend=sms)
                     except SmsError as exc:
-                        row.status, row.error, row.sent_at = Reminder.Status.FAILED, str(exc)[:255], None
+                        status, error, sent_at = Reminder.Status.FAILED, str(exc)[:255], None
+                updates.append((status, recipient, language, subject, body, error, sent_at, pk))
+                counts["sent" if status == Reminder.Status.SENT else "failed"] += 1
             if emails:
                 with mail.get_connection() as conn:
                     conn.send_messages(emails)
-            Reminder.objects.bulk_update(
-                rows, ["status", "recipient", "language", "subject", "body", "error", "sent_at"], batch_size=500
-            )
-        for row in rows:
-            counts["sent" if row.status == Reminder.Status.SENT else "failed"] += 1
+            with connection.cursor() as cursor:
+                cursor.executemany(update, updates)
     return counts
 
 

@@ -7,6 +7,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db import transaction
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from audit.models import AuditEntry
 from loans import close as close_module
@@ -447,3 +450,18 @@ def test_close_steps_have_unique_names_and_resolve():
     assert len({s.name for s in CLOSE_STEPS}) == len(CLOSE_STEPS)
     for step in CLOSE_STEPS:
         assert callable(import_string(step.function))
+
+
+@given(cents=st.integers(min_value=1, max_value=10**12), units=st.integers(min_value=1, max_value=200))
+@hypothesis_settings(max_examples=400, deadline=None)
+def test_property_sqlite_half_up_equals_decimal(cents, units):
+    """Any amount up to 10 billion and any daily rate up to 2 %: SQLite's result is Decimal's."""
+    import sqlite3
+
+    from loans.close import Sql, penalty_for_day
+
+    amount, rate = Decimal(cents) / 100, Decimal(units) / 10000
+    sql = Sql("sqlite")
+    with sqlite3.connect(":memory:") as db:
+        (value,) = db.execute(f"SELECT {sql.money(sql.half_up(sql.cents('?'), units))}", [str(amount)]).fetchone()
+    assert Decimal(repr(value)).quantize(CENT) == penalty_for_day(amount, rate)

@@ -25,6 +25,16 @@ def test_demo_loans_follow_the_latent_risk_and_the_books_agree(monkeypatch):
     assert ScheduleVersion.objects.filter(reason="prepayment").exists()
     assert Repayment.objects.filter(status="reversed").exists() or Repayment.objects.count() > 500
     assert ledger_problems() == []
+    # The daily close ran over the demo's last days: arrears have days past due, classes,
+    # penalties, snapshots and reminders.
+    from loans.models import DayClose, LoanDaySnapshot, Reminder
+
+    overdue = loans.filter(status=Loan.Status.OVERDUE)
+    assert overdue.exists() and not overdue.filter(days_past_due=0).exists()
+    assert not overdue.filter(risk_class="normal").exists()
+    assert overdue.filter(penalty_accrued__gt=0).exists()
+    assert DayClose.objects.filter(status="done").count() == 45
+    assert LoanDaySnapshot.objects.exists() and Reminder.objects.filter(status="sent").exists()
     # Those the latent model says default are behind far more often than those it says repay.
     profiles = ctx.made["application_profiles"].set_index("application_id")
     behind = {True: [], False: []}
