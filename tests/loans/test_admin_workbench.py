@@ -201,3 +201,18 @@ def test_customer_autocomplete_does_not_leak_to_users_who_cannot_view_customers(
     )
     assert response.status_code == 403
     assert customer.name not in response.content.decode()
+
+
+def test_migration_marks_earlier_step_decisions_not_final(officer, product):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("loans.migrations.0018_decision_steps_not_final")
+    app = _under_review(officer, product)
+    review = ApprovalDecision.objects.create(application=app, kind="review", amount=app.amount, final=True)
+    reject = ApprovalDecision.objects.create(application=app, kind="reject", amount=app.amount, final=True)
+    migration.steps_not_final(apps, None)
+    review.refresh_from_db()
+    reject.refresh_from_db()
+    assert review.final is False and reject.final is True
