@@ -9,6 +9,7 @@ from loans.api.collections_views import (
     WriteOffViewSet,
 )
 from loans.api.delinquency_views import ClassificationChangeViewSet, DayCloseViewSet, DelinquencyViewSet
+from loans.api.automation_views import AutomatedDecisionViewSet
 from loans.api.servicing_views import DisbursementViewSet, LoanViewSet, RepaymentViewSet
 from loans.api.views import ApplicationViewSet, ProductViewSet
 
@@ -17,6 +18,7 @@ app_name = "loans"
 router = SimpleRouter()
 router.register("loans/products", ProductViewSet, basename="product")
 router.register("loans/applications", ApplicationViewSet, basename="application")
+router.register("loans/automated-decisions", AutomatedDecisionViewSet, basename="automated-decision")
 router.register("loans/loans", LoanViewSet, basename="loan")
 router.register("loans/disbursements", DisbursementViewSet, basename="disbursement")
 router.register("loans/repayments", RepaymentViewSet, basename="repayment")

@@ -214,3 +214,28 @@ def test_nothing_is_recorded_when_the_policy_has_nothing_to_say(officer, product
     app = submitted(officer, product, customer=CustomerFactory(credit_score=700))
     assert application_auto_decide(application_id=app.pk) is None
     assert not AutomatedDecision.objects.exists()
+
+
+def test_api_queue_review_and_reopen(officer, product, policy, approver):
+    from rest_framework.test import APIClient
+
+    policy.sample_rate = Decimal("1")
+    policy.save()
+    decision = application_auto_decide(application_id=submitted(officer, product).pk, draw=0.5)
+
+    def client(user):
+        c = APIClient()
+        c.force_authenticate(user)
+        return c
+
+    rows = client(officer).get("/api/v1/loans/automated-decisions/?review_status=pending").json()["results"]
+    assert [row["id"] for row in rows] == [decision.pk] and rows[0]["kind"] == "approved"
+    url = f"/api/v1/loans/automated-decisions/{decision.pk}/"
+    assert client(officer).post(url + "review/", {}, format="json").status_code == 403
+    assert client(approver).post(url + "review/", {"note": "fine"}, format="json").json()["review_status"] == (
+        "confirmed"
+    )
+    assert client(approver).post(url + "reopen/", {}, format="json").status_code == 400
+    answer = client(approver).post(url + "reopen/", {"reason": "documents"}, format="json")
+    assert answer.status_code == 200 and answer.json()["review_status"] == "reopened"
+    assert client(approver).post(url + "reopen/", {"reason": "again"}, format="json").status_code == 409
