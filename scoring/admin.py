@@ -4,7 +4,7 @@ rows, outcomes and the prediction page. Every button calls a service."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,8 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 from loans.models import LoanProduct
 from loansite.errors import ApplicationError
-from scoring.forms import PredictionForm, VersionActionForm
-from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score, ScoringRun, TrainingRun
+from loansite.tabular import tabular_size_message
+from scoring.forms import PredictFileForm, PredictionForm, SchemaEditForm, TrainFileForm, VersionActionForm
+from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score, ScoringRun, TrainingDataset, TrainingRun
 from scoring.reasons import reason_text
 from scoring.selectors import (
     active_versions,
@@ -30,6 +31,15 @@ from scoring.services import (
     model_version_retire,
     model_version_rollback,
     prediction_make,
+)
+from scoring.services.datasets import (
+    file_model_predict,
+    file_model_train_queue,
+    file_predictions_csv,
+    predict_file_max_rows,
+    table_frame,
+    training_dataset_set_schema,
+    training_dataset_upload,
 )
 
 TRAIN_PERM = "scoring.train_model"
@@ -112,6 +122,15 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("batch-score/", wrap(self.batch_score_view), name="scoring_modelversion_batch_score"),
             path("rollback/", wrap(self.rollback_view), name="scoring_modelversion_rollback"),
             path("predict/", wrap(self.predict_view), name="scoring_modelversion_predict"),
+            path("train-file/", wrap(self.train_file_view), name="scoring_modelversion_train_file"),
+            path(
+                "train-file/<int:dataset_id>/schema/",
+                wrap(self.train_file_schema_view),
+                name="scoring_modelversion_train_file_schema",
+            ),
+            path("<int:pk>/predict-file/", wrap(self.predict_file_view), name="scoring_modelversion_predict_file"),
+            path("<int:pk>/report/", wrap(self.report_view), name="scoring_modelversion_report"),
+            path("<int:pk>/report.pdf", wrap(self.report_pdf_view), name="scoring_modelversion_report_pdf"),
             path("<int:pk>/activate/", wrap(self.activate_view), name="scoring_modelversion_activate"),
             path("<int:pk>/retire/", wrap(self.retire_view), name="scoring_modelversion_retire"),
             *super().get_urls(),
@@ -212,6 +231,117 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/scoring/modelversion/confirm_action.html", context)
 
+    # -- train from a file ---------------------------------------------------------
+    def _page(self, request, template: str, title, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context},
+        )
+
+    def train_file_view(self, request):
+        """Upload a data set with its target (and a schema, or edit the detected one next)."""
+        if not request.user.has_perm(TRAIN_PERM):
+            raise PermissionDenied
+        form = TrainFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST":
+            if getattr(request, "upload_too_large", False):
+                form.is_valid()
+                form.errors["data_file"] = form.error_class([tabular_size_message()])
+            elif form.is_valid():
+                upload = form.cleaned_data["data_file"]
+                schema = form.cleaned_data["schema_json"]
+                try:
+                    dataset = training_dataset_upload(
+                        actor=request.user,
+                        data=upload.read(),
+                        file_name=upload.name,
+                        target=form.cleaned_data["target"],
+                        schema=schema,
+                    )
+                    if schema is None:
+                        return HttpResponseRedirect(
+                            reverse("admin:scoring_modelversion_train_file_schema", args=[dataset.pk])
+                        )
+                    run = file_model_train_queue(actor=request.user, dataset=dataset)
+                except ApplicationError as exc:
+                    form.add_error(None, str(exc.message))
+                else:
+                    messages.success(
+                        request, _("Training on %(file)s queued (run #%(id)s).") % {"file": upload.name, "id": run.pk}
+                    )
+                    return self._changelist()
+        return self._page(request, "admin/scoring/modelversion/train_file.html", _("Train from a file"), form=form)
+
+    def train_file_schema_view(self, request, dataset_id):
+        """The detected columns of an uploaded data set, each type and direction editable."""
+        if not request.user.has_perm(TRAIN_PERM):
+            raise PermissionDenied
+        dataset = get_object_or_404(TrainingDataset.objects.defer("content"), pk=dataset_id)
+        form = SchemaEditForm(request.POST or None, schema=dataset.schema)
+        if request.method == "POST" and form.is_valid():
+            try:
+                training_dataset_set_schema(actor=request.user, dataset=dataset, schema=form.schema_json())
+                run = file_model_train_queue(actor=request.user, dataset=dataset)
+            except ApplicationError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                messages.success(
+                    request,
+                    _("Training on %(file)s queued (run #%(id)s).") % {"file": dataset.file_name, "id": run.pk},
+                )
+                return self._changelist()
+        return self._page(
+            request,
+            "admin/scoring/modelversion/train_file.html",
+            _("Columns of %(file)s") % {"file": dataset.file_name},
+            schema_form=form,
+            dataset=dataset,
+        )
+
+    def predict_file_view(self, request, pk):
+        """Score the rows of a file with a scorecard trained from a file: a CSV back."""
+        if not request.user.has_perm("scoring.view_score"):
+            raise PermissionDenied
+        version = get_object_or_404(ModelVersion.objects.defer("artifact", "reference"), pk=pk)
+        form = PredictFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                frame, _format = table_frame(form.cleaned_data["data_file"].read(), max_rows=predict_file_max_rows())
+                results = file_model_predict(actor=request.user, version=version, frame=frame)
+            except ApplicationError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                return file_predictions_csv(frame, results, name=f"{version.label}-predictions.csv")
+        return self._page(
+            request,
+            "admin/scoring/modelversion/predict_file.html",
+            _("Predict with %(label)s") % {"label": version.label},
+            form=form,
+            version=version,
+            columns=[c["name"] for c in (version.params or {}).get("schema", {}).get("columns", [])],
+        )
+
+    # -- model report -------------------------------------------------------------
+    def _report_version(self, request, pk):
+        if not request.user.has_perm("scoring.view_modelversion"):
+            raise PermissionDenied
+        return get_object_or_404(ModelVersion.objects.defer("artifact"), pk=pk)
+
+    def report_view(self, request, pk):
+        from scoring.report import model_report_html
+
+        version = self._report_version(request, pk)
+        return HttpResponse(model_report_html(version=version, actor=request.user))
+
+    def report_pdf_view(self, request, pk):
+        from scoring.report import model_report_pdf
+
+        version = self._report_version(request, pk)
+        response = HttpResponse(model_report_pdf(version=version, actor=request.user), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="model-report-{version.label}.pdf"'
+        return response
+
     def activate_view(self, request, pk):
         return self._version_action(
             request, pk, model_version_activate, _("%(label)s is now active."), action="activate"
@@ -223,7 +353,8 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # -- pages --------------------------------------------------------------------
     def changelist_view(self, request, extra_context=None):
         extra = {
-            "kinds": ModelKind.choices,
+            # A scorecard from a file is trained from its upload page, not with a button here.
+            "kinds": [c for c in ModelKind.choices if c[0] != ModelKind.FILE_PD],
             "scopes": ScoringRun.Scope.choices,
             "active": active_versions(),
             "rollback": {k: rollback_target(kind=k) for k, _label in ModelKind.choices},

@@ -153,10 +153,12 @@ def reason_words(feature: str):
         if label is None:
             return None
         return format_lazy(_("{item} not known"), item=label)
-    if "bin" in extra and (base in FEATURE_LABELS or base in FLAG_PRESENT):
+    # A column of an uploaded data set is called by its header.
+    if "bin" in extra:
         return bin_words(base, extra["bin"])
-    if "level" in extra and base in FEATURE_LABELS:
-        return format_lazy(_("{item}: {value}"), item=FEATURE_LABELS[base], value=_level_text(base, extra["level"]))
+    if "level" in extra:
+        label = FEATURE_LABELS.get(base, base)
+        return format_lazy(_("{item}: {value}"), item=label, value=_level_text(base, extra["level"]))
     return REASON_TEXT.get(base)
 
 

@@ -357,6 +357,8 @@ def model_version_drift(*, version: ModelVersion, days: int = 90) -> dict:
     from scoring.metrics import drift_table
     from scoring.services.registry import model_version_artifact
 
+    if version.kind == ModelKind.FILE_PD:  # its own columns: no application population to compare
+        return {"rows": [], "recent": 0, "days": days}
     raw = recent_application_frame(days=days)
     if raw.empty or not version.reference:
         return {"rows": [], "recent": len(raw), "days": days}

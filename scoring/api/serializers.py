@@ -165,3 +165,13 @@ class ScoringRunSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+class FileRowsInputSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+
+
+class TrainFileInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    target = serializers.CharField(max_length=200)
+    schema = serializers.JSONField(required=False)

@@ -9,12 +9,14 @@ from rest_framework.views import APIView
 from loansite.api.permissions import require_perms
 from scoring.api.serializers import (
     BatchScoreInputSerializer,
+    FileRowsInputSerializer,
     ModelVersionSerializer,
     PredictionInputSerializer,
     PredictionOutputSerializer,
     ReasonInputSerializer,
     RollbackInputSerializer,
     ScoringRunSerializer,
+    TrainFileInputSerializer,
     TrainingRunSerializer,
     TrainInputSerializer,
 )
@@ -27,6 +29,7 @@ from scoring.services import (
     model_version_rollback,
     prediction_make,
 )
+from scoring.services.datasets import file_model_predict, file_model_train_queue, training_dataset_upload
 
 
 class PredictView(APIView):
@@ -127,3 +130,51 @@ class ScoringRunList(generics.ListAPIView):
 class ScoringRunDetail(generics.RetrieveAPIView):
     queryset = ScoringRun.objects.all()
     serializer_class = ScoringRunSerializer
+
+
+class ModelVersionPredictRows(APIView):
+    """Probability of default, points, grade and reasons of JSON rows, from a scorecard trained
+    from a file (the columns it was trained with); nothing is stored."""
+
+    permission_classes = [require_perms("scoring.view_score")]
+
+    @extend_schema(request=FileRowsInputSerializer, responses={200: dict})
+    def post(self, request, pk: int):
+        import pandas as pd
+
+        serializer = FileRowsInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = get_object_or_404(ModelVersion.objects.defer("artifact", "reference"), pk=pk)
+        frame = pd.DataFrame(serializer.validated_data["rows"], dtype=object)
+        results = file_model_predict(actor=request.user, version=version, frame=frame)
+        return Response({"model_version": version.label, "results": results})
+
+
+class TrainFileView(APIView):
+    """Upload a data set (CSV or XLSX, multipart) with its target and schema; training is queued."""
+
+    permission_classes = [require_perms("scoring.train_model")]
+
+    @extend_schema(request=TrainFileInputSerializer, responses={202: TrainingRunSerializer})
+    def post(self, request):
+        serializer = TrainFileInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        schema = serializer.validated_data.get("schema")
+        if isinstance(schema, str):
+            import json
+
+            try:
+                schema = json.loads(schema)
+            except ValueError:
+                return Response({"schema": ["Not valid JSON."]}, status=status.HTTP_400_BAD_REQUEST)
+        dataset = training_dataset_upload(
+            actor=request.user,
+            data=upload.read(),
+            file_name=upload.name,
+            target=serializer.validated_data["target"],
+            schema=schema,
+        )
+        run = file_model_train_queue(actor=request.user, dataset=dataset)
+        run.refresh_from_db()
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

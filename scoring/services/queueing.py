@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from loansite.errors import Conflict, ValidationFailed
 from loansite.task_authorisation import task_queue_authorised
-from scoring.models import ScoringRun, TrainingRun
+from scoring.models import ModelKind, ScoringRun, TrainingRun
 from scoring.selectors import active_versions, scope_count
 from scoring.services.scoring import scoring_run_create
 from scoring.services.training import training_run_create
@@ -18,12 +18,14 @@ TRAIN_PERMISSION = "scoring.train_model"
 ACTIVATE_PERMISSION = "scoring.activate_modelversion"
 
 
-def model_train_queue(*, kind: str, actor, activate: bool = False) -> TrainingRun:
+def model_train_queue(*, kind: str, actor, activate: bool = False, params: dict | None = None) -> TrainingRun:
     from scoring.tasks import model_train
 
+    if kind == ModelKind.FILE_PD and not (params or {}).get("dataset_id"):
+        raise ValidationFailed(_("A scorecard from a file is trained from an uploaded data set (Train from a file)."))
     permissions = (TRAIN_PERMISSION, ACTIVATE_PERMISSION) if activate else (TRAIN_PERMISSION,)
     with transaction.atomic():
-        run = training_run_create(kind=kind, actor=actor)
+        run = training_run_create(kind=kind, actor=actor, params=params)
         run.task_id = task_queue_authorised(
             model_train, actor=actor, params={"run_id": run.pk, "activate": activate}, permissions=permissions
         )

@@ -51,12 +51,28 @@ def _new_version(kind: str, actor) -> ModelVersion:
     raise ValidationFailed(_("Could not allocate a version number; try again."))
 
 
+def _data_hash(kind: str, raw, params: dict) -> str:
+    """The training data's digest: an uploaded file's SHA-256, else the snapshot rows' hash."""
+    if kind != ModelKind.FILE_PD:
+        return raw_frame_hash(raw)
+    if (params.get("dataset") or {}).get("sha256"):
+        return params["dataset"]["sha256"]
+    import hashlib
+
+    import pandas as pd
+
+    hashed = pd.util.hash_pandas_object(raw.astype(str), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
 def _train(kind: str, raw, labels, params: dict):
     with training.openmp_limited():
         if kind == ModelKind.APPROVAL:
             return training.train_approval(raw, labels, **params)
         if kind == ModelKind.PD:
             return training.train_pd(raw, labels, **params)
+        if kind == ModelKind.FILE_PD:
+            return training.train_file_pd(raw, labels, **params)
         return training.train_limit(raw, labels, **params)
 
 
@@ -80,7 +96,20 @@ def model_train(
     if run is not None:
         TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now())
     _progress(run, 5, _("Reading training data"))
-    raw, labels = dataset() if dataset else training_set(kind=kind)
+    if kind == ModelKind.FILE_PD and dataset is None:
+        from scoring.services.datasets import training_dataset_load
+
+        try:
+            raw, labels, schema, info = training_dataset_load(dataset_id=params.pop("dataset_id", None))
+        except ValidationFailed as exc:
+            if run is not None:
+                TrainingRun.objects.filter(pk=run.pk).update(
+                    status=RunStatus.FAILED, error=str(exc.message), finished_at=timezone.now()
+                )
+            raise
+        params.update(schema=schema, dataset=info)
+    else:
+        raw, labels = dataset() if dataset else training_set(kind=kind)
     _progress(run, 20, _("Checking training data"), rows=len(raw))
     if len(raw) < MIN_ROWS or (kind != ModelKind.LIMIT and len(set(labels.tolist())) < 2):
         message = _("Not enough labelled data to train (%(rows)s rows; at least %(min)s with both outcomes).") % {
@@ -108,7 +137,7 @@ def model_train(
                 params=result.params,
                 features=result.features,
                 training_rows=result.rows,
-                data_hash=raw_frame_hash(raw),
+                data_hash=_data_hash(kind, raw, params),
                 metrics=result.metrics,
                 reference=result.reference,
                 library_versions=training.library_versions(),
