@@ -23,6 +23,7 @@ from loans.selectors import application_round_approvals, approver_authority_limi
 from loans.services.snapshots import application_snapshot_take
 from loans.services.terms import application_is_counter_offer, application_terms_resolve
 from loansite.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from loansite.formatting import format_money
 from loansite.money import money
 
 Status = LoanApplication.Status
@@ -167,8 +168,8 @@ def application_check_product_limits(*, product: LoanProduct, amount: Decimal, t
         errors["product"] = _("This product is not offered any more.")
     if amount < product.min_amount or amount > product.max_amount:
         errors["amount"] = _("The amount must be between %(min)s and %(max)s for this product.") % {
-            "min": product.min_amount,
-            "max": product.max_amount,
+            "min": format_money(product.min_amount),
+            "max": format_money(product.max_amount),
         }
     if term_months < product.min_term_months or term_months > product.max_term_months:
         errors["term_months"] = _("The term must be between %(min)s and %(max)s months for this product.") % {
