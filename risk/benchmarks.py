@@ -34,9 +34,21 @@ from loansite.roles import RISK_ANALYST
 PREFIX = "bench-risk-"
 
 
+def _seed_rules() -> None:
+    """The seed's rules and thresholds as migration 0002 writes them: a bench database given
+    by ``--database-url`` is flushed before it is migrated, which leaves no rules (and every
+    score low, every window unread) unless they are written again."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("risk.migrations.0002_default_rules").create(apps, None)
+
+
 def _ruleset():
     from risk.selectors import ruleset_current
 
+    _seed_rules()
     return ruleset_current()
 
 
@@ -268,6 +280,7 @@ def bench_api(ctx: BenchContext) -> list[Figure]:
     from loans.benchmarks import _free_port, _request
     from risk.models import Transaction
 
+    _seed_rules()
     customers = _customers(1000)
     password = "Bench-risk-Passw0rd!"
     _analyst(password)
