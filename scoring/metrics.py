@@ -34,6 +34,16 @@ def calibration_table(y_true, proba, *, bins: int = 10) -> list[dict]:
     return rows
 
 
+def roc_points(y_true, proba, *, points: int = 50) -> list[list[float]]:
+    """The ROC curve as at most ``points`` (false positive rate, true positive rate) pairs."""
+    y_true = np.asarray(y_true).astype(int)
+    if y_true.min() == y_true.max():
+        return []
+    fpr, tpr, _ = skm.roc_curve(y_true, proba)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(points, len(fpr))).round().astype(int))
+    return [[round(float(fpr[i]), 4), round(float(tpr[i]), 4)] for i in keep]
+
+
 def classification_metrics(y_true, proba, *, cutoff: float = 0.5) -> dict:
     """AUC, KS, Gini, accuracy, precision/recall at ``cutoff``, Brier, calibration, confusion."""
     y_true = np.asarray(y_true).astype(int)
@@ -55,6 +65,7 @@ def classification_metrics(y_true, proba, *, cutoff: float = 0.5) -> dict:
         "brier": round(float(skm.brier_score_loss(y_true, proba)), 4),
         "confusion": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
         "calibration": calibration_table(y_true, proba),
+        "roc": roc_points(y_true, proba),
     }
 
 
