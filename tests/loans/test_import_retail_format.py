@@ -230,3 +230,35 @@ def test_headers_match_whatever_their_case_spaces_or_punctuation(client, officer
         9,
         5100,
     )
+
+
+def test_a_big_retail_file_is_imported_by_a_worker_with_the_options_chosen(
+    client, officer, product, on_file, settings, django_capture_on_commit_callbacks
+):
+    from customers.models import ImportJob
+
+    settings.APPLICATION_IMPORT_ASYNC_ROWS = 1
+    client.force_login(officer)
+    preview = _preview(client, _csv(_rows(on_file)), "retail.csv", product)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _confirm(client, preview)
+    job = ImportJob.objects.get()
+    assert response.url == reverse("admin:customers_importjob_change", args=[job.pk])
+    assert (job.status, job.new) == ("done", 2)
+    # The worker read the amounts in 万元 and took the default product and term, as checked.
+    assert sorted(LoanApplication.objects.values_list("amount", flat=True)) == [
+        Decimal("200000.00"),
+        Decimal("300000.00"),
+    ]
+    assert set(LoanApplication.objects.values_list("product", "term_months")) == {(product.pk, 12)}
+
+
+def test_a_type_column_is_read_by_its_values():
+    from loans.importing import map_application_headers
+
+    mapping, _units, ignored = map_application_headers(["类型", "金额"], [["企业", "1"], ["个体工商户", "2"]])
+    assert mapping == {0: "kind", 1: "amount"} and not ignored
+    mapping, _units, ignored = map_application_headers(["Type", "Amount"], [["餐饮", "1"], ["Retail", "2"]])
+    assert mapping == {0: "industry", 1: "amount"} and not ignored
+    mapping, _units, ignored = map_application_headers(["行业", "类型"], [["餐饮", "餐饮"]])
+    assert mapping == {0: "industry", 1: "kind"}
