@@ -95,6 +95,8 @@ class _ApplicationResource(FormulaEscapingResource):
     def dehydrate_city(self, app):
         return city_label(self._judged_value(app, "city") or "")
 
+    def dehydrate_kind(self, app):
+        return str(app.customer.get_kind_display()) if app.customer is not None else ""
 
     def dehydrate_status(self, app):
         return str(app.get_status_display())
