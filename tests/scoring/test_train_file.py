@@ -169,3 +169,15 @@ def test_admin_upload_edit_the_detected_schema_train_and_predict_a_file(
         content_type="application/json",
     )
     assert api.status_code == 400  # the model's other columns are missing: said, not a 500
+
+
+@pytest.mark.django_db
+def test_the_figure_command_compares_the_file_scorecard_with_one_hot_logistic_on_the_same_folds():
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("scoring_figures", "--skip-demo", "--rows", "3000", "--folds", "2", stdout=out)
+    text = out.getvalue()
+    assert "2-fold CV AUC (same folds)" in text and "one-hot logistic regression" in text
+    version = ModelVersion.objects.get(kind=ModelKind.FILE_PD)
+    assert version.status == ModelVersion.Status.READY and len(version.metrics["cv"]["baseline_aucs"]) == 2
