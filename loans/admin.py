@@ -34,7 +34,7 @@ from loans.selectors import application_awaiting_second_condition
 from loans.services import EDITABLE_FIELDS, application_create, application_update
 from loansite.errors import ApplicationError
 from loansite.exports import SpreadsheetExportMixin
-from loansite.formatting import format_date, format_datetime, format_money, money_column
+from loansite.formatting import format_date, format_datetime, format_money, format_percent, money_column
 
 
 @admin.register(LoanProduct)
@@ -202,7 +202,7 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
         ),
         (
             _("Score"),
-            {"fields": ("score_probability", "score_points", "score_grade", "score_model_version", "scored_at")},
+            {"fields": ("score_probability_pct", "score_points", "score_grade", "score_model_version", "scored_at")},
         ),
     )
     STATUS_FIELDS = (
@@ -216,7 +216,7 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
         "decided_by",
         "decided_at",
         "decision_reason_shown",
-        "score_probability",
+        "score_probability_pct",
         "score_points",
         "score_grade",
         "score_model_version",
@@ -225,6 +225,10 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
 
     # --- list columns ------------------------------------------------------------
     amount_cny = money_column("amount", _("amount"))
+
+    @admin.display(description=_("probability of default"))
+    def score_probability_pct(self, obj):
+        return format_percent(obj.score_probability)
 
     @admin.display(description=_("submitted"), ordering="submitted_at")
     def submitted(self, obj):
@@ -358,6 +362,12 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.fieldsets[:1]
+        if obj.status not in LoanApplication.EDITABLE:
+            # Read only: the amount as money, not as an input's raw number.
+            return tuple(
+                (title, {**options, "fields": tuple("amount_cny" if f == "amount" else f for f in options["fields"])})
+                for title, options in self.fieldsets
+            )
         return self.fieldsets
 
     # --- writes go through the services ------------------------------------------

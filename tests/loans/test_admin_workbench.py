@@ -216,3 +216,12 @@ def test_migration_marks_earlier_step_decisions_not_final(officer, product):
     review.refresh_from_db()
     reject.refresh_from_db()
     assert review.final is False and reject.final is True
+
+
+def test_city_and_industry_filters_are_drop_downs_keeping_the_other_filters(approver_client, officer, product):
+    app = _under_review(officer, product)
+    html = approver_client.get(CHANGELIST, {"status": "all", "q": ""}).content.decode()
+    assert '<select name="city"' in html and '<select name="industry"' in html
+    city_form = html.split('<select name="city"')[0].rsplit("<form", 1)[1]
+    assert 'name="status" value="all"' in city_form
+    assert shown(approver_client.get(CHANGELIST, {"city": app.customer.city})) == [app.reference]
