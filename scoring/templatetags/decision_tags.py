@@ -6,6 +6,12 @@ from django import template
 register = template.Library()
 
 
+def level_label(level: str) -> str:
+    from scoring.models import RiskLevel
+
+    return str(RiskLevel(level).label) if level in RiskLevel.values else ""
+
+
 @register.inclusion_tag("admin/scoring/decision/application_panel.html", takes_context=True)
 def application_decision_panel(context, application):
     from loans.models import AutomatedDecision
@@ -13,9 +19,11 @@ def application_decision_panel(context, application):
 
     user = context["request"].user
     decision = AutomatedDecision.objects.filter(application=application).order_by("-review_round", "-id").first()
+    expert = expert_result_for(application_expert_values(application)) if application.customer_id else None
     return {
         "application": application,
-        "expert": expert_result_for(application_expert_values(application)) if application.customer_id else None,
+        "expert": expert,
+        "expert_level": level_label(expert.level) if expert is not None else "",
         "decision": decision,
         "can_review": user.has_perm("loans.review_automateddecision"),
     }
