@@ -38,6 +38,7 @@ class ProductSelect(forms.Select):
                     "data-min-term": product.min_term_months,
                     "data-max-term": product.max_term_months,
                     "data-methods": " ".join(product.repayment_methods or []),
+                    "data-purpose": product.purpose,
                 }
             )
         return option

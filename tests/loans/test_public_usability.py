@@ -200,7 +200,7 @@ def test_each_product_option_carries_its_terms_and_methods_for_the_script(client
     html = client.get(APPLY).content.decode()
     option = re.search(rf'<option value="{equipment.pk}"[^>]*>', html).group(0)
     assert 'data-min-term="12"' in option and 'data-max-term="36"' in option
-    assert 'data-methods="equal_installment equal_principal"' in option
+    assert 'data-methods="equal_installment equal_principal"' in option and 'data-purpose="equipment"' in option
     # The script is a static file (no inline script under the Content-Security-Policy).
     assert re.search(r'<script src="[^"]*loans/apply\.js" defer></script>', html)
     assert "<script>" not in html

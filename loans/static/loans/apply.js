@@ -40,7 +40,17 @@
     var form = document.getElementById("apply-form");
     if (!form) { return; }
     var product = form.querySelector("select[name=product]");
-    if (product) { product.addEventListener("change", function () { update(form); }); }
+    if (product) {
+      product.addEventListener("change", function () {
+        // A new product brings its own purpose (the applicant may still change it).
+        var chosen = product.options[product.selectedIndex];
+        var purpose = form.querySelector("select[name=purpose]");
+        if (purpose && chosen && chosen.getAttribute("data-purpose")) {
+          purpose.value = chosen.getAttribute("data-purpose");
+        }
+        update(form);
+      });
+    }
     update(form);
     var sending = false;
     window.addEventListener("pageshow", function () { sending = false; });
