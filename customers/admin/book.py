@@ -185,6 +185,28 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
         # The duplicate check links the other customer only for someone who may view it.
         return type(form.__name__, (form,), {"request_user": request.user})
 
+    # Money fields as money (¥1,250,000.00) on the page of someone who may only read it.
+    MONEY_FIELDS = (
+        "monthly_revenue",
+        "monthly_cost",
+        "total_assets",
+        "total_liabilities",
+        "current_assets",
+        "current_liabilities",
+        "net_profit",
+        "annual_revenue",
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        shown = {name: f"{name}_cny" for name in self.MONEY_FIELDS}
+        return [
+            (title, {**options, "fields": [shown.get(name, name) for name in options["fields"]]})
+            for title, options in fieldsets
+        ]
+
     def get_readonly_fields(self, request, obj=None):
         # The rating and the bureau score are shown to everyone, set only by raters.
         readonly = list(super().get_readonly_fields(request, obj))
@@ -205,6 +227,13 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
         return super().get_search_results(request, queryset, search_term)
 
     monthly_revenue_cny = money_column("monthly_revenue", _("monthly revenue"))
+    monthly_cost_cny = money_column("monthly_cost", _("monthly cost"))
+    total_assets_cny = money_column("total_assets", _("total assets"))
+    total_liabilities_cny = money_column("total_liabilities", _("total liabilities"))
+    current_assets_cny = money_column("current_assets", _("current assets"))
+    current_liabilities_cny = money_column("current_liabilities", _("current liabilities"))
+    net_profit_cny = money_column("net_profit", _("net profit"))
+    annual_revenue_cny = money_column("annual_revenue", _("annual revenue"))
 
     @admin.display(description=_("name"), ordering="name")
     def name_short(self, obj):

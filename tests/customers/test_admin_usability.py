@@ -130,3 +130,11 @@ def test_manager_matching_and_reassignment_by_role(client, make_user, role, allo
     assert (customer.manager_id == manager.pk) is allowed
     if not allowed:
         assert response.status_code == 403
+
+
+def test_read_only_customer_page_shows_money_formatted(client, make_user):
+    customer = CustomerFactory(monthly_revenue=Decimal("1250000.00"), total_assets=Decimal("3000000.00"))
+    client.force_login(make_user("approver", role=roles.CREDIT_APPROVER))
+    html = client.get(change_url(customer)).content.decode()
+    assert "¥1,250,000.00" in html and "¥3,000,000.00" in html
+    assert "1250000.00" not in html
