@@ -47,13 +47,25 @@ def retry_message(seconds: int) -> str:
     return _("Too many sign-in attempts. Try again in %(seconds)s seconds (after %(time)s).") % words
 
 
+def _cooloff_minutes() -> int | None:
+    cool_off = settings.AXES_COOLOFF_TIME
+    if not isinstance(cool_off, datetime.timedelta):
+        return None
+    return max(int(cool_off.total_seconds() // 60), 1)
+
+
 def too_many_logins_response(request, *, seconds: int, locked: bool = False):
     """The 429 page (or JSON for API and XHR callers) that says when to try again."""
     seconds = max(int(seconds), 1)
     if request.path.startswith("/api/") or request.headers.get("X-Requested-With") == "XMLHttpRequest":
         response = JsonResponse({"detail": retry_message(seconds), "retry_after": seconds}, status=429)
     else:
-        context = {**_wait_words(seconds), "locked": locked, "title": _("Too many sign-in attempts")}
+        context = {
+            **_wait_words(seconds),
+            "locked": locked,
+            "cooloff_minutes": _cooloff_minutes(),
+            "title": _("Too many sign-in attempts"),
+        }
         response = render(request, "loansite/too_many_logins.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response

@@ -9,6 +9,7 @@ from loansite.api.docs import ApiDocsView, ApiRedocView, ApiSchemaView
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.health, name="health"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("loansite.api.urls", "api"), namespace="api")),
