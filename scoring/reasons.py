@@ -93,7 +93,12 @@ def _industry_text(code: str) -> str:
         from customers.reference import industry_label
     except ImportError:  # pragma: no cover - an older customers app
         return code
-    return industry_label(code) or code
+    from django.db import DatabaseError
+
+    try:
+        return industry_label(code) or code
+    except DatabaseError:  # reference tables not there (yet): the code itself
+        return code
 
 
 def _level_text(feature: str, level: str):
