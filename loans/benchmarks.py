@@ -210,6 +210,12 @@ def _clear() -> None:
     ApprovalDecision.objects.filter(application__customer__name__startswith=PREFIX)._raw_delete(
         ApprovalDecision.objects.db
     )
+    # Rows that point at these applications (public submissions, snapshots, decisions ...).
+    ids = LoanApplication.objects.filter(customer__name__startswith=PREFIX).values("pk")
+    for relation in LoanApplication._meta.related_objects:
+        if relation.one_to_many or relation.one_to_one:
+            related = relation.related_model.objects.filter(**{f"{relation.field.name}__in": ids})
+            related._raw_delete(related.db)
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {LoanApplication._meta.db_table} WHERE customer_id IN "

@@ -1,8 +1,10 @@
 """Public pages: the application form and the status lookup. Thin callers of the services."""
 
+import json
 import time
 
 from django.conf import settings
+from django.core import signing
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -54,34 +56,50 @@ def _form_again(request, form: PublicApplicationForm, *, status: int, retry_rate
     return response
 
 
-def _done(request, application):
-    """Post/redirect/get: the confirmation is a page of its own, safe to refresh."""
-    request.session[DONE_SESSION_KEY] = application.reference if application is not None else ""
-    return redirect("loans:apply-done", permanent=False)
-
-
-DONE_SESSION_KEY = "loans_apply_done"
-FILED_SESSION_KEY = "loans_apply_filed"
+# What this browser filed lately, in a signed cookie (no session row for an anonymous
+# applicant: the public form writes nothing but the application): the reference the
+# confirmation page shows, and fingerprint -> (reference, when) of the applications filed.
+APPLY_COOKIE = "loans_apply"
+APPLY_COOKIE_SALT = "loans.views.apply"
 # How long this browser's filed applications are recognised when sent again.
 FILED_RECOGNISED_SECONDS = 30 * 60
 
 
-def _filed_in_session(request) -> dict:
+def _apply_state(request) -> dict:
+    try:
+        state = request.get_signed_cookie(APPLY_COOKIE, salt=APPLY_COOKIE_SALT, max_age=FILED_RECOGNISED_SECONDS)
+        state = json.loads(state)
+    except (KeyError, ValueError, signing.BadSignature):
+        return {"done": None, "filed": {}}
+    return state if isinstance(state, dict) else {"done": None, "filed": {}}
+
+
+def _filed_recently(request) -> dict:
     """Fingerprint -> reference of the applications this browser filed recently."""
     now = time.time()
-    filed = request.session.get(FILED_SESSION_KEY, {})
+    filed = _apply_state(request).get("filed") or {}
     return {fp: ref for fp, (ref, at) in filed.items() if now - at < FILED_RECOGNISED_SECONDS}
 
 
-def _filed_in_session_add(request, fingerprint: str, reference: str) -> None:
+def _done(request, reference: str | None, *, filed: tuple[str, str] | None = None):
+    """Post/redirect/get: the confirmation is a page of its own, safe to refresh."""
+    state = _apply_state(request)
     now = time.time()
-    kept = {
-        fp: [ref, at]
-        for fp, (ref, at) in request.session.get(FILED_SESSION_KEY, {}).items()
-        if now - at < FILED_RECOGNISED_SECONDS
-    }
-    kept[fingerprint] = [reference, now]
-    request.session[FILED_SESSION_KEY] = dict(list(kept.items())[-20:])
+    kept = {fp: entry for fp, entry in (state.get("filed") or {}).items() if now - entry[1] < FILED_RECOGNISED_SECONDS}
+    if filed is not None:
+        kept[filed[0]] = [filed[1], now]
+    state = {"done": reference or "", "filed": dict(list(kept.items())[-10:])}
+    response = redirect("loans:apply-done", permanent=False)
+    response.set_signed_cookie(
+        APPLY_COOKIE,
+        json.dumps(state),
+        salt=APPLY_COOKIE_SALT,
+        max_age=FILED_RECOGNISED_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    return response
 
 
 @never_cache
@@ -105,19 +123,18 @@ def apply(request):
     earlier = public_submission_find(data["submission_token"])
     if earlier is not None:
         # This very form was filed already (a refresh, a double click, back and submit).
-        return _done(request, earlier)
+        return _done(request, earlier.reference)
     fingerprint = application_public_fingerprint(
         customer_fields=form.customer_fields(),
         product=data["product"],
         amount=data["amount"],
         term_months=data["term_months"],
     )
-    filed = _filed_in_session(request).get(fingerprint)
+    filed = _filed_recently(request).get(fingerprint)
     if filed is not None:
         # The same application filed from this browser a moment ago, sent again from a copy
         # of the form (the back button serves one with a new token): the same answer.
-        request.session[DONE_SESSION_KEY] = filed
-        return redirect("loans:apply-done")
+        return _done(request, filed)
     if rate_limit_reached(scope="apply", key=key, rate=settings.PUBLIC_APPLY_RATE):
         return _form_again(request, form, status=429, retry_rate=settings.PUBLIC_APPLY_RATE)
     try:
@@ -135,17 +152,17 @@ def apply(request):
         return _form_again(request, form, status=exc.status_code)
     # Only applications filed count toward the per-address limit.
     rate_limit_count(scope="apply", key=key, rate=settings.PUBLIC_APPLY_RATE)
-    _filed_in_session_add(request, fingerprint, application.reference)
     # The same page and a reference for a new customer, a customer on file and an
     # application pending identity verification: it tells nobody who is on file.
-    return _done(request, application)
+    return _done(request, application.reference, filed=(fingerprint, application.reference))
 
 
 @never_cache
 def apply_done(request):
-    if DONE_SESSION_KEY not in request.session:
+    state = _apply_state(request)
+    if state.get("done") is None:
         return redirect("loans:apply")
-    return render(request, "loans/public/apply_done.html", {"reference": request.session[DONE_SESSION_KEY]})
+    return render(request, "loans/public/apply_done.html", {"reference": state["done"]})
 
 
 @never_cache
