@@ -192,17 +192,19 @@ class RelationshipManagerAdminForm(forms.ModelForm):
         required=False,
     )
 
+    city = forms.ChoiceField(label=_("city"))
+
     class Meta:
         model = RelationshipManager
         fields = ["user", "branch", "city", "industries", "seniority", "capacity", "active"]
 
-    def clean_user(self):
-        user = self.cleaned_data["user"]
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         current = self.instance.city if self.instance.pk else None
         self.fields["city"].choices = [("", "---------"), *city_choices(include=current)]
 
+    def clean_user(self):
+        user = self.cleaned_data["user"]
         if not user.is_staff or not user.is_active:
             raise forms.ValidationError(_("A relationship manager must be an active staff user."))
         return user

@@ -120,6 +120,8 @@ def _validate(customer: Customer, before: dict | None = None) -> None:
         customer.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    for field, messages in _reference_errors(customer, before).items():
+        errors.setdefault(field, []).extend(messages)
     for field, messages in customer_identity_errors(customer).items():
         errors.setdefault(field, []).extend(messages)
     if errors:
@@ -132,8 +134,6 @@ def _check_duplicates(customer: Customer) -> None:
         for other in customer_matches(
             credit_code=customer.credit_code, id_number=customer.id_number, phone=customer.phone
         )
-    for field, messages in _reference_errors(customer, before).items():
-        errors.setdefault(field, []).extend(messages)
         if other.pk != customer.pk
     ]
     if others:
@@ -182,6 +182,11 @@ def customer_create(*, actor, **fields) -> Customer:
     fields, m2m = _split_m2m(_normalise(fields))
     _check_fields(fields)
     _check_rating_fields(actor, fields)
+    if fields.get("city") and fields.get("city_tier") in (None, ""):
+        # The tier follows the city (reference data), unless it was given.
+        from customers.reference import city_tier_of
+
+        fields["city_tier"] = city_tier_of(fields["city"])
     customer = Customer(**fields)
     _validate(customer)
     _check_duplicates(customer)
@@ -194,11 +199,6 @@ def customer_create(*, actor, **fields) -> Customer:
     audit_record(
         action=AuditAction.CREATE,
         actor=actor,
-    if fields.get("city") and fields.get("city_tier") in (None, ""):
-        # The tier follows the city (reference data), unless it was given.
-        from customers.reference import city_tier_of
-
-        fields["city_tier"] = city_tier_of(fields["city"])
         target=customer,
         changes={**model_snapshot(customer), **{k: v[1] for k, v in m2m_changes.items()}},
     )
@@ -212,6 +212,10 @@ def customer_update(*, actor, customer: Customer, reason: str = "", **fields) ->
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     _check_rating_fields(actor, fields, customer)
     before = model_snapshot(customer)
+    if "city" in fields and fields["city"] != customer.city and "city_tier" not in fields:
+        from customers.reference import city_tier_of
+
+        fields["city_tier"] = city_tier_of(fields["city"])
     for name, value in fields.items():
         setattr(customer, name, value)
     _validate(customer, before)
@@ -224,10 +228,6 @@ def customer_update(*, actor, customer: Customer, reason: str = "", **fields) ->
     changes = changes_between(before, model_snapshot(customer))
     changes.pop("updated_at", None)
     changes.update(_set_m2m(customer, m2m))
-    if "city" in fields and fields["city"] != customer.city and "city_tier" not in fields:
-        from customers.reference import city_tier_of
-
-        fields["city_tier"] = city_tier_of(fields["city"])
     if changes:
         audit_record(action=AuditAction.UPDATE, actor=actor, target=customer, changes=changes, reason=reason)
     return customer
@@ -251,4 +251,3 @@ def customer_upsert(*, actor, **fields) -> tuple[Customer, bool]:
         known = {k: v for k, v in fields.items() if k not in ("credit_code", "id_number") or v}
         return customer_update(actor=actor, customer=found[0], **known), False
     return customer_create(actor=actor, **fields), True
-
