@@ -74,7 +74,7 @@ def schedule(apps, schema_editor):
         minute="20", hour="3", day_of_week="*", day_of_month="*", month_of_year="*", timezone="Asia/Shanghai"
     )
     apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
-        name="Scoring: derive outcomes and backtest (nightly)",
+        name="scoring: derive outcomes and backtest (nightly)",
         defaults={"task": "scoring.outcomes_refresh", "crontab": crontab, "enabled": True},
     )
 
