@@ -24,7 +24,25 @@ class LoanAdminSite(admin.AdminSite):
         return two_factor_views.admin_login(request, super().login, extra_context)
 
     def get_urls(self):
-        return two_factor_views.admin_urls(self) + super().get_urls()
+        from django.urls import path
+
+        from loansite.dashboard.views import dashboard_export
+
+        dashboard = [path("dashboard/export/<slug:name>/", self.admin_view(dashboard_export), name="dashboard_export")]
+        return two_factor_views.admin_urls(self) + dashboard + super().get_urls()
+
+    def index(self, request, extra_context=None):
+        # The role's dashboard above the app list (loansite/dashboard).
+        from loansite.dashboard.views import dashboard_context
+
+        return super().index(request, {**dashboard_context(request), **(extra_context or {})})
+
+    def get_app_list(self, request, app_label=None):
+        # The index and the sidebar list plumbing (lockouts, task results, schedules, tokens)
+        # to administrators only (loansite/admin_plumbing.py).
+        from loansite.admin_plumbing import app_list_for_user
+
+        return app_list_for_user(super().get_app_list(request, app_label), request.user)
 
     def password_change(self, request, extra_context=None):
         # Audited; the account's other sessions and all its API tokens end, this session stays.

@@ -30,3 +30,7 @@ class LoansiteConfig(AppConfig):
         from loansite import json_limits
 
         json_limits.install()
+
+        from loansite.dashboard import signals as dashboard_signals
+
+        dashboard_signals.connect()

@@ -1,0 +1,1 @@
+"""The analytics dashboard (the admin index) and its figures: selectors read, views show."""

@@ -1,0 +1,82 @@
+"""The dashboard's periods: this month, last 30 / 90 days, this year, or custom dates.
+
+A period is ``[start, end)`` in aware date-times at local (Asia/Shanghai) midnight boundaries;
+the previous period is the one of equal length just before it.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+PERIOD_CHOICES = (
+    ("month", _("This month")),
+    ("30d", _("Last 30 days")),
+    ("90d", _("Last 90 days")),
+    ("year", _("This year")),
+    ("custom", _("Custom")),
+)
+DEFAULT_PERIOD = "month"
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=local_zone())
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def previous(self) -> "Period":
+        return Period(self.key, self.start - (self.end - self.start), self.start)
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.start.astimezone(local_zone()).date()
+
+    @property
+    def last_day(self) -> dt.date:
+        return (self.end.astimezone(local_zone()) - dt.timedelta(microseconds=1)).date()
+
+    @property
+    def cache_key(self) -> str:
+        return f"{self.start.isoformat()}_{self.end.isoformat()}"
+
+
+def period_from(key: str | None, *, start: dt.date | None = None, end: dt.date | None = None, now=None) -> Period:
+    """The period for a selector key; ``custom`` takes inclusive local dates ``start``..``end``."""
+    now = (now or timezone.now()).astimezone(local_zone())
+    today = now.date()
+    tomorrow = _midnight(today + dt.timedelta(days=1))
+    if key == "custom" and start and end and start <= end:
+        return Period("custom", _midnight(start), _midnight(end + dt.timedelta(days=1)))
+    if key == "30d":
+        return Period(key, _midnight(today - dt.timedelta(days=29)), tomorrow)
+    if key == "90d":
+        return Period(key, _midnight(today - dt.timedelta(days=89)), tomorrow)
+    if key == "year":
+        return Period(key, _midnight(today.replace(month=1, day=1)), tomorrow)
+    return Period("month", _midnight(today.replace(day=1)), tomorrow)
+
+
+def month_starts(*, months: int, now=None) -> list[dt.date]:
+    """The first days of the last ``months`` local months, oldest first (this month last)."""
+    today = (now or timezone.now()).astimezone(local_zone()).date()
+    year, month = today.year, today.month
+    out = []
+    for _i in range(months):
+        out.append(dt.date(year, month, 1))
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(out))

@@ -1,0 +1,436 @@
+"""The dashboard's figures: aggregate queries only (one GROUP BY per series, no loop over rows).
+
+Every selector takes a ``Period`` and an optional ``owner`` (a loan officer's user id: then only
+the applications they created or whose customer they manage, and the loans of the customers they
+manage). Months and days are cut at local (Asia/Shanghai) midnight in the database
+(``TruncMonth``/``TruncDate`` with the zone), so MySQL and SQLite agree. ``dashboard_data``
+caches the whole set briefly under a version that writes bump (``loansite.dashboard.signals``).
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Avg, Case, Count, DecimalField, F, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+
+from loansite.dashboard.periods import Period, local_zone, month_starts
+
+ZERO = Decimal("0")
+CACHE_SECONDS = 60
+VERSION_KEY = "dashboard:version"
+APPROVED = ("approved", "disbursed", "cancelled")
+LIVE_LOANS = ("active", "overdue")
+GRADE_POINTS = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
+
+
+def _money_sum(field: str, **kwargs):
+    return Coalesce(Sum(field, **kwargs), Value(ZERO), output_field=DecimalField(max_digits=20, decimal_places=2))
+
+
+def _applications(owner: int | None):
+    from loans.models import LoanApplication
+
+    qs = LoanApplication.objects.all()
+    if owner is not None:
+        qs = qs.filter(Q(created_by_id=owner) | Q(customer__manager__user_id=owner))
+    return qs
+
+
+def _loans(owner: int | None):
+    from loans.models import Loan
+
+    qs = Loan.objects.all()
+    if owner is not None:
+        qs = qs.filter(customer__manager__user_id=owner)
+    return qs
+
+
+def _in(field: str, period: Period) -> Q:
+    return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
+
+
+def _grade_points():
+    return Case(
+        *[When(score_grade=grade, then=Value(points)) for grade, points in GRADE_POINTS.items()],
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
+def application_figures(*, period: Period, owner: int | None = None) -> dict:
+    """Applications submitted, decided and approved in the period, in one query."""
+    submitted = _in("submitted_at", period)
+    decided = _in("decided_at", period)
+    approved = decided & Q(status__in=APPROVED)
+    row = _applications(owner).aggregate(
+        applications=Count("pk", filter=submitted),
+        decided=Count("pk", filter=decided & Q(status__in=(*APPROVED, "rejected"))),
+        approved=Count("pk", filter=approved),
+        amount_approved=_money_sum(Coalesce("approved_amount", "amount"), filter=approved),
+        credit_score=Avg("customer__credit_score", filter=submitted),
+        grade_points=Avg(_grade_points(), filter=submitted),
+    )
+    row["approval_rate"] = (Decimal(row["approved"]) / row["decided"]) if row["decided"] else None
+    return row
+
+
+def loan_figures(*, period: Period, owner: int | None = None) -> dict:
+    """Disbursed in the period, and the live book now: outstanding, PAR30 and NPL ratios."""
+    from loans.models.delinquency import NPL_CLASSES
+
+    live = Q(status__in=LIVE_LOANS)
+    row = _loans(owner).aggregate(
+        disbursed=_money_sum(
+            "principal", filter=Q(disbursement_date__gte=period.first_day, disbursement_date__lte=period.last_day)
+        ),
+        outstanding=_money_sum("outstanding_principal", filter=live),
+        par30=_money_sum("outstanding_principal", filter=live & Q(days_past_due__gt=30)),
+        npl=_money_sum("outstanding_principal", filter=live & Q(risk_class__in=NPL_CLASSES)),
+        live_loans=Count("pk", filter=live),
+    )
+    total = row["outstanding"]
+    row["par30_ratio"] = row["par30"] / total if total else None
+    row["npl_ratio"] = row["npl"] / total if total else None
+    return row
+
+
+def book_at(*, day: dt.date, owner: int | None = None) -> dict | None:
+    """The book at the end of ``day`` from the daily close's snapshots (None before any close)."""
+    from loans.models.delinquency import NPL_CLASSES, LoanDaySnapshot
+
+    qs = LoanDaySnapshot.objects.filter(date=day)
+    if owner is not None:
+        qs = qs.filter(loan__customer__manager__user_id=owner)
+    row = qs.aggregate(
+        rows=Count("pk"),
+        outstanding=_money_sum("outstanding_principal"),
+        par30=_money_sum("outstanding_principal", filter=Q(days_past_due__gt=30)),
+        npl=_money_sum("outstanding_principal", filter=Q(risk_class__in=NPL_CLASSES)),
+    )
+    if not row["rows"]:
+        return None
+    total = row["outstanding"]
+    row["par30_ratio"] = row["par30"] / total if total else None
+    row["npl_ratio"] = row["npl"] / total if total else None
+    return row
+
+
+def risk_event_figures(*, period: Period) -> dict:
+    from risk.models import RiskEvent
+
+    return RiskEvent.objects.aggregate(
+        open_high=Count("pk", filter=Q(level="high", status__in=RiskEvent.ACTIVE)),
+        opened_high=Count("pk", filter=Q(level="high") & _in("opened_at", period)),
+    )
+
+
+def model_figures() -> list[dict]:
+    """Each kind's active model: its training AUC and its last backtest's AUC and PSI."""
+    from scoring.models import ModelVersion
+    from scoring.models_decision import Backtest
+
+    active = list(
+        ModelVersion.objects.filter(status="active").order_by("kind").values("id", "kind", "version", "metrics")
+    )
+    backtests = {}
+    for row in (
+        Backtest.objects.filter(model_version_id__in=[m["id"] for m in active])
+        .order_by("model_version_id", "-created_at")
+        .values("model_version_id", "auc", "psi", "as_of")
+    ):
+        backtests.setdefault(row["model_version_id"], row)  # at most one per active model kept
+    out = []
+    for model in active:
+        last = backtests.get(model["id"]) or {}
+        out.append(
+            {
+                "kind": model["kind"],
+                "version": model["version"],
+                "auc": last.get("auc") if last.get("auc") is not None else (model["metrics"] or {}).get("auc"),
+                "psi": last.get("psi"),
+                "as_of": last.get("as_of"),
+            }
+        )
+    return out
+
+
+def _change(now, before):
+    if now is None or before is None:
+        return None
+    return now - before
+
+
+def kpis(*, period: Period, owner: int | None = None) -> dict:
+    """The KPI cards, each with its value for the previous period of equal length."""
+    previous = period.previous
+    apps_now, apps_before = (
+        application_figures(period=period, owner=owner),
+        application_figures(period=previous, owner=owner),
+    )
+    loans_now, loans_before = loan_figures(period=period, owner=owner), loan_figures(period=previous, owner=owner)
+    book_before = book_at(day=previous.last_day, owner=owner)
+    events_now, events_before = risk_event_figures(period=period), risk_event_figures(period=previous)
+
+    def card(key, now, before, kind):
+        return {"key": key, "value": now, "previous": before, "change": _change(now, before), "kind": kind}
+
+    return {
+        "applications": card("applications", apps_now["applications"], apps_before["applications"], "number"),
+        "approval_rate": card("approval_rate", apps_now["approval_rate"], apps_before["approval_rate"], "percent"),
+        "amount_approved": card(
+            "amount_approved", apps_now["amount_approved"], apps_before["amount_approved"], "money"
+        ),
+        "amount_disbursed": card("amount_disbursed", loans_now["disbursed"], loans_before["disbursed"], "money"),
+        "outstanding": card(
+            "outstanding",
+            loans_now["outstanding"] if loans_now["live_loans"] else None,
+            book_before and book_before["outstanding"],
+            "money",
+        ),
+        "credit_score": card("credit_score", apps_now["credit_score"], apps_before["credit_score"], "score"),
+        "model_grade": card("model_grade", apps_now["grade_points"], apps_before["grade_points"], "grade"),
+        "par30": card("par30", loans_now["par30_ratio"], book_before and book_before["par30_ratio"], "percent"),
+        "npl": card("npl", loans_now["npl_ratio"], book_before and book_before["npl_ratio"], "percent"),
+        "open_high_risk": card("open_high_risk", events_now["open_high"], None, "number"),
+        "opened_high_risk": card("opened_high_risk", events_now["opened_high"], events_before["opened_high"], "number"),
+    }
+
+
+# --- chart series ------------------------------------------------------------------------------
+
+
+def growth_series(*, months: int = 12, owner: int | None = None, now=None) -> list[dict]:
+    """Per local month: applications submitted, approvals decided, amount disbursed."""
+    starts = month_starts(months=months, now=now)
+    zone = local_zone()
+    since = dt.datetime.combine(starts[0], dt.time.min, tzinfo=zone)
+    apps = _applications(owner)
+    submitted = dict(
+        apps.filter(submitted_at__gte=since)
+        .annotate(month=TruncMonth("submitted_at", tzinfo=zone))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    approved = dict(
+        apps.filter(decided_at__gte=since, status__in=APPROVED)
+        .annotate(month=TruncMonth("decided_at", tzinfo=zone))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    disbursed = dict(
+        _loans(owner)
+        .filter(disbursement_date__gte=starts[0])
+        .annotate(month=TruncMonth("disbursement_date"))
+        .values("month")
+        .annotate(total=Sum("principal"))
+        .values_list("month", "total")
+    )
+
+    def at(table, month):
+        for key, value in table.items():
+            key_date = key.astimezone(zone).date() if isinstance(key, dt.datetime) else key
+            if key_date == month:
+                return value
+        return None
+
+    return [
+        {
+            "month": month,
+            "applications": at(submitted, month) or 0,
+            "approvals": at(approved, month) or 0,
+            "disbursed": at(disbursed, month) or ZERO,
+        }
+        for month in starts
+    ]
+
+
+def industry_series(*, period: Period, owner: int | None = None, limit: int = 12) -> list[dict]:
+    """Applications submitted in the period by the customer's industry: count, amount, average score."""
+    return list(
+        _applications(owner)
+        .filter(_in("submitted_at", period), customer__isnull=False)
+        .values(industry=F("customer__industry"))
+        .annotate(count=Count("pk"), amount=Sum("amount"), credit_score=Avg("customer__credit_score"))
+        .order_by("-amount", "industry")[:limit]
+    )
+
+
+def status_series(*, period: Period, owner: int | None = None) -> list[dict]:
+    """Applications created in the period by status: count and amount."""
+    return list(
+        _applications(owner)
+        .filter(_in("created_at", period))
+        .values("status")
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .order_by("-count", "status")
+    )
+
+
+def dpd_series(*, owner: int | None = None) -> list[dict]:
+    """The live book by days-past-due bucket: loans and outstanding principal."""
+    from loans.models.delinquency import DPD_BUCKET_ORDER
+
+    rows = list(
+        _loans(owner)
+        .filter(status__in=LIVE_LOANS)
+        .values("dpd_bucket")
+        .annotate(count=Count("pk"), outstanding=Sum("outstanding_principal"))
+    )
+    return sorted(rows, key=lambda r: DPD_BUCKET_ORDER.get(r["dpd_bucket"], 99))
+
+
+def risk_class_series(*, owner: int | None = None) -> list[dict]:
+    """The live book by five-category class."""
+    from loans.models.delinquency import RISK_CLASS_ORDER
+
+    rows = list(
+        _loans(owner)
+        .filter(status__in=LIVE_LOANS)
+        .values("risk_class")
+        .annotate(count=Count("pk"), outstanding=Sum("outstanding_principal"))
+    )
+    return sorted(rows, key=lambda r: RISK_CLASS_ORDER.get(r["risk_class"], 99))
+
+
+def risk_event_series(*, period: Period) -> list[dict]:
+    """Risk events opened per local day and level."""
+    from risk.models import RiskEvent
+
+    return list(
+        RiskEvent.objects.filter(_in("opened_at", period))
+        .annotate(day=TruncDate("opened_at", tzinfo=local_zone()))
+        .values("day", "level")
+        .annotate(count=Count("pk"))
+        .order_by("day", "level")
+    )
+
+
+def decision_queue(*, now=None) -> dict:
+    """The approvers' queue (submitted or under review) by age since submission (SLA buckets)."""
+    from django.utils import timezone
+
+    from loans.models import LoanApplication
+
+    now = now or timezone.now()
+    day = dt.timedelta(days=1)
+    pending = LoanApplication.objects.filter(status__in=LoanApplication.PENDING)
+    return pending.aggregate(
+        total=Count("pk"),
+        under_1d=Count("pk", filter=Q(submitted_at__gt=now - day)),
+        d1_3=Count("pk", filter=Q(submitted_at__lte=now - day, submitted_at__gt=now - 3 * day)),
+        d3_7=Count("pk", filter=Q(submitted_at__lte=now - 3 * day, submitted_at__gt=now - 7 * day)),
+        over_7d=Count("pk", filter=Q(submitted_at__lte=now - 7 * day) | Q(submitted_at__isnull=True)),
+    )
+
+
+def officer_queue(*, owner: int) -> dict:
+    """A loan officer's own work: drafts, returned, waiting for a decision; customers managed."""
+    from customers.models import Customer
+
+    row = _applications(owner).aggregate(
+        drafts=Count("pk", filter=Q(status="draft")),
+        returned=Count("pk", filter=Q(status="returned_for_info")),
+        pending=Count("pk", filter=Q(status__in=("submitted", "under_review"))),
+        approved=Count("pk", filter=Q(status="approved")),
+    )
+    row["customers"] = Customer.objects.filter(manager__user_id=owner).count()
+    return row
+
+
+def job_health(*, period: Period) -> dict:
+    """Training and scoring runs in the period: succeeded and failed."""
+    from scoring.models import ScoringRun, TrainingRun
+
+    out = {}
+    for name, model in (("training", TrainingRun), ("scoring", ScoringRun)):
+        out[name] = model.objects.filter(_in("created_at", period)).aggregate(
+            total=Count("pk"),
+            succeeded=Count("pk", filter=Q(status="succeeded")),
+            failed=Count("pk", filter=Q(status="failed")),
+        )
+    return out
+
+
+def audit_series(*, period: Period) -> list[dict]:
+    """Audit entries per local day in the period."""
+    from audit.models import AuditEntry
+
+    return list(
+        AuditEntry.objects.filter(_in("created_at", period))
+        .annotate(day=TruncDate("created_at", tzinfo=local_zone()))
+        .values("day")
+        .annotate(count=Count("pk"))
+        .order_by("day")
+    )
+
+
+def audit_actions(*, period: Period, limit: int = 10) -> list[dict]:
+    from audit.models import AuditEntry
+
+    return list(
+        AuditEntry.objects.filter(_in("created_at", period))
+        .values("action")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "action")[:limit]
+    )
+
+
+# --- the cached set ------------------------------------------------------------------------------
+
+
+def dashboard_version() -> int:
+    return cache.get_or_set(VERSION_KEY, 1, None)
+
+
+def dashboard_invalidate() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 2, None)
+
+
+SECTIONS = (
+    "kpis",
+    "growth",
+    "industry",
+    "status",
+    "dpd",
+    "risk_class",
+    "risk_events",
+    "models",
+    "decision_queue",
+    "officer_queue",
+    "jobs",
+    "audit",
+)
+
+
+def dashboard_data(*, period: Period, sections: frozenset[str], owner: int | None = None) -> dict:
+    """The figures of the given sections, cached for ``CACHE_SECONDS`` under the write version."""
+    key = f"dashboard:{dashboard_version()}:{period.cache_key}:{owner}:{','.join(sorted(sections))}"
+    data = cache.get(key)
+    if data is None:
+        data = dashboard_compute(period=period, sections=sections, owner=owner)
+        cache.set(key, data, CACHE_SECONDS)
+    return data
+
+
+def dashboard_compute(*, period: Period, sections: frozenset[str], owner: int | None = None) -> dict:
+    builders = {
+        "kpis": lambda: kpis(period=period, owner=owner),
+        "growth": lambda: growth_series(owner=owner),
+        "industry": lambda: industry_series(period=period, owner=owner),
+        "status": lambda: status_series(period=period, owner=owner),
+        "dpd": lambda: dpd_series(owner=owner),
+        "risk_class": lambda: risk_class_series(owner=owner),
+        "risk_events": lambda: risk_event_series(period=period),
+        "models": model_figures,
+        "decision_queue": decision_queue,
+        "officer_queue": lambda: officer_queue(owner=owner) if owner is not None else None,
+        "jobs": lambda: job_health(period=period),
+        "audit": lambda: audit_series(period=period),
+    }
+    return {name: builders[name]() for name in SECTIONS if name in sections}
