@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record_many, jsonable
-from risk.engine import LEVEL_ORDER, level_max, level_of
-from risk.models import Alert, AlertAction, EventSource, RiskEvent, RiskEventEntry, RiskRule
-from risk.services.events import SEVERITY_OF_LEVEL, _title
+from risk.engine import level_of
+from risk.models import EventSource, RiskEvent, RiskEventEntry, RiskRule
+from risk.services.events import risk_events_alerts_bulk as _alerts
+from risk.services.events import risk_events_update_many as _update
 
 CHUNK = 2000
 SIGNAL_KINDS = ("loan_overdue", "bucket_worse", "downgrade")
@@ -182,78 +183,6 @@ def _open(keys: list, specs: dict, now) -> None:
         ],
         reason=str(_("Risk event opened")),
     )
-
-
-def _alerts(events: list[RiskEvent], now) -> None:
-    alerts = [
-        Alert(
-            event=event,
-            customer_id=event.customer_id,
-            severity=SEVERITY_OF_LEVEL[event.level],
-            title=_title(event.level, event.rules_hit)[:200],
-            source=event.source,
-            created_at=now,
-        )
-        for event in events
-    ]
-    Alert.objects.bulk_create(alerts, batch_size=500)
-    AlertAction.objects.bulk_create(
-        [AlertAction(alert=alert, kind=AlertAction.Kind.RAISED, text=alert.title[:500]) for alert in alerts],
-        batch_size=500,
-    )
-
-
-def _update(pairs: list[tuple[RiskEvent, dict]], now) -> None:
-    """The active events of these signals: level and score only rise, one timeline entry each;
-    a level that rose raises an alert and is audited (as ``risk_event_raise`` does)."""
-    if not pairs:
-        return
-    rows, risen, befores = [], [], {}
-    for event, spec in pairs:
-        level = level_max(event.level, spec["level"])
-        rules_hit = sorted(set(event.rules_hit) | set(spec["rules"]))
-        score = max(event.score, spec["score"])
-        rows.append((level, score, json.dumps(rules_hit), spec["count"], now, event.pk))
-        if LEVEL_ORDER[level] > LEVEL_ORDER[event.level]:
-            befores[event.pk] = (event.level, event.score)
-            event.level, event.score, event.rules_hit = level, score, rules_hit
-            risen.append(event)
-    table = connection.ops.quote_name(RiskEvent._meta.db_table)
-    field = RiskEvent._meta.get_field("last_seen_at")
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET level = %s, score = %s, rules_hit = %s, hits = hits + %s, last_seen_at = %s,"
-            f" version = version + 1 WHERE id = %s",
-            [(*row[:4], field.get_db_prep_save(row[4], connection), row[5]) for row in rows],
-        )
-    RiskEventEntry.objects.bulk_create(
-        [
-            RiskEventEntry(
-                event_id=event.pk,
-                kind=RiskEventEntry.Kind.LINKED,
-                data={"score": spec["score"], "level": spec["level"], **spec["reference"]},
-                created_at=now,
-            )
-            for event, spec in pairs
-        ],
-        batch_size=500,
-    )
-    if risen:
-        _alerts(risen, now)
-        audit_record_many(
-            action=AuditAction.UPDATE,
-            items=[
-                (
-                    event,
-                    {
-                        "level": [befores[event.pk][0], event.level],
-                        "score": [befores[event.pk][1], event.score],
-                    },
-                )
-                for event in risen
-            ],
-            reason=str(_("Risk event level rose")),
-        )
 
 
 def delinquency_signals_after_close(ctx) -> dict[str, int]:

@@ -5,13 +5,15 @@ Changes to an event are conditional updates on ``(status, version)``: of two ana
 acting at once exactly one wins, the other gets a conflict, on SQLite and MariaDB alike.
 """
 
+import json
+
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from loansite.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from risk.engine import LEVEL_ORDER, level_max
 from risk.models import Alert, AlertAction, CustomerRestriction, RiskEvent, RiskEventEntry, WatchListEntry
@@ -139,7 +141,7 @@ def risk_event_raise(
 def risk_events_raise_many(*, specs: list[dict]) -> dict[int, RiskEvent]:
     """:func:`risk_event_raise` for many customers at once (a batch's results): the events of
     customers without an active one are opened together (events, timeline entries, alerts and
-    audit entries each written in bulk); the others are updated one by one. ``specs`` are
+    audit entries each written in bulk), the active ones updated together. ``specs`` are
     ``risk_event_raise`` keyword arguments, one per customer. Returns ``{customer id: event}``."""
     from audit.services import audit_record_many, jsonable
 
@@ -148,18 +150,21 @@ def risk_events_raise_many(*, specs: list[dict]) -> dict[int, RiskEvent]:
     out: dict[int, RiskEvent] = {}
     with transaction.atomic():
         customer_ids = [spec["customer_id"] for spec in specs]
-        active = set(
-            RiskEvent.objects.filter(
-                customer_id__in=customer_ids, status__in=RiskEvent.ACTIVE, signal_key=""
-            ).values_list("customer_id", flat=True)
-        )
+        query = RiskEvent.objects.filter(
+            customer_id__in=customer_ids, status__in=RiskEvent.ACTIVE, signal_key=""
+        ).order_by("customer_id", "-opened_at", "-id")
+        if connection.features.has_select_for_update:
+            query = query.select_for_update()
+        active: dict[int, RiskEvent] = {}
+        for event in query.only("id", "customer_id", "level", "score", "rules_hit", "hits", "opened_at", "source"):
+            active.setdefault(event.customer_id, event)  # the latest, as risk_event_raise takes
+        now = timezone.now()
+        # The customers' active events take the results together (as risk_event_raise would).
+        risk_events_update_many([(active[s["customer_id"]], s) for s in specs if s["customer_id"] in active], now)
+        out.update((customer_id, event) for customer_id, event in active.items())
         fresh = [spec for spec in specs if spec["customer_id"] not in active]
-        for spec in specs:
-            if spec["customer_id"] in active:
-                out[spec["customer_id"]] = risk_event_raise(**spec)
         if not fresh:
             return out
-        now = timezone.now()
         events = [
             RiskEvent(
                 customer_id=spec["customer_id"],
@@ -220,6 +225,79 @@ def risk_events_raise_many(*, specs: list[dict]) -> dict[int, RiskEvent]:
         )
         out.update((event.customer_id, event) for event in events)
     return out
+
+
+def risk_events_alerts_bulk(events: list[RiskEvent], now) -> None:
+    """One alert (with its raised action) per event, at its level, in bulk."""
+    alerts = [
+        Alert(
+            event=event,
+            customer_id=event.customer_id,
+            severity=SEVERITY_OF_LEVEL[event.level],
+            title=_title(event.level, event.rules_hit)[:200],
+            source=event.source,
+            created_at=now,
+        )
+        for event in events
+    ]
+    Alert.objects.bulk_create(alerts, batch_size=500)
+    AlertAction.objects.bulk_create(
+        [AlertAction(alert=alert, kind=AlertAction.Kind.RAISED, text=alert.title[:500]) for alert in alerts],
+        batch_size=500,
+    )
+
+
+def risk_events_update_many(pairs: list[tuple[RiskEvent, dict]], now) -> None:
+    """The active events of these signals: level and score only rise, one timeline entry each;
+    a level that rose raises an alert and is audited (as ``risk_event_raise`` does)."""
+    if not pairs:
+        return
+    rows, risen, befores = [], [], {}
+    for event, spec in pairs:
+        level = level_max(event.level, spec["level"])
+        rules_hit = sorted(set(event.rules_hit) | set(spec["rules"]))
+        score = max(event.score, spec["score"])
+        rows.append((level, score, json.dumps(rules_hit), spec["count"], now, event.pk))
+        if LEVEL_ORDER[level] > LEVEL_ORDER[event.level]:
+            befores[event.pk] = (event.level, event.score)
+            event.level, event.score, event.rules_hit = level, score, rules_hit
+            risen.append(event)
+    table = connection.ops.quote_name(RiskEvent._meta.db_table)
+    field = RiskEvent._meta.get_field("last_seen_at")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET level = %s, score = %s, rules_hit = %s, hits = hits + %s, last_seen_at = %s,"
+            f" version = version + 1 WHERE id = %s",
+            [(*row[:4], field.get_db_prep_save(row[4], connection), row[5]) for row in rows],
+        )
+    RiskEventEntry.objects.bulk_create(
+        [
+            RiskEventEntry(
+                event_id=event.pk,
+                kind=RiskEventEntry.Kind.LINKED,
+                data={"score": spec["score"], "level": spec["level"], **spec["reference"]},
+                created_at=now,
+            )
+            for event, spec in pairs
+        ],
+        batch_size=500,
+    )
+    if risen:
+        risk_events_alerts_bulk(risen, now)
+        audit_record_many(
+            action=AuditAction.UPDATE,
+            items=[
+                (
+                    event,
+                    {
+                        "level": [befores[event.pk][0], event.level],
+                        "score": [befores[event.pk][1], event.score],
+                    },
+                )
+                for event in risen
+            ],
+            reason=str(_("Risk event level rose")),
+        )
 
 
 # --- handling ------------------------------------------------------------------------------

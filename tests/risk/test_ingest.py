@@ -254,3 +254,27 @@ def test_the_rules_are_kept_per_process_until_a_change(customer, analyst):
     rule_update(actor=analyst, rule=rule, params={"min_amount": "50.00"}, points=50, enabled=True, reason="test")
     [outcome] = ingest(tx(customer, at(minutes=2)))
     assert outcome.rules_hit[0]["version"] == 2 and outcome.score == 50
+
+
+def test_one_batch_updates_several_customers_active_events_together(customer):
+    other = CustomerFactory()
+    ingest(tx(customer, at(), amount="10000.00", city="Hangzhou"), tx(other, at(), amount="10000.00"))
+    first = {e.customer_id: e for e in RiskEvent.objects.all()}
+    audits = AuditEntry.objects.count()
+    ingest(
+        tx(customer, at(minutes=1), amount="20000.00", city="Urumqi"),  # high: the level rises
+        tx(customer, at(minutes=2), amount="12000.00", city="Urumqi"),
+        tx(other, at(minutes=1), amount="11000.00"),  # medium again: no new alert
+    )
+    events = {e.customer_id: e for e in RiskEvent.objects.all()}
+    assert set(events) == set(first) and all(events[c].pk == first[c].pk for c in events)
+    assert (events[customer.pk].level, events[customer.pk].hits) == ("high", 3)
+    assert (events[other.pk].level, events[other.pk].hits) == ("medium", 2)
+    assert [e.kind for e in events[customer.pk].entries.order_by("created_at", "id")] == ["created", "linked"]
+    assert list(Alert.objects.filter(customer=customer).values_list("severity", flat=True).order_by("id")) == [
+        "medium",
+        "high",
+    ]
+    assert Alert.objects.filter(customer=other).count() == 1
+    rise = AuditEntry.objects.filter(target_id=str(events[customer.pk].pk)).order_by("-id").first()
+    assert AuditEntry.objects.count() == audits + 1 and rise.changes["level"] == ["medium", "high"]
