@@ -106,3 +106,16 @@ def test_redoc_needs_no_inline_script(watched, admin_login, make_user):
     watched.wait_for_load_state("networkidle")
     violations = watched.evaluate("window.__csp")
     assert not [v for v in violations if v.startswith(("script-src", "style-src", "worker-src"))], violations
+
+
+def test_redoc_asks_no_other_host(page, admin_login, make_user, live_server):
+    """Every request the ReDoc page makes (fonts, logo, scripts, the schema) stays on this site."""
+    make_user("root", superuser=True, role=roles.ADMINISTRATOR)
+    admin_login("root")
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/api/redoc/")
+    page.locator("redoc .api-content").first.wait_for(timeout=60_000)  # the schema takes a while here
+    page.wait_for_load_state("networkidle")
+    outside = [url for url in requested if not url.startswith((live_server.url, "data:", "blob:"))]
+    assert requested and not outside, outside

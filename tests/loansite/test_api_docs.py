@@ -61,3 +61,53 @@ def test_doc_pages_carry_no_inline_script_or_style_and_nothing_from_elsewhere(cl
     assert scripts and all("src=" in attrs for attrs in scripts)
     assert "<style" not in html and "style=" not in html
     assert "googleapis" not in html and "https://" not in html
+
+
+# --- ReDoc offline, operations grouped by area --------------------------------------------
+
+EXTERNAL = re.compile(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
+
+
+def test_redoc_page_and_bundle_name_no_other_host(client, make_user):
+    """Reproduced: ReDoc's menu showed its maker's logo from cdn.redoc.ly (and the stock page
+    loaded web fonts from Google)."""
+    client.force_login(make_user("officer", role=roles.LOAN_OFFICER))
+    html = client.get("/api/redoc/").content.decode()
+    assert not EXTERNAL.search(html), html
+    assert "fonts.g" not in html
+    script_url = re.search(r'<script src="([^"]+)"', html).group(1)
+    assert script_url == "/api/redoc/?script="
+    bundle = client.get(script_url)
+    assert bundle.status_code == 200 and bundle["Content-Type"].startswith("application/javascript")
+    source = bundle.content.decode()
+    assert "cdn.redoc.ly" not in source
+    assert "/static/loansite/favicon.ico" in source
+    assert "fonts.googleapis" not in source
+
+
+def test_the_schema_groups_operations_by_area(client, make_user):
+    client.force_login(make_user("officer", role=roles.LOAN_OFFICER))
+    schema = client.get("/api/schema/?format=json").json()
+    assert [tag["name"] for tag in schema["tags"]] == [
+        "customers",
+        "loans",
+        "servicing",
+        "collections",
+        "risk",
+        "scoring",
+        "audit",
+        "auth",
+    ]
+    tags = {
+        path: {tag for operation in operations.values() if isinstance(operation, dict) for tag in operation["tags"]}
+        for path, operations in schema["paths"].items()
+    }
+    assert tags["/api/v1/customers/"] == {"customers"}
+    assert tags["/api/v1/loans/applications/"] == {"loans"}
+    assert tags["/api/v1/loans/repayments/"] == {"servicing"}
+    assert tags["/api/v1/loans/write-offs/"] == {"collections"}
+    assert tags["/api/v1/risk/events/"] == {"risk"}
+    assert tags["/api/v1/scoring/models/"] == {"scoring"}
+    assert tags["/api/v1/auth/login/"] == {"auth"}
+    assert "v1" not in set().union(*tags.values())
+    assert not any(path.startswith(("/api/redoc", "/api/docs")) for path in schema["paths"])
