@@ -24,7 +24,18 @@ class LoanAdminSite(admin.AdminSite):
         return two_factor_views.admin_login(request, super().login, extra_context)
 
     def get_urls(self):
-        return two_factor_views.admin_urls(self) + super().get_urls()
+        from django.urls import path
+
+        from loansite.dashboard.views import dashboard_export
+
+        dashboard = [path("dashboard/export/<slug:name>/", self.admin_view(dashboard_export), name="dashboard_export")]
+        return two_factor_views.admin_urls(self) + dashboard + super().get_urls()
+
+    def index(self, request, extra_context=None):
+        # The role's dashboard above the app list (loansite/dashboard).
+        from loansite.dashboard.views import dashboard_context
+
+        return super().index(request, {**dashboard_context(request), **(extra_context or {})})
 
     def get_app_list(self, request, app_label=None):
         # The index and the sidebar list plumbing (lockouts, task results, schedules, tokens)
