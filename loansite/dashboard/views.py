@@ -144,7 +144,8 @@ def kpi_cards(data: dict, *, owner) -> list[dict]:
                 "previous": _fmt(card["previous"], card["kind"]) if card["previous"] is not None else "",
                 "change": _fmt_change(change, card["kind"]),
                 "direction": "" if change is None else ("up" if change > 0 else "down" if change < 0 else "flat"),
-                "empty": card["value"] is None or (not card["value"] and not card["previous"]),
+                "empty": card["value"] is None
+                or (card["kind"] in ("number", "money") and not card["value"] and not card["previous"]),
             }
         )
     return cards

@@ -1,0 +1,3 @@
+"""Benchmarks of the loansite package (found by ``loansite.bench.benchmarks``)."""
+
+from loansite.dashboard import benchmarks  # noqa: F401

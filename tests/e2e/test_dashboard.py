@@ -1,0 +1,91 @@
+"""The dashboard in Chromium: with data its charts draw (non-blank canvases), the console stays
+clean and no request leaves the test server. Screenshots go to ``$ARTIFACTS_DIR`` (default
+``var/artifacts``, not committed)."""
+
+import datetime as dt
+import os
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from loans.models import LoanApplication
+from loansite import roles
+from tests.loans.factories import ApplicationFactory, CustomerFactory, LoanFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR") or Path(settings.BASE_DIR) / "var" / "artifacts")
+CHARTS = ("growth", "industry", "status", "dpd", "risk_class")
+# Pixels a chart drew: a blank canvas reads as all transparent.
+DRAWN = """(id) => {
+  const c = document.getElementById(id);
+  const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  let drawn = 0;
+  for (let i = 3; i < data.length; i += 4) { if (data[i] !== 0) { drawn++; } }
+  return drawn;
+}"""
+
+
+def _book():
+    now = timezone.now()
+    for i, (industry, score) in enumerate((("retail", 700), ("catering", 620), ("retail", 560))):
+        customer = CustomerFactory(industry=industry, credit_score=score)
+        status = (LoanApplication.Status.APPROVED, LoanApplication.Status.REJECTED, LoanApplication.Status.SUBMITTED)[i]
+        ApplicationFactory(
+            customer=customer,
+            status=status,
+            amount=Decimal("100000.00") * (i + 1),
+            approved_amount=Decimal("90000.00") if i == 0 else None,
+            submitted_at=now - dt.timedelta(hours=2),
+            decided_at=now - dt.timedelta(hours=1) if i < 2 else None,
+        )
+        LoanFactory(
+            application__customer=customer,
+            principal=Decimal("80000.00"),
+            outstanding_principal=Decimal("60000.00"),
+            disbursement_date=timezone.localdate() - dt.timedelta(days=40 * i),
+            status="overdue" if i else "active",
+            days_past_due=45 * i,
+            dpd_bucket=("current", "31-60", "61-90")[i],
+            risk_class=("normal", "special_mention", "special_mention")[i],
+        )
+
+
+def test_dashboard_draws_its_charts_offline(page, admin_login, make_user):
+    make_user("root", superuser=True, role=roles.ADMINISTRATOR)
+    _book()
+    errors, outside = [], []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "request",
+        lambda req: (
+            outside.append(req.url)
+            if urlparse(req.url).scheme in ("http", "https")
+            and urlparse(req.url).hostname not in ("127.0.0.1", "localhost")
+            else None
+        ),
+    )
+    page.set_viewport_size({"width": 1366, "height": 900})
+    admin_login("root")
+    page.goto("/admin/")
+    page.wait_for_load_state("networkidle")
+    for name in CHARTS:
+        assert page.locator(f"#canvas-{name}").count() == 1, name
+        assert page.evaluate(DRAWN, f"canvas-{name}") > 500, name
+        # The chart's table is there too, with formatted money.
+        assert page.locator(f"#chart-{name} table tbody tr").count() >= 1, name
+    assert "¥180,000.00" in page.locator("#dashboard-kpis").inner_text()  # outstanding
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-1366-en.png"), full_page=True)
+    with page.expect_navigation():
+        page.select_option("#language-select", "zh-hans")
+    page.goto("/admin/")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(DRAWN, "canvas-growth") > 500
+    page.screenshot(path=str(ARTIFACTS / "dashboard-1366-zh.png"), full_page=True)
+    assert errors == []
+    assert outside == []
