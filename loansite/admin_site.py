@@ -37,6 +37,17 @@ class LoanAdminSite(admin.AdminSite):
 
         return super().index(request, {**dashboard_context(request), **(extra_context or {})})
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        # Every model's "History" page shows the object's audit trail (audit/admin_history.py).
+        from audit.admin_history import AuditHistoryAdminMixin
+
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, AuditHistoryAdminMixin):
+            admin_class = type(
+                admin_class.__name__, (AuditHistoryAdminMixin, admin_class), {"__module__": admin_class.__module__}
+            )
+        return super().register(model_or_iterable, admin_class, **options)
+
     def get_app_list(self, request, app_label=None):
         # The index and the sidebar list plumbing (lockouts, task results, schedules, tokens)
         # to administrators only (loansite/admin_plumbing.py).
