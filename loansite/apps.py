@@ -31,6 +31,10 @@ class LoansiteConfig(AppConfig):
 
         json_limits.install()
 
+        from loansite import names
+
+        names.install()
+
         from loansite.dashboard import signals as dashboard_signals
 
         dashboard_signals.connect()
