@@ -8,6 +8,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedire
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
@@ -422,10 +423,25 @@ class _ProgressMixin:
     def progress(self, obj):
         return f"{obj.percent}%"
 
+    @admin.display(description=_("stage"), ordering="stage")
+    def stage_shown(self, obj):
+        # The worker records the stage in English ("Done"): shown in the reader's language.
+        return gettext(obj.stage) if obj.stage else ""
+
 
 @admin.register(TrainingRun)
 class TrainingRunAdmin(_ProgressMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "kind", "status", "progress", "stage", "rows", "model_version", "requested_by", "created_at"]
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "progress",
+        "stage_shown",
+        "rows",
+        "model_version",
+        "requested_by",
+        "created_at",
+    ]
     list_filter = ["kind", "status"]
     list_select_related = ["model_version", "requested_by"]
     show_full_result_count = False
