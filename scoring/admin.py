@@ -16,7 +16,16 @@ from loans.models import LoanProduct
 from loansite.errors import ApplicationError
 from loansite.tabular import tabular_size_message
 from scoring.forms import PredictFileForm, PredictionForm, SchemaEditForm, TrainFileForm, VersionActionForm
-from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score, ScoringRun, TrainingDataset, TrainingRun
+from scoring.models import (
+    LoanOutcome,
+    ModelKind,
+    ModelVersion,
+    RunStatus,
+    Score,
+    ScoringRun,
+    TrainingDataset,
+    TrainingRun,
+)
 from scoring.reasons import reason_text
 from scoring.selectors import (
     active_versions,
@@ -353,14 +362,19 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     # -- pages --------------------------------------------------------------------
     def changelist_view(self, request, extra_context=None):
+        training_runs, scoring_runs = training_runs_recent(5), scoring_runs_recent(5)
         extra = {
             # A scorecard from a file is trained from its upload page, not with a button here.
             "kinds": [c for c in ModelKind.choices if c[0] != ModelKind.FILE_PD],
             "scopes": ScoringRun.Scope.choices,
             "active": active_versions(),
             "rollback": {k: rollback_target(kind=k) for k, _label in ModelKind.choices},
-            "training_runs": training_runs_recent(5),
-            "scoring_runs": scoring_runs_recent(5),
+            "training_runs": training_runs,
+            "scoring_runs": scoring_runs,
+            # The page reloads itself while a run is queued or running (loansite/auto_refresh.js).
+            "runs_active": any(
+                run.status in (RunStatus.QUEUED, RunStatus.RUNNING) for run in [*training_runs, *scoring_runs]
+            ),
             "can_train": request.user.has_perm(TRAIN_PERM),
             "can_activate": request.user.has_perm(ACTIVATE_PERM),
         }
