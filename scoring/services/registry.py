@@ -15,7 +15,7 @@ from loansite.errors import Conflict, InvalidTransition, NotFound
 from scoring.models import ModelVersion
 from scoring.selectors import rollback_target
 
-_ARTIFACTS: "OrderedDict[int, object]" = OrderedDict()
+_ARTIFACTS: "OrderedDict[tuple, object]" = OrderedDict()
 _CACHE_SIZE = 12
 
 
@@ -27,14 +27,17 @@ def artifact_dumps(obj) -> bytes:
 
 def model_version_artifact(*, version: ModelVersion):
     """The unpickled artifact of ``version`` (versions are immutable: cached per process)."""
-    if version.pk in _ARTIFACTS:
-        _ARTIFACTS.move_to_end(version.pk)
-        return _ARTIFACTS[version.pk]
+    # Keyed by id, kind and number: a database rebuilt under the same process (tests) can
+    # reuse an id for another kind of model.
+    key = (version.pk, version.kind, version.version)
+    if key in _ARTIFACTS:
+        _ARTIFACTS.move_to_end(key)
+        return _ARTIFACTS[key]
     data = ModelVersion.objects.filter(pk=version.pk).values_list("artifact", flat=True).first()
     if not data:
         raise NotFound(_("Model version %(label)s has no artifact.") % {"label": version.label})
     obj = joblib.load(io.BytesIO(bytes(data)))
-    _ARTIFACTS[version.pk] = obj
+    _ARTIFACTS[key] = obj
     while len(_ARTIFACTS) > _CACHE_SIZE:
         _ARTIFACTS.popitem(last=False)
     return obj
