@@ -58,21 +58,35 @@ def _grade_points():
     )
 
 
-def application_figures(*, period: Period, owner: int | None = None) -> dict:
-    """Applications submitted, decided and approved in the period, in one query."""
+def _application_aggregates(period: Period, prefix: str = "") -> dict:
     submitted = _in("submitted_at", period)
     decided = _in("decided_at", period)
     approved = decided & Q(status__in=APPROVED)
-    row = _applications(owner).aggregate(
-        applications=Count("pk", filter=submitted),
-        decided=Count("pk", filter=decided & Q(status__in=(*APPROVED, "rejected"))),
-        approved=Count("pk", filter=approved),
-        amount_approved=_money_sum(Coalesce("approved_amount", "amount"), filter=approved),
-        credit_score=Avg("customer__credit_score", filter=submitted),
-        grade_points=Avg(_grade_points(), filter=submitted),
+    return {
+        f"{prefix}applications": Count("pk", filter=submitted),
+        f"{prefix}decided": Count("pk", filter=decided & Q(status__in=(*APPROVED, "rejected"))),
+        f"{prefix}approved": Count("pk", filter=approved),
+        f"{prefix}amount_approved": _money_sum(Coalesce("approved_amount", "amount"), filter=approved),
+        f"{prefix}credit_score": Avg("customer__credit_score", filter=submitted),
+        f"{prefix}grade_points": Avg(_grade_points(), filter=submitted),
+    }
+
+
+def _application_row(row: dict, prefix: str = "") -> dict:
+    out = {key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)}
+    out["approval_rate"] = (Decimal(out["approved"]) / out["decided"]) if out["decided"] else None
+    return out
+
+
+def application_figures(*, period: Period, owner: int | None = None) -> dict:
+    """Applications submitted, decided and approved in the period, in one query."""
+    return _application_row(_applications(owner).aggregate(**_application_aggregates(period)))
+
+
+def _disbursed_in(period: Period):
+    return _money_sum(
+        "principal", filter=Q(disbursement_date__gte=period.first_day, disbursement_date__lte=period.last_day)
     )
-    row["approval_rate"] = (Decimal(row["approved"]) / row["decided"]) if row["decided"] else None
-    return row
 
 
 def loan_figures(*, period: Period, owner: int | None = None) -> dict:
@@ -81,9 +95,8 @@ def loan_figures(*, period: Period, owner: int | None = None) -> dict:
 
     live = Q(status__in=LIVE_LOANS)
     row = _loans(owner).aggregate(
-        disbursed=_money_sum(
-            "principal", filter=Q(disbursement_date__gte=period.first_day, disbursement_date__lte=period.last_day)
-        ),
+        disbursed=_disbursed_in(period),
+        disbursed_before=_disbursed_in(period.previous),
         outstanding=_money_sum("outstanding_principal", filter=live),
         par30=_money_sum("outstanding_principal", filter=live & Q(days_past_due__gt=30)),
         npl=_money_sum("outstanding_principal", filter=live & Q(risk_class__in=NPL_CLASSES)),
@@ -164,11 +177,13 @@ def _change(now, before):
 def kpis(*, period: Period, owner: int | None = None) -> dict:
     """The KPI cards, each with its value for the previous period of equal length."""
     previous = period.previous
-    apps_now, apps_before = (
-        application_figures(period=period, owner=owner),
-        application_figures(period=previous, owner=owner),
+    # One scan of the applications and one of the loans for both periods.
+    row = _applications(owner).aggregate(
+        **_application_aggregates(period, "now_"), **_application_aggregates(previous, "before_")
     )
-    loans_now, loans_before = loan_figures(period=period, owner=owner), loan_figures(period=previous, owner=owner)
+    apps_now, apps_before = _application_row(row, "now_"), _application_row(row, "before_")
+    loans_now = loan_figures(period=period, owner=owner)
+    loans_before = {"disbursed": loans_now["disbursed_before"]}
     book_before = book_at(day=previous.last_day, owner=owner)
     events_now, events_before = risk_event_figures(period=period), risk_event_figures(period=previous)
 
