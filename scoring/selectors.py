@@ -21,9 +21,8 @@ from scoring.models import LoanOutcome, ModelKind, ModelVersion, Score, ScoringR
 APPROVED_STATUSES = (ApplicationStatus.APPROVED, ApplicationStatus.DISBURSED, ApplicationStatus.CANCELLED)
 REJECTED_STATUSES = (ApplicationStatus.REJECTED,)
 
-# Extra columns next to RAW_COLUMNS: identity, product bounds, status, and the creation
-# time as integer microseconds since the epoch (UTC).
-FRAME_EXTRA = ["customer_id", "product_min_amount", "product_max_amount", "status", "created_us"]
+# Extra columns next to RAW_COLUMNS: identity, product bounds and status.
+FRAME_EXTRA = ["customer_id", "product_min_amount", "product_max_amount", "status"]
 
 # The customer's inputs (read once per distinct customer of a frame): every raw input but
 # those of the application itself and the prior counts computed here.
@@ -193,7 +192,7 @@ def application_frame(*, where: str = "", params=(), limit: int | None = None) -
     snap = _q(ApplicationSnapshot._meta.db_table)
     snap_columns = ", ".join("s." + _q(c) for c in SNAPSHOT_INPUTS)
     sql = (
-        f"SELECT a.id, a.customer_id, a.product_id, a.amount, a.term_months, a.status, {_created_text('a')}, "
+        f"SELECT a.id, a.customer_id, a.product_id, a.amount, a.term_months, a.status, "
         f"s.version, {snap_columns} "
         f"FROM {app} a LEFT JOIN {snap} s ON s.application_id = a.id WHERE {where or '1 = 1'} ORDER BY a.id"
     )
@@ -201,19 +200,18 @@ def application_frame(*, where: str = "", params=(), limit: int | None = None) -
     if limit is not None:
         sql += " LIMIT %s"
         args.append(limit)
-    head = 8
+    head = 7
     cols = _columns(sql, args, head + len(SNAPSHOT_INPUTS))
     if None in cols[1]:
         # No customer yet (a public application whose identity is not verified): nothing to score.
         rows = [row for row in zip(*cols, strict=True) if row[1] is not None]
         cols = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
-    ids, customer, product, amount, term, status, created_text, snap_version = cols[:head]
+    ids, customer, product, amount, term, status, snap_version = cols[:head]
     ids, customer = _ints(ids), _ints(customer)
     data: dict[str, np.ndarray] = {"amount": _floats(amount), "term_months": _floats(term)}
     for name, values in zip(SNAPSHOT_INPUTS, cols[head:], strict=True):
         data[name] = np.array(values, dtype=object) if name in _TEXT_INPUTS else _floats(values)
-    created = _microseconds(list(created_text)) if len(ids) else np.zeros(0, dtype=np.int64)
-    live = np.array([v is None for v in snap_version], dtype=bool)
+    live = np.isnan(_floats(snap_version))  # no snapshot
     if live.any():
         inputs, _created = _live_inputs(customer[live], ids[live])
         for name, values in inputs.items():
@@ -227,7 +225,7 @@ def application_frame(*, where: str = "", params=(), limit: int | None = None) -
     data["product"] = np.array([b[0] for b in bounds], dtype=object)[product_ids.reshape(-1)]
     data["product_min_amount"] = _floats([b[1] for b in bounds])[product_ids.reshape(-1)]
     data["product_max_amount"] = _floats([b[2] for b in bounds])[product_ids.reshape(-1)]
-    data["customer_id"], data["status"], data["created_us"] = customer, np.array(status, dtype=object), created
+    data["customer_id"], data["status"] = customer, np.array(status, dtype=object)
     frame = pd.DataFrame(data, index=pd.Index(ids, name="application_id"))
     return frame[[*RAW_COLUMNS, *FRAME_EXTRA]]
 
