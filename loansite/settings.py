@@ -569,3 +569,14 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "LedgerEntryKindEnum": "loans.models.LedgerEntry.Kind",
     }
 )
+# ... and delinquency's, collections', ratings' and risk outcomes'.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "RiskClassEnum": "loans.models.delinquency.RiskClass",
+        "InternalRatingEnum": "customers.models.Rating",
+        "LegalStatusEnum": "loans.models.collections.LegalStatus",
+        "ContactChannelEnum": "loans.models.collections.ContactChannel",
+        "ContactOutcomeEnum": "loans.models.collections.ContactOutcome",
+        "RiskEventOutcomeEnum": "risk.models.events.RiskEvent.Outcome",
+    }
+)

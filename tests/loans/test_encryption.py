@@ -46,8 +46,9 @@ def test_claimed_identity_and_contact_phone_are_not_in_the_database_file(client)
         "repayment_method": "equal_installment",
         "consent": "on",
         "website": "",
+        "submission_token": "encryption-test-form-token-0001",
     }
-    assert client.post(APPLY, form).status_code == 200
+    assert client.post(APPLY, form, follow=True).status_code == 200
     app = LoanApplication.objects.get()
     assert app.status == LoanApplication.Status.PENDING_VERIFICATION
 

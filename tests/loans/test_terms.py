@@ -192,7 +192,7 @@ def test_the_status_page_shows_a_counter_offer(client, approver, officer):
     app = _pending(officer, product, amount=Decimal("150000"), contact_phone="13900000001")
     services.application_approve(actor=approver, application=app, approved_amount="120000", approved_term_months=6)
     page = client.post("/apply/status/", {"reference": app.reference, "phone": "13900000001"}).content.decode()
-    assert 'id="counter-offer"' in page and "120000.00" in page and "6 months" in page
+    assert 'id="counter-offer"' in page and "¥120,000.00" in page and "6 months" in page
     plain = _pending(officer, product, contact_phone="13900000002")
     services.application_approve(actor=approver, application=plain)
     page = client.post("/apply/status/", {"reference": plain.reference, "phone": "13900000002"}).content.decode()
