@@ -460,5 +460,10 @@ class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportAct
 
 
 # Servicing and security pages register themselves (their own modules).
-from loans import admin_collections, admin_delinquency, admin_security, admin_servicing  # noqa: E402, F401
-from loans import admin_automation  # noqa: E402,F401
+from loans import (  # noqa: E402, F401
+    admin_automation,
+    admin_collections,
+    admin_delinquency,
+    admin_security,
+    admin_servicing,
+)

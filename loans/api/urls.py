@@ -1,5 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
+from loans.api.automation_views import AutomatedDecisionViewSet
 from loans.api.collections_views import (
     CollectionsViewSet,
     ContactViewSet,
@@ -9,7 +10,6 @@ from loans.api.collections_views import (
     WriteOffViewSet,
 )
 from loans.api.delinquency_views import ClassificationChangeViewSet, DayCloseViewSet, DelinquencyViewSet
-from loans.api.automation_views import AutomatedDecisionViewSet
 from loans.api.servicing_views import DisbursementViewSet, LoanViewSet, RepaymentViewSet
 from loans.api.views import ApplicationViewSet, ProductViewSet
 

@@ -80,9 +80,7 @@ def application_customer_check(*, customer_id, public: bool = False) -> None:
     if public:
         message = _("We cannot take an application from you online at the moment. Please contact the bank.")
     else:
-        message = _(
-            "New applications for this customer are frozen by risk control; the freeze must be lifted first."
-        )
+        message = _("New applications for this customer are frozen by risk control; the freeze must be lifted first.")
     raise ApplicationsFrozen(message, extra={"field": "customer", "code": CUSTOMER_FROZEN})
 
 
