@@ -47,7 +47,7 @@ def test_disbursement_and_repayment_in_the_admin(page, admin_login, make_user):
     schedule = page.locator("#schedule tbody tr")
     assert schedule.count() == 6
     first = loan.installments.order_by("number").first()
-    assert str(first.principal + first.interest) in schedule.first.inner_text()
+    assert f"¥{first.principal + first.interest:,}" in schedule.first.inner_text()
     page.context.clear_cookies()
 
     # 3. The officer posts the first installment; it appears in the repayments and the schedule.

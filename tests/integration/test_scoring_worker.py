@@ -5,6 +5,7 @@ import pytest
 
 from loans.models import LoanApplication
 from loansite.celery import app as celery_app
+from loansite.errors import Conflict
 from scoring.models import ModelKind, ModelVersion, RunStatus, Score, ScoringRun, TrainingRun
 from scoring.services import batch_score_queue, model_train_queue, scoring_run_create
 from scoring.synthetic import world_build
@@ -29,11 +30,12 @@ def test_train_and_batch_score_round_trip_through_the_worker(celery_worker, make
 
     first = batch_score.delay(ScoringRun.Scope.PORTFOLIO).get(timeout=300)
     assert first["done"] == len(world.application_ids) == Score.objects.count()
-    # A second run over the same scope (an explicit one: the beat's would be skipped) writes nothing.
-    rerun = batch_score_queue(scope=ScoringRun.Scope.PORTFOLIO, actor=ops)
-    again = celery_app.AsyncResult(rerun.task_id).get(timeout=300)
-    assert again["done"] == 0 and Score.objects.count() == len(world.application_ids)
-    assert ScoringRun.objects.filter(status=RunStatus.SUCCEEDED).count() == 2
+    # A second run over the same scope writes nothing: asking for one is refused with the
+    # reason, and the beat's own run is skipped.
+    with pytest.raises(Conflict, match="Nothing to score"):
+        batch_score_queue(scope=ScoringRun.Scope.PORTFOLIO, actor=ops)
+    assert Score.objects.count() == len(world.application_ids)
+    assert ScoringRun.objects.filter(status=RunStatus.SUCCEEDED).count() == 1
     assert batch_score.delay(ScoringRun.Scope.PORTFOLIO).get(timeout=300)["skipped"] is True
 
     # Latest fields on the applications awaiting a decision; decided ones keep theirs (none).
