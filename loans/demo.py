@@ -258,4 +258,4 @@ def seed_loans(ctx: DemoContext) -> None:
 
 
 # Servicing (loans, repayments) registers its own seeder.
-from loans import demo_servicing  # noqa: E402, F401
+from loans import demo_collections, demo_servicing  # noqa: E402, F401
