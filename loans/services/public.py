@@ -200,10 +200,8 @@ def application_submit_public(
     from customers.services import customer_create
     from customers.validators import normalize_mobile_phone
 
-    if submission_token:
-        earlier = public_submission_find(submission_token)
-        if earlier is not None:
-            return earlier
+    # The caller (the form's view) has looked the token up already, before its rate limit;
+    # the authoritative look-up is the one under the write lock below.
     fields = {k: v for k, v in customer_fields.items() if k in PUBLIC_CUSTOMER_FIELDS and v not in (None, "")}
     amount = money(amount)
     repayment_method = repayment_method or (product.repayment_methods or ["equal_installment"])[0]
@@ -291,5 +289,5 @@ def application_public_fingerprint(*, customer_fields: dict, product, amount, te
 
 def public_submission_find(token: str) -> LoanApplication | None:
     """The application a public form with this one-time token made, if any."""
-    row = PublicSubmission.objects.filter(token=token).select_related("application").first()
-    return row.application if row is not None else None
+    application_id = PublicSubmission.objects.filter(token=token).values_list("application_id", flat=True).first()
+    return LoanApplication.objects.get(pk=application_id) if application_id is not None else None
