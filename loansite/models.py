@@ -48,3 +48,7 @@ class RevokedToken(models.Model):
 
     def __str__(self):
         return f"revoked token {self.jti}"
+
+
+# The report files (monthly reports, loan-level exports) live with the reports.
+from loansite.dashboard.reports_models import ReportFile  # noqa: E402, F401

@@ -63,6 +63,7 @@ SCHEDULABLE_TASKS: dict[str, Schedulable] = {
     "risk.delinquency_signals_consume": Schedulable(
         _("Turn the daily close's delinquency signals into risk events (catch-up)")
     ),
+    "loansite.monthly_report": Schedulable(_("Generate the monthly report of the month before")),
     # Installed by beat itself (results expire after a day).
     "celery.backend_cleanup": Schedulable(_("Delete expired task results")),
 }

@@ -220,6 +220,11 @@ RISK_ANALYST_OWN = [
     *model_perms("risk.dataqualitycheck", ADD, CHANGE),
 ]
 
+# The reports page (loansite/dashboard/reports*.py): officers see their own book there; the
+# monthly report files are for the roles that read the whole book; administrators generate one now.
+REPORTS_VIEW = ["loansite.view_reports"]
+REPORT_FILES_VIEW = ["loansite.view_reports", *model_perms("loansite.reportfile", VIEW)]
+
 # Celery beat: the periodic tasks and the two schedule kinds the back office uses.
 SCHEDULES = [
     *model_perms("django_celery_beat.periodictask", *ALL),
@@ -255,6 +260,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Officers collect too: contacts and promises on the overdue loans assigned to them.
         "loans.work_collectioncase",
         "loans.post_recovery",
+        *REPORTS_VIEW,
     ],
     CREDIT_APPROVER: [
         *VIEW_BUSINESS,
@@ -272,6 +278,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Write-off (核销) and legal escalation (诉讼) are credit decisions.
         "loans.write_off_loan",
         "loans.escalate_legalcase",
+        *REPORT_FILES_VIEW,
     ],
     RISK_ANALYST: [
         *VIEW_BUSINESS,
@@ -286,6 +293,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Classification: thresholds, provision rates, the close's settings; downgrades and upgrade requests.
         *DELINQUENCY_CONFIG,
         "loans.downgrade_classificationchange",
+        *REPORT_FILES_VIEW,
     ],
     MODEL_OPS: [
         *VIEW_BUSINESS,
@@ -327,6 +335,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *SCHEDULES_VIEW,
         *TASK_RESULTS_VIEW,
         *RISK_VIEW_ALL,
+        *REPORT_FILES_VIEW,
     ],
     # Named too, not "everything installed": a new app (a token table, a key store) must be
     # granted on purpose. Users and groups, the whole business, schedules, unlocking sign-ins,
@@ -399,6 +408,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *RISK_VIEW_ALL,
         *model_perms("risk.iprange", ADD, CHANGE, DELETE),
         *model_perms("risk.datasource", CHANGE),
+        *REPORT_FILES_VIEW,
+        "loansite.generate_reportfile",
     ],
 }
 
