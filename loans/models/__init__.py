@@ -10,6 +10,9 @@
   settings, per-day loan snapshots, classification history, reminders and delinquency signals.
 - ``collections``: CollectionCase (assignment, contacts, promises to pay), LegalCase, WriteOff
   and Recovery.
+- ``portfolio``: the daily portfolio snapshots the dashboard reads (per day, never per loan).
+- ``documents``: Document (a customer's files, checked by content, stored under random names)
+  and DocumentRequest (what an application still needs).
 """
 
 from loans.models.applications import (
@@ -51,6 +54,8 @@ from loans.models.delinquency import (
     Reminder,
     RiskClass,
 )
+from loans.models.documents import Document, DocumentKind, DocumentRequest, DocumentRequestStatus
+from loans.models.portfolio import PortfolioDay, PortfolioMix, PortfolioRoll, PortfolioVintage
 from loans.models.products import (
     ALLOCATION_COMPONENTS,
     MONEY,
@@ -107,6 +112,10 @@ __all__ = [
     "ContactChannel",
     "ContactOutcome",
     "DelinquentLoan",
+    "Document",
+    "DocumentKind",
+    "DocumentRequest",
+    "DocumentRequestStatus",
     "LegalCase",
     "LegalCaseEvent",
     "LegalStatus",
@@ -128,6 +137,10 @@ __all__ = [
     "LoanProduct",
     "LoanPurpose",
     "LoanStatus",
+    "PortfolioDay",
+    "PortfolioMix",
+    "PortfolioRoll",
+    "PortfolioVintage",
     "PublicSubmission",
     "Repayment",
     "RepaymentAllocation",
