@@ -220,14 +220,6 @@ RISK_ANALYST_OWN = [
     *model_perms("risk.dataqualitycheck", ADD, CHANGE),
 ]
 
-# Row-level scoping (loansite/scoping.py): loan officers see their own book (their customers,
-# customers without a manager yet and what a supervisor granted them); these roles see every
-# customer. Full ID and phone numbers only to roles that work with them (masked for the rest).
-SEE_ALL_CUSTOMERS = ["customers.view_all_customers"]
-IDENTIFIERS_FULL = ["customers.view_identifiers"]
-# Supervisors (credit approvers, administrators) grant an officer another manager's customer.
-ACCESS_GRANTS = [*model_perms("customers.customeraccessgrant", VIEW, ADD), "customers.revoke_customeraccessgrant"]
-
 # The reports page (loansite/dashboard/reports*.py): officers see their own book there; the
 # monthly report files are for the roles that read the whole book; administrators generate one now.
 REPORTS_VIEW = ["loansite.view_reports"]
@@ -279,15 +271,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.work_collectioncase",
         "loans.post_recovery",
         *REPORTS_VIEW,
-        # Their own book (loansite/scoping.py), with the identifiers of their customers.
-        *IDENTIFIERS_FULL,
     ],
     CREDIT_APPROVER: [
         *VIEW_BUSINESS,
         *DOCUMENTS_WORK,
-        *SEE_ALL_CUSTOMERS,
-        *IDENTIFIERS_FULL,
-        *ACCESS_GRANTS,
         # The risk events and alerts behind the workbench's flags.
         *RISK_READ,
         "loans.review_loanapplication",
@@ -307,7 +294,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     RISK_ANALYST: [
         *VIEW_BUSINESS,
         *DOCUMENTS_READ,
-        *SEE_ALL_CUSTOMERS,
         *model_perms("customers.customer", CHANGE),
         "customers.rate_customer",
         "customers.export_customer",
@@ -323,7 +309,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     MODEL_OPS: [
         *VIEW_BUSINESS,
-        *SEE_ALL_CUSTOMERS,
         "scoring.train_model",
         "scoring.activate_modelversion",
         *model_perms("scoring.loanoutcome", ADD, CHANGE, DELETE),
@@ -334,9 +319,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # the loans assigned to them (the service checks the assignment).
     COLLECTOR: [
         *model_perms("customers.customer", VIEW),
-        # Collectors call and identify debtors: the whole book, identifiers in full.
-        *SEE_ALL_CUSTOMERS,
-        *IDENTIFIERS_FULL,
         *model_perms("loans.loanproduct", VIEW),
         *model_perms("loans.loan", VIEW),
         *model_perms("loans.installment", VIEW),
@@ -351,8 +333,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     AUDITOR: [
         *VIEW_BUSINESS,
         *DOCUMENTS_READ,
-        *SEE_ALL_CUSTOMERS,
-        *model_perms("customers.customeraccessgrant", VIEW),
         *model_perms("audit.auditentry", VIEW),
         "audit.export_auditentry",
         "customers.export_customer",
@@ -379,9 +359,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *DOCUMENTS_WORK,
         *model_perms("customers.customer", *ALL),
         "customers.import_customer",
-        *SEE_ALL_CUSTOMERS,
-        *IDENTIFIERS_FULL,
-        *ACCESS_GRANTS,
         "customers.export_customer",
         "customers.rate_customer",
         *model_perms("customers.tag", *ALL),
