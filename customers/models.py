@@ -600,3 +600,4 @@ class ImportJob(models.Model):
 
 
 from customers.models_rating import CustomerRating  # noqa: E402,F401
+from customers.models_scoping import CustomerAccessGrant  # noqa: E402,F401
