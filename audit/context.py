@@ -3,7 +3,9 @@
 The middleware sets it per request; Celery tasks and commands run without one.
 """
 
+import contextlib
 import contextvars
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -14,6 +16,9 @@ class RequestContext:
     user_agent: str = ""
     request_id: str = ""
     user: object | None = None
+    # Who acts when it is not a staff user (a portal customer, "portal:<account>"): entries
+    # then have no actor and this name, whoever is signed in to the admin in the same browser.
+    actor_label: str = ""
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("audit_request_context", default=None)
@@ -29,6 +34,16 @@ def activate(context: RequestContext):
 
 def deactivate(token) -> None:
     _current.reset(token)
+
+
+@contextlib.contextmanager
+def acting_as(label: str):
+    """Audit entries written inside the block name ``label`` as their actor (no staff user)."""
+    token = activate(dataclasses.replace(current(), user=None, actor_label=label))
+    try:
+        yield
+    finally:
+        deactivate(token)
 
 
 # Audit entries keep this much of a user agent: enough to tell browsers and tools apart,

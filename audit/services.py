@@ -112,7 +112,7 @@ def audit_record(
             seq=head.seq + 1,
             created_at=timezone.now(),
             actor=actor,
-            actor_repr=actor.get_username() if actor is not None else "",
+            actor_repr=actor.get_username() if actor is not None else ctx.actor_label,
             action=action,
             target_type=target_type,
             target_id=target_id,
@@ -157,7 +157,7 @@ def audit_record_many(
         actor = None
     common = {
         "actor_id": actor.pk if actor is not None else None,
-        "actor_repr": actor.get_username() if actor is not None else "",
+        "actor_repr": actor.get_username() if actor is not None else ctx.actor_label,
         "action": action,
         "reason": reason or "",
         "ip": ctx.ip,

@@ -601,3 +601,11 @@ class ImportJob(models.Model):
 
 from customers.models_rating import CustomerRating  # noqa: E402,F401
 from customers.models_scoping import CustomerAccessGrant  # noqa: E402,F401
+from customers.models_portal import (  # noqa: E402,F401
+    PortalAccess,
+    PortalAccount,
+    PortalChangeRequest,
+    PortalCode,
+    PortalLoginFailure,
+    PortalRevokedToken,
+)

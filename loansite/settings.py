@@ -373,7 +373,19 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Staff tokens say whom they are for; portal tokens ("portal", customers/portal/api_auth.py)
+    # are refused here, and staff tokens there.
+    "AUDIENCE": "staff",
 }
+# Customer portal (/portal/, /api/v1/portal/): idle sign-out, one-time codes, portal tokens
+# (signed with a key of their own, derived from SECRET_KEY unless PORTAL_JWT_SIGNING_KEY is set).
+PORTAL_IDLE_SECONDS = env.int("PORTAL_IDLE_SECONDS", default=15 * 60)
+PORTAL_CODE_MINUTES = env.int("PORTAL_CODE_MINUTES", default=10)
+PORTAL_CODE_ATTEMPTS = env.int("PORTAL_CODE_ATTEMPTS", default=5)
+PORTAL_CODE_RATE = env.str("PORTAL_CODE_RATE", default="5/10m")
+PORTAL_JWT_SIGNING_KEY = env.str("PORTAL_JWT_SIGNING_KEY", default="")
+PORTAL_JWT_ACCESS_MINUTES = env.int("PORTAL_JWT_ACCESS_MINUTES", default=15)
+PORTAL_JWT_REFRESH_DAYS = env.int("PORTAL_JWT_REFRESH_DAYS", default=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loan back office API",
     "DESCRIPTION": "Customers, loan origination, risk, scoring and audit.",
@@ -448,6 +460,12 @@ CUSTOMER_IMPORT_MAX_ROWS = env.int("CUSTOMER_IMPORT_MAX_ROWS", default=200_000)
 CUSTOMER_IMPORT_ASYNC_ROWS = env.int("CUSTOMER_IMPORT_ASYNC_ROWS", default=2_000)
 APPLICATION_IMPORT_MAX_ROWS = env.int("APPLICATION_IMPORT_MAX_ROWS", default=20_000)
 APPLICATION_IMPORT_ASYNC_ROWS = env.int("APPLICATION_IMPORT_ASYNC_ROWS", default=200)
+# Documents (资料): the largest upload, what an office document may expand to, where the files
+# are kept (inside MEDIA_ROOT, never served: downloads go through permission-checked views).
+DOCUMENTS_MAX_UPLOAD_MB = env.float("DOCUMENTS_MAX_UPLOAD_MB", default=10)
+DOCUMENTS_MAX_UNCOMPRESSED_MB = env.float("DOCUMENTS_MAX_UNCOMPRESSED_MB", default=100)
+DOCUMENTS_MAX_ZIP_ENTRIES = env.int("DOCUMENTS_MAX_ZIP_ENTRIES", default=1000)
+DOCUMENTS_ROOT = Path(env.str("DOCUMENTS_ROOT", default=str(MEDIA_ROOT / "documents")))
 # Write-off (核销): a loan qualifies in the loss category or from this many days past due.
 WRITE_OFF_MIN_DPD = env.int("WRITE_OFF_MIN_DPD", default=180)
 # Reading an uploaded file stops once it passes IMPORT_MAX_UPLOAD_MB (before memory or disk).

@@ -12,6 +12,9 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # The customer portal and its API (portal accounts and tokens only; customers/portal/).
+    path("portal/", include("customers.portal.urls")),
+    path("api/v1/portal/", include("customers.portal.api_urls")),
     path("api/v1/", include(("loansite.api.urls", "api"), namespace="api")),
     # Staff only outside development; no inline script (Content-Security-Policy).
     path("api/schema/", ApiSchemaView.as_view(), name="api-schema"),

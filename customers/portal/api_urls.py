@@ -1,0 +1,22 @@
+"""``/api/v1/portal/``: the customer API (portal tokens only; namespace "portal-api").
+
+The portal pages' endpoints come from ``customers/portal/api_urls_pages.py`` when it exists.
+"""
+
+from importlib.util import find_spec
+
+from django.urls import include, path
+
+from customers.portal import api_account
+
+app_name = "portal-api"
+
+urlpatterns = [
+    path("auth/token/", api_account.TokenView.as_view(), name="token"),
+    path("auth/refresh/", api_account.RefreshView.as_view(), name="refresh"),
+    path("auth/logout/", api_account.LogoutView.as_view(), name="logout"),
+    path("auth/me/", api_account.MeView.as_view(), name="me"),
+]
+
+if find_spec("customers.portal.api_urls_pages"):
+    urlpatterns.append(path("", include("customers.portal.api_urls_pages")))
