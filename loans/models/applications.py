@@ -37,6 +37,7 @@ class Channel(models.TextChoices):
     BRANCH = "branch", _("Branch")
     IMPORT = "import", _("Import")
     API = "api", _("API")
+    PORTAL = "portal", _("Customer portal")
 
 
 class LoanApplication(EncryptedFieldsModel):
@@ -357,4 +358,4 @@ class ApprovalDecision(models.Model):
         default_permissions = ("view",)
 
     def __str__(self):
-        return f"{self.application} {self.kind}"
+        return f"{self.application} {self.get_kind_display()}"

@@ -199,6 +199,8 @@ def application_create(
     submit: bool = False,
     reference: str = "",
     claimed_identity: dict | None = None,
+    audit_details: dict | None = None,
+    public: bool = False,
 ) -> LoanApplication:
     """A new application in draft, or with ``submit`` created already submitted.
 
@@ -207,12 +209,14 @@ def application_create(
     ``reference`` is one drawn by ``application_reference_allocate()`` before the
     transaction (the unique index still refuses a duplicate). ``claimed_identity``: the
     applicant's details as given on the public form (kept on the application only).
+    ``audit_details``: added to the audit entry (the portal account that applied).
+    ``public``: a frozen customer's refusal is worded for the applicant (the public form).
     """
     if actor is not None:
         _require(actor, PERM_ADD)
         if submit:
             _require(actor, PERM_SUBMIT)
-    application_customer_check(customer_id=customer.pk)
+    application_customer_check(customer_id=customer.pk, public=public)
     amount = money(amount)
     repayment_method = repayment_method or (product.repayment_methods or ["equal_installment"])[0]
     application_check_product_limits(product=product, amount=amount, term_months=term_months, method=repayment_method)
@@ -240,9 +244,10 @@ def application_create(
     changes = {"created": model_snapshot(app)}
     if submit:
         changes["status"] = [None, Status.SUBMITTED]
+    changes.update(audit_details or {})
     audit_record(action=AuditAction.CREATE, actor=actor, target=app, changes=changes)
     if submit:
-        application_snapshot_take(application=app)
+        application_snapshot_take(application=app, customer=customer, first=True)
         app_id = app.pk
         transaction.on_commit(lambda: _queue_scoring(app_id), robust=True)
     return app
@@ -290,10 +295,13 @@ def application_update(*, actor, application: LoanApplication, **fields) -> Loan
 # Transitions
 # ---------------------------------------------------------------------------
 @transaction.atomic
-def application_submit(*, actor, application: LoanApplication, reason: str = "") -> LoanApplication:
+def application_submit(
+    *, actor, application: LoanApplication, reason: str = "", audit_details: dict | None = None
+) -> LoanApplication:
     """draft / returned_for_info -> submitted. Starts a review round; scoring runs on commit.
 
-    ``actor`` is ``None`` for the public form (the applicant has no account).
+    ``actor`` is ``None`` for the public form and the customer portal (no staff account);
+    ``audit_details`` are added to the audit entry (the portal account that sent it back).
     """
     if actor is not None:
         _require(actor, PERM_SUBMIT)
@@ -311,6 +319,7 @@ def application_submit(*, actor, application: LoanApplication, reason: str = "")
         actor=actor,
         action=AuditAction.TRANSITION,
         reason=reason,
+        extra=audit_details,
         submitted_at=now if app.submitted_at is None else app.submitted_at,
         submitted_by=actor,
         review_round=app.review_round + 1,

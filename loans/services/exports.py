@@ -49,7 +49,7 @@ REPAYMENT_HEADERS = [
 ]
 
 
-def _workbook(title: str, loan: Loan, headers, rows) -> bytes:
+def loan_workbook(title: str, loan: Loan, headers, rows) -> bytes:
     """Money as number cells in ``#,##0.00``, dates as date cells, text formula-escaped."""
     return xlsx_bytes(
         [f"{english} / {chinese}" for english, chinese in headers],
@@ -68,9 +68,8 @@ def _audit(actor, loan: Loan, what: str, rows: int) -> None:
     )
 
 
-def loan_export_schedule(*, actor, loan: Loan) -> tuple[str, bytes]:
-    """The current schedule as an XLSX file: (file name, content)."""
-    require(actor, PERM_EXPORT_SCHEDULE)
+def loan_schedule_table(loan: Loan) -> list[list]:
+    """The current schedule's rows as the exports write them (``SCHEDULE_HEADERS``)."""
     today = timezone.localdate()
     rows = []
     labels = dict(Installment.Status.choices)
@@ -93,33 +92,47 @@ def loan_export_schedule(*, actor, loan: Loan) -> tuple[str, bytes]:
                 row.paid_on,
             ]
         )
-    content = _workbook(_("Schedule"), loan, SCHEDULE_HEADERS, rows)
+    return rows
+
+
+def loan_export_schedule(*, actor, loan: Loan) -> tuple[str, bytes]:
+    """The current schedule as an XLSX file: (file name, content)."""
+    require(actor, PERM_EXPORT_SCHEDULE)
+    rows = loan_schedule_table(loan)
+    content = loan_workbook(_("Schedule"), loan, SCHEDULE_HEADERS, rows)
     _audit(actor, loan, "schedule", len(rows))
     return f"{loan.loan_number}-schedule.xlsx", content
+
+
+def loan_repayments_table(loan: Loan, *, staff: bool = True) -> list[list]:
+    """The loan's repayments (reversed ones too) as the exports write them (``REPAYMENT_HEADERS``);
+    ``staff=False`` (the customer's statement) leaves out the last two columns, who posted a
+    repayment and the bank's internal reason for a reversal."""
+    rows = []
+    for repayment in Repayment.objects.filter(loan=loan).select_related("posted_by").order_by("value_date", "id"):
+        row = [
+            repayment.value_date,
+            repayment.amount,
+            repayment.bank_reference,
+            str(repayment.get_kind_display()),
+            str(repayment.get_channel_display()),
+            repayment.allocated_principal,
+            repayment.allocated_interest,
+            repayment.allocated_penalty,
+            repayment.allocated_fee,
+            repayment.allocated_credit,
+            str(repayment.get_status_display()),
+        ]
+        if staff:
+            row += [repayment.posted_by.get_username() if repayment.posted_by else "", repayment.reversal_reason]
+        rows.append(row)
+    return rows
 
 
 def loan_export_repayments(*, actor, loan: Loan) -> tuple[str, bytes]:
     """The loan's repayments (reversed ones too) as an XLSX file: (file name, content)."""
     require(actor, PERM_EXPORT_REPAYMENTS)
-    rows = []
-    for repayment in Repayment.objects.filter(loan=loan).select_related("posted_by").order_by("value_date", "id"):
-        rows.append(
-            [
-                repayment.value_date,
-                repayment.amount,
-                repayment.bank_reference,
-                str(repayment.get_kind_display()),
-                str(repayment.get_channel_display()),
-                repayment.allocated_principal,
-                repayment.allocated_interest,
-                repayment.allocated_penalty,
-                repayment.allocated_fee,
-                repayment.allocated_credit,
-                str(repayment.get_status_display()),
-                repayment.posted_by.get_username() if repayment.posted_by else "",
-                repayment.reversal_reason,
-            ]
-        )
-    content = _workbook(_("Repayments"), loan, REPAYMENT_HEADERS, rows)
+    rows = loan_repayments_table(loan)
+    content = loan_workbook(_("Repayments"), loan, REPAYMENT_HEADERS, rows)
     _audit(actor, loan, "repayments", len(rows))
     return f"{loan.loan_number}-repayments.xlsx", content
