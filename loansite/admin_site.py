@@ -29,6 +29,10 @@ class LoanAdminSite(admin.AdminSite):
         from loansite.dashboard.views import dashboard_export
 
         dashboard = [path("dashboard/export/<slug:name>/", self.admin_view(dashboard_export), name="dashboard_export")]
+        # The reports page and the report files (loansite/dashboard/reports_views.py).
+        from loansite.dashboard.reports_views import report_urls
+
+        dashboard += report_urls(self)
         return two_factor_views.admin_urls(self) + dashboard + super().get_urls()
 
     def index(self, request, extra_context=None):
@@ -53,7 +57,12 @@ class LoanAdminSite(admin.AdminSite):
         # to administrators only (loansite/admin_plumbing.py).
         from loansite.admin_plumbing import app_list_for_user
 
-        return app_list_for_user(super().get_app_list(request, app_label), request.user)
+        app_list = app_list_for_user(super().get_app_list(request, app_label), request.user)
+        # The reports (报表) first, for those who may read them (loansite/dashboard/reports_views.py).
+        from loansite.dashboard.reports_views import reports_app_entry
+
+        entry = reports_app_entry(request) if app_label is None else None
+        return [entry, *app_list] if entry else app_list
 
     def password_change(self, request, extra_context=None):
         # Audited; the account's other sessions and all its API tokens end, this session stays.

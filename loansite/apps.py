@@ -38,3 +38,6 @@ class LoansiteConfig(AppConfig):
         from loansite.dashboard import signals as dashboard_signals
 
         dashboard_signals.connect()
+
+        # The reports' Celery tasks (the monthly report, loan-level exports).
+        from loansite.dashboard import reports_tasks  # noqa: F401
