@@ -234,6 +234,11 @@ DOCUMENTS_WORK = [
     *model_perms("loans.documentrequest", ADD, CHANGE),
 ]
 
+# The customer portal (customers/portal/): administrators unlock and deactivate portal accounts;
+# officers approve or reject the profile change requests of their customers.
+PORTAL_ACCOUNTS_ADMIN = [*model_perms("customers.portalaccount", VIEW), "customers.unlock_portalaccount"]
+PORTAL_CHANGE_REQUESTS = [*model_perms("customers.portalchangerequest", VIEW), "customers.decide_portalchangerequest"]
+
 # Celery beat: the periodic tasks and the two schedule kinds the back office uses.
 SCHEDULES = [
     *model_perms("django_celery_beat.periodictask", *ALL),
@@ -271,6 +276,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.work_collectioncase",
         "loans.post_recovery",
         *REPORTS_VIEW,
+        *PORTAL_CHANGE_REQUESTS,
     ],
     CREDIT_APPROVER: [
         *VIEW_BUSINESS,
@@ -333,6 +339,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     AUDITOR: [
         *VIEW_BUSINESS,
         *DOCUMENTS_READ,
+        *model_perms("customers.portalaccount", VIEW),
+        *model_perms("customers.portalchangerequest", VIEW),
         *model_perms("audit.auditentry", VIEW),
         "audit.export_auditentry",
         "customers.export_customer",
@@ -359,6 +367,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *DOCUMENTS_WORK,
         *model_perms("customers.customer", *ALL),
         "customers.import_customer",
+        *PORTAL_ACCOUNTS_ADMIN,
+        *PORTAL_CHANGE_REQUESTS,
         "customers.export_customer",
         "customers.rate_customer",
         *model_perms("customers.tag", *ALL),

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,6 +41,16 @@ def _revoke(claims: dict, account_id) -> bool:
     return created
 
 
+class _Anonymous(BaseAuthentication):
+    """No credentials read (the body holds them); refusals answer 401 with the portal's scheme."""
+
+    def authenticate(self, request):
+        return None
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="portal"'
+
+
 class TokenSerializer(serializers.Serializer):
     login = serializers.CharField(max_length=150, trim_whitespace=False)
     password = serializers.CharField(trim_whitespace=False, write_only=True)
@@ -55,7 +66,7 @@ class TokenView(APIView):
     """Sign in with phone or username + password: the same lockout, throttles, freeze check and
     risk login event as the web sign-in."""
 
-    authentication_classes = []
+    authentication_classes = [_Anonymous]
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle, PortalAuthRateThrottle]
     throttle_scope = "auth"
@@ -95,7 +106,7 @@ class RefreshView(APIView):
     """A new token pair for a refresh token; each refresh token works once, and the new one keeps
     the sign-in's expiry."""
 
-    authentication_classes = []
+    authentication_classes = [_Anonymous]
     permission_classes = [AllowAny]
     throttle_classes = [PortalAuthRateThrottle]
     throttle_scope = "auth"

@@ -504,6 +504,10 @@ def portal_change_request_decide(*, actor, request: PortalChangeRequest, approve
     if not actor.has_perm("customers.decide_portalchangerequest"):
         raise NotAllowed()
     request = PortalChangeRequest.objects.select_for_update().get(pk=request.pk)
+    from loansite.scoping import customer_in_scope
+
+    if not customer_in_scope(actor, request.customer):
+        raise NotAllowed()
     if request.status != PortalChangeRequest.Status.PENDING:
         raise InvalidTransition(_("This request has been decided already."))
     if not approve and not (reason or "").strip():

@@ -1,0 +1,171 @@
+"""Profile, identity change requests (decided by officers in the admin), messages, the admin."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from audit.models import AuditAction, AuditEntry
+from customers.models import Customer, PortalAccess, PortalAccount, PortalChangeRequest, PortalLoginFailure
+from tests.customers.factories import CustomerFactory, InterestFactory, NeedFactory
+from tests.customers.portal.factories import PORTAL_PASSWORD, portal_account_make
+
+pytestmark = pytest.mark.django_db
+
+
+def test_profile_saves_contact_needs_interests_and_consent(portal_client, customer, account):
+    need, interest = NeedFactory(), InterestFactory()
+    response = portal_client.post(
+        "/portal/profile/",
+        {
+            "email": "owner@teahouse.example",
+            "address": "1 Lake Road",
+            "needs": [need.pk],
+            "interests": [interest.pk],
+            "marketing_consent": "on",
+        },
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.email == "owner@teahouse.example" and customer.address == "1 Lake Road"
+    assert list(customer.needs.all()) == [need] and list(customer.interests.all()) == [interest]
+    assert PortalAccess.objects.get(account=account, customer=customer).marketing_consent is True
+    entry = AuditEntry.objects.filter(action=AuditAction.UPDATE, target_type="customers.customer").latest("seq")
+    assert entry.actor_id is None and entry.actor_repr == f"portal:{account.pk}"
+
+
+def test_profile_never_writes_identity_fields(portal_client, customer):
+    name = customer.name
+    portal_client.post("/portal/profile/", {"email": "a@b.example", "name": "Renamed Ltd", "credit_code": "X"})
+    customer.refresh_from_db()
+    assert customer.name == name
+
+
+def test_identity_change_goes_to_an_officer_and_is_written_only_on_approval(
+    portal_client, customer, make_user, client_factory
+):
+    old_name = customer.name
+    response = portal_client.post("/portal/profile/change-request/", {"name": "Teahouse Group Ltd", "note": "renamed"})
+    assert response.status_code == 302
+    request = PortalChangeRequest.objects.get(customer=customer)
+    assert request.status == "pending" and request.changes == {"name": "Teahouse Group Ltd"}
+    customer.refresh_from_db()
+    assert customer.name == old_name  # not written straight into the record
+
+    admin = make_user("portal-admin", role="Administrator")
+    staff = client_factory()
+    staff.force_login(admin)
+    changelist = "/admin/customers/portalchangerequest/"
+    assert staff.get(changelist).status_code == 200
+    response = staff.post(changelist, {"action": "approve_selected", "_selected_action": [request.pk], "reason": ""})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.name == "Teahouse Group Ltd"
+    request.refresh_from_db()
+    assert request.status == "approved" and request.decided_by == admin
+    assert AuditEntry.objects.filter(action=AuditAction.APPROVE, target_type="customers.portalchangerequest").exists()
+    # The customer finds the decision under Messages.
+    assert "approved" in portal_client.get("/portal/messages/").content.decode()
+
+
+def test_rejection_needs_a_reason(customer, make_user, client_factory):
+    account = portal_account_make(customer)
+    request = PortalChangeRequest.objects.create(customer=customer, account=account, changes={"name": "X Ltd"})
+    staff = client_factory()
+    staff.force_login(make_user("portal-admin2", role="Administrator"))
+    url = "/admin/customers/portalchangerequest/"
+    staff.post(url, {"action": "reject_selected", "_selected_action": [request.pk], "reason": ""})
+    request.refresh_from_db()
+    assert request.status == "pending"
+    staff.post(url, {"action": "reject_selected", "_selected_action": [request.pk], "reason": "No proof given"})
+    request.refresh_from_db()
+    assert request.status == "rejected" and request.reason == "No proof given"
+
+
+def test_officer_decides_only_requests_of_their_book(customer, make_user, client_factory):
+    account = portal_account_make(customer)
+    other_manager_customer = CustomerFactory()
+    from tests.customers.factories import ManagerFactory
+
+    other_manager_customer.manager = ManagerFactory()
+    other_manager_customer.save()
+    request = PortalChangeRequest.objects.create(
+        customer=other_manager_customer, account=account, changes={"name": "Not yours Ltd"}
+    )
+    staff = client_factory()
+    staff.force_login(make_user("portal-officer", role="Loan officer"))
+    url = "/admin/customers/portalchangerequest/"
+    assert staff.get(f"{url}{request.pk}/change/").status_code == 404
+    staff.post(url, {"action": "approve_selected", "_selected_action": [request.pk], "reason": ""})
+    request.refresh_from_db()
+    assert request.status == "pending"
+    assert Customer.objects.get(pk=other_manager_customer.pk).name != "Not yours Ltd"
+
+
+def test_messages_show_reminders_sent_to_this_customer_only(portal_client, customer):
+    from loans.models import Installment
+    from loans.models.delinquency import Reminder
+    from tests.loans.factories import LoanFactory
+
+    def reminder_for(cust, subject):
+        loan = LoanFactory(application__customer=cust)
+        installment = Installment.objects.create(
+            loan=loan,
+            schedule_version=1,
+            number=1,
+            period_start=datetime.date(2025, 1, 15),
+            due_date=datetime.date(2025, 2, 15),
+            pay_date=datetime.date(2025, 2, 15),
+            days=31,
+            principal=Decimal("100.00"),
+            interest=Decimal("1.00"),
+        )
+        return Reminder.objects.create(
+            installment=installment,
+            loan=loan,
+            date=datetime.date(2025, 2, 12),
+            kind="before_due",
+            channel="sms",
+            status="sent",
+            subject=subject,
+            body="Please pay 101.00 by 2025-02-15.",
+        )
+
+    reminder_for(customer, "Instalment due soon")
+    reminder_for(CustomerFactory(), "Someone else's reminder")
+    page = portal_client.get("/portal/messages/").content.decode()
+    assert "Instalment due soon" in page
+    assert "Someone else" not in page
+
+
+def test_admin_unlocks_and_deactivates_accounts_audited(client, customer, make_user, client_factory, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    account = portal_account_make(customer)
+    for _ in range(2):
+        client.post("/portal/login/", {"login": account.phone, "password": "wrong-password-x"})
+    assert client.post("/portal/login/", {"login": account.phone, "password": PORTAL_PASSWORD}).status_code == 429
+    staff = client_factory()
+    staff.force_login(make_user("portal-admin3", role="Administrator"))
+    url = "/admin/customers/portalaccount/"
+    page = staff.get(url).content.decode()
+    assert account.password not in page and account.security_stamp not in page
+    staff.post(url, {"action": "unlock_selected", "_selected_action": [account.pk]})
+    assert not PortalLoginFailure.objects.exists()
+    assert client.post("/portal/login/", {"login": account.phone, "password": PORTAL_PASSWORD}).status_code == 302
+    staff.post(url, {"action": "deactivate_selected", "_selected_action": [account.pk]})
+    assert PortalAccount.objects.get(pk=account.pk).is_active is False
+    assert client.get("/portal/").status_code == 302  # the running session ended
+    assert AuditEntry.objects.filter(target_type="customers.portalaccount", action=AuditAction.UPDATE).count() == 2
+
+
+def test_officer_cannot_open_the_portal_accounts_admin(make_user, client_factory):
+    staff = client_factory()
+    staff.force_login(make_user("portal-officer2", role="Loan officer"))
+    assert staff.get("/admin/customers/portalaccount/").status_code == 403
+
+
+@pytest.fixture
+def client_factory():
+    from django.test import Client
+
+    return Client
