@@ -59,6 +59,17 @@ class Command(BaseCommand):
                 applications=options["applications"],
                 stdout=self.stdout,
             )
+        # Customers sign in to the portal (/portal/) with these (or the phone on file).
+        from customers.portal.demo import portal_demo_accounts
+
+        portal_accounts = portal_demo_accounts()
+        if portal_accounts:
+            width = max(len(u) for u, _p, _c in portal_accounts)
+            self.stdout.write(
+                self.style.WARNING("Customer portal /portal/ (shown once; reset by code on the sign-in page):")
+            )
+            for username, password, customers in portal_accounts:
+                self.stdout.write(f"  {username.ljust(width)}  {password}  ({customers})")
 
     @transaction.atomic
     def _demo_users(self) -> list[tuple[str, str]]:
