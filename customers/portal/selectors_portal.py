@@ -18,7 +18,7 @@ from customers.models import Assignment, Customer
 from loans.models import Installment, Loan, LoanApplication, Repayment
 from loans.selectors import application_public_offer, application_public_status
 from loans.selectors.loans import installment_display_status, loan_payoff_quote
-from loansite.money import ZERO
+from loansite.money import ZERO, money
 
 Status = LoanApplication.Status
 
@@ -392,9 +392,10 @@ def portal_home(*, customer: Customer, account=None) -> PortalHome:
         # Every live loan falling due on that first day, not only those the page lists.
         first_due_amount=Sum("next_due_amount", filter=Q(status__in=Loan.LIVE, next_due_date=Subquery(first_due))),
     )
-    totals["outstanding"] = totals["outstanding"] or ZERO
+    # Sums as money (two places), whatever the database returns.
+    totals["outstanding"] = money(totals["outstanding"] or ZERO)
     totals["next_due_date"] = totals.pop("first_due_date")
-    totals["next_due_amount"] = totals.pop("first_due_amount") or ZERO
+    totals["next_due_amount"] = money(totals.pop("first_due_amount") or ZERO)
     next_loans = list(
         live.select_related("product")
         .only(*LOAN_FIELDS)
