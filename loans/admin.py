@@ -464,6 +464,7 @@ from loans import (  # noqa: E402, F401
     admin_automation,
     admin_collections,
     admin_delinquency,
+    admin_documents,
     admin_security,
     admin_servicing,
 )

@@ -10,6 +10,7 @@ from loans.api.collections_views import (
     WriteOffViewSet,
 )
 from loans.api.delinquency_views import ClassificationChangeViewSet, DayCloseViewSet, DelinquencyViewSet
+from loans.api.documents_views import DocumentViewSet
 from loans.api.servicing_views import DisbursementViewSet, LoanViewSet, RepaymentViewSet
 from loans.api.views import ApplicationViewSet, ProductViewSet
 
@@ -17,6 +18,7 @@ app_name = "loans"
 
 router = SimpleRouter()
 router.register("loans/products", ProductViewSet, basename="product")
+router.register("documents", DocumentViewSet, basename="document")
 router.register("loans/applications", ApplicationViewSet, basename="application")
 router.register("loans/automated-decisions", AutomatedDecisionViewSet, basename="automated-decision")
 router.register("loans/loans", LoanViewSet, basename="loan")

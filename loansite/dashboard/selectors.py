@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db.models import Avg, Case, Count, DecimalField, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
+from loansite.dashboard import history
 from loansite.dashboard.periods import Period, local_zone, month_starts
 
 ZERO = Decimal("0")
@@ -109,8 +110,13 @@ def loan_figures(*, period: Period, owner: int | None = None) -> dict:
 
 
 def book_at(*, day: dt.date, owner: int | None = None) -> dict | None:
-    """The book at the end of ``day`` from the daily close's snapshots (None before any close)."""
+    """The book at the end of ``day`` from the daily close's portfolio sums, or its per-loan
+    snapshots for a day closed before the portfolio step existed (None before any close)."""
     from loans.models.delinquency import NPL_CLASSES, LoanDaySnapshot
+
+    summed = history.book_on(day=day, owner=owner)
+    if summed is not None:
+        return summed
 
     qs = LoanDaySnapshot.objects.filter(date=day)
     if owner is not None:
@@ -420,6 +426,14 @@ SECTIONS = (
     "officer_queue",
     "jobs",
     "audit",
+    "aging_trend",
+    "class_trend",
+    "roll_rates",
+    "vintage",
+    "grades",
+    "distribution",
+    "radar",
+    "matching",
 )
 
 
@@ -447,5 +461,13 @@ def dashboard_compute(*, period: Period, sections: frozenset[str], owner: int | 
         "officer_queue": lambda: officer_queue(owner=owner) if owner is not None else None,
         "jobs": lambda: job_health(period=period),
         "audit": lambda: audit_series(period=period),
+        "aging_trend": lambda: history.book_history(by="dpd_bucket", owner=owner),
+        "class_trend": lambda: history.book_history(by="risk_class", owner=owner),
+        "roll_rates": lambda: history.roll_rates(owner=owner),
+        "vintage": lambda: history.vintage_curves(owner=owner),
+        "grades": lambda: history.grade_distribution(owner=owner),
+        "distribution": lambda: history.customer_distribution(owner=owner),
+        "radar": lambda: history.risk_radar(owner=owner),
+        "matching": lambda: history.matching_effect(period=period),
     }
     return {name: builders[name]() for name in SECTIONS if name in sections}

@@ -10,18 +10,33 @@ from django.utils.translation import gettext_lazy as _
 
 from loansite import roles
 from loansite.dashboard import selectors
+from loansite.dashboard.charts import portfolio_charts
 from loansite.dashboard.periods import DEFAULT_PERIOD, PERIOD_CHOICES, period_from
 from loansite.exports import xlsx_bytes
 from loansite.formatting import format_money, format_number, format_percent
 
 # What each role sees first (a user in several roles sees the union).
 ROLE_SECTIONS = {
-    roles.LOAN_OFFICER: {"officer_queue", "kpis", "growth", "status", "industry"},
-    roles.CREDIT_APPROVER: {"decision_queue", "kpis", "growth", "status", "industry"},
-    roles.RISK_ANALYST: {"kpis", "dpd", "risk_class", "risk_events", "industry", "growth"},
-    roles.MODEL_OPS: {"models", "jobs"},
+    roles.LOAN_OFFICER: {"officer_queue", "kpis", "growth", "status", "industry", "distribution"},
+    roles.CREDIT_APPROVER: {"decision_queue", "kpis", "growth", "status", "industry", "grades"},
+    roles.RISK_ANALYST: {
+        "kpis",
+        "dpd",
+        "risk_class",
+        "risk_events",
+        "aging_trend",
+        "roll_rates",
+        "class_trend",
+        "vintage",
+        "grades",
+        "radar",
+        "distribution",
+        "industry",
+        "growth",
+    },
+    roles.MODEL_OPS: {"models", "jobs", "grades"},
     roles.AUDITOR: {"audit", "kpis"},
-    roles.COLLECTOR: {"dpd"},
+    roles.COLLECTOR: {"dpd", "roll_rates"},
     roles.ADMINISTRATOR: set(selectors.SECTIONS) - {"officer_queue"},
 }
 # Roles whose book is their own: their figures are their customers' and applications only.
@@ -179,10 +194,29 @@ def chart_specs(data: dict) -> list[dict]:
 
     charts = []
 
-    def add(name, title, kind, labels, datasets, headers, rows, kinds, *, empty=None, stacked=False, y1=False):
+    def add(
+        name,
+        title,
+        kind,
+        labels,
+        datasets,
+        headers,
+        rows,
+        kinds,
+        *,
+        empty=None,
+        stacked=False,
+        y1=False,
+        section=None,
+        options=None,
+        row_kinds=None,
+    ):
         charts.append(
             {
                 "name": name,
+                "section": section or name,
+                "options": options or {},
+                "row_kinds": row_kinds,
                 "title": title,
                 "type": kind,
                 "labels": [str(label) for label in labels],
@@ -332,10 +366,15 @@ def chart_specs(data: dict) -> list[dict]:
             [[label, r["count"]] for label, r in zip(labels, rows, strict=True)],
             ["text", "number"],
         )
+    portfolio_charts(data, add)
     for chart in charts:
+        row_kinds = chart["row_kinds"] or [chart["kinds"]] * len(chart["rows"])
         chart["display_rows"] = [
-            [_fmt(v, k) if k != "text" else v for v, k in zip(row, chart["kinds"], strict=True)]
-            for row in chart["rows"]
+            [
+                v if k == "text" else _fmt(v, row_kind or k)
+                for v, k, row_kind in zip(row, chart["kinds"], kinds_of_row, strict=True)
+            ]
+            for row, kinds_of_row in zip(chart["rows"], row_kinds, strict=True)
         ]
         chart["data_id"] = f"chart-data-{chart['name']}"
         chart["config"] = {
@@ -345,6 +384,7 @@ def chart_specs(data: dict) -> list[dict]:
             "stacked": chart["stacked"],
             "y1": chart["y1"],
             "title": str(chart["title"]),
+            "options": chart["options"],
         }
     return charts
 
@@ -382,13 +422,11 @@ def dashboard_context(request) -> dict:
 def dashboard_export(request, name: str):
     """One chart's table as an XLSX workbook (number cells, headers in the page's language)."""
     sections, owner = dashboard_scope(request.user)
-    if name not in sections:
-        raise Http404
     _form, period = request_period(request)
     data = selectors.dashboard_data(period=period, sections=sections, owner=owner)
     charts = {c["name"]: c for c in chart_specs(data)}
     chart = charts.get(name)
-    if chart is None:
+    if chart is None or chart["section"] not in sections:
         raise Http404
     kinds = [{"text": None, "score": "decimal", "number": "count"}.get(k, k) for k in chart["kinds"]]
     body = xlsx_bytes(

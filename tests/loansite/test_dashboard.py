@@ -192,6 +192,7 @@ def test_decision_queue_ages(book):
     assert queue["total"] == 1 and queue["d3_7"] == 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_cache_is_bumped_by_writes(book):
     sections = frozenset({"kpis"})
     first = selectors.dashboard_data(period=NOV, sections=sections)
@@ -281,8 +282,11 @@ def test_officer_sees_own_book_only(client, make_user, book):
     assert cards["applications"]["value"] == "1"  # only the good customer's application
     assert cards["outstanding"]["value"] == "¥80,000.00"  # not the whole book's 140,000
     assert "open_high_risk" not in cards
-    assert _sections(response) == {"growth", "status", "industry"}
+    assert _sections(response) == {"growth", "status", "industry"} | {
+        f"distribution_{d}" for d in ("city", "tier", "industry", "rating", "tag")
+    }
     assert client.get(reverse("admin:dashboard_export", args=["dpd"])).status_code == 404
+    assert client.get(reverse("admin:dashboard_export", args=["vintage"])).status_code == 404
 
 
 @pytest.mark.parametrize(
