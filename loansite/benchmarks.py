@@ -1,3 +1,6 @@
 """Benchmarks of the loansite package (found by ``loansite.bench.benchmarks``)."""
 
-from loansite.dashboard import benchmarks  # noqa: F401
+from loansite.dashboard import (
+    benchmarks,  # noqa: F401
+    reports_benchmarks,  # noqa: F401
+)

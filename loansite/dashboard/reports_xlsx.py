@@ -77,24 +77,39 @@ _SHEET_HEAD = (
 _SHEET_TAIL = "</sheetData></worksheet>"
 
 
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]").search
+_TRIGGERS = frozenset("=+-@\t\r")
+
+
 def _cell_text(value) -> str:
     if value is None or value == "":
         return "<c/>"
-    return f'<c t="inlineStr"><is><t xml:space="preserve">{_text(formula_escape(value))}</t></is></c>'
+    text = value if type(value) is str else str(formula_escape(value))
+    if text[0] in _TRIGGERS:
+        text = formula_escape(text)
+    if _NEEDS_ESCAPE(text):
+        text = _text(text)
+    return '<c t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>"
+
+
+def text_cell(value) -> str:
+    """A ready cell for a text value (for callers that build rows of ready cells, kind "cell")."""
+    return _cell_text(value)
 
 
 def _number_cell(style: int):
+    head, tail = f'<c s="{style}"><v>', "</v></c>"
+
     def convert(value) -> str:
-        if value is None or value == "" or isinstance(value, bool):
-            return _cell_auto(value)
-        if isinstance(value, Decimal):
-            return f'<c s="{style}"><v>{value:f}</v></c>'
-        if isinstance(value, int):
-            return f'<c s="{style}"><v>{value}</v></c>'
-        if isinstance(value, float):
+        kind = type(value)
+        if kind is float:
             if value != value or value in (float("inf"), float("-inf")):
                 return "<c/>"
-            return f'<c s="{style}"><v>{value!r}</v></c>'
+            return head + repr(value) + tail
+        if kind is int:
+            return head + str(value) + tail
+        if kind is Decimal:
+            return head + format(value, "f") + tail
         return _cell_auto(value)
 
     return convert
@@ -115,6 +130,12 @@ def _cell_auto(value) -> str:
 
 
 def _cell_date(value) -> str:
+    """A date cell from a date, a date-time or an ISO date string (SQLite gives dates as text)."""
+    if type(value) is str and len(value) >= 10:
+        try:
+            value = datetime.date.fromisoformat(value[:10])
+        except ValueError:
+            return _cell_text(value)
     if not isinstance(value, datetime.date):
         return _cell_auto(value)
     if isinstance(value, datetime.datetime):
@@ -133,6 +154,8 @@ CONVERTERS = {
     "number": _number_cell(STYLES["number"]),
     "date": _cell_date,
     "auto": _cell_auto,
+    # Cells the caller built already (``text_cell`` and friends): written as given.
+    "cell": lambda value: value,
 }
 
 
@@ -185,8 +208,9 @@ class XlsxStream:
             self._zip.close()
         return False
 
-    def sheet(self, title, headers, rows, *, kinds=(), preamble=()) -> int:
-        """Write one sheet; returns the number of data rows written."""
+    def sheet(self, title, headers, rows, *, kinds=(), preamble=(), ready: bool = False) -> int:
+        """Write one sheet; returns the number of data rows written. ``ready``: each row is the
+        XML of its cells already (a large export builds them itself, see ``text_cell``)."""
         n = len(self._sheets) + 1
         self._sheets.append(safe_sheet_title(title, self._titles))
         headers = [str(formula_escape(h)) for h in headers]
@@ -224,15 +248,18 @@ class XlsxStream:
             for row in rows:
                 row_number += 1
                 count += 1
-                out.append(
-                    self._row(
-                        row_number,
-                        row,
-                        converters
-                        if len(row) <= len(converters)
-                        else [*converters, *[_cell_auto] * (len(row) - len(converters))],
+                if ready:
+                    out.append(f'<row r="{row_number}">{row}</row>')
+                else:
+                    out.append(
+                        self._row(
+                            row_number,
+                            row,
+                            converters
+                            if len(row) <= len(converters)
+                            else [*converters, *[_cell_auto] * (len(row) - len(converters))],
+                        )
                     )
-                )
                 if len(out) >= 2000:
                     raw.write("".join(out).encode("utf-8"))
                     out.clear()

@@ -133,6 +133,23 @@ def test_overdue_list_is_paginated(client, analyst, book, monkeypatch):  # noqa:
     assert book["l2"].loan_number in second and "page 2 of 2" in second
 
 
+def test_xlsx_has_number_cells_and_chinese_headers(client, approver, book):  # noqa: F811
+    client.force_login(approver)
+    response = client.get(
+        reverse("admin:report_export", args=["portfolio"]), {"by": "product"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    sheet = _workbook(response).active
+    rows = list(sheet.iter_rows())
+    header = next(row for row in rows if row[0].value == "产品")
+    assert [c.value for c in header][:4] == ["产品", "贷款笔数", "放款金额（¥）", "未还本金（¥）"]
+    line = next(row for row in rows if row[0].value == "流动资金贷款")
+    assert line[1].value == 2 and line[1].data_type == "n"
+    assert line[2].value == 150000 and line[2].number_format == '"¥"#,##0.00'
+    assert line[4].value == pytest.approx(0.4) and line[4].number_format == "0.00%"
+    entry = AuditEntry.objects.filter(action=AuditAction.EXPORT, target_type="loansite.report").get()
+    assert entry.actor == approver and entry.changes["rows"] == 3
+
+
 def test_overdue_export_lists_the_loans(client, analyst, book):  # noqa: F811
     client.force_login(analyst)
     book_ = _workbook(client.get(reverse("admin:report_export", args=["overdue"])))
