@@ -1,5 +1,7 @@
 """Writing the audit trail: one entry per state change, in the caller's transaction."""
 
+import contextlib
+import contextvars
 import datetime
 import functools
 import hashlib
@@ -105,6 +107,25 @@ def audit_record(
         actor = None
     target_type, target_id, target_repr = _target_fields(target)
 
+    pending = _batch.get()
+    if pending is not None and connection.in_atomic_block:
+        # Appended with the others of the batch when its block ends (see audit_batch).
+        entry = AuditEntry(
+            actor=actor,
+            actor_repr=actor.get_username() if actor is not None else ctx.actor_label,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            target_repr=target_repr,
+            changes=jsonable(changes or {}),
+            reason=reason or "",
+            ip=ip if ip is not None else ctx.ip,
+            user_agent=context.user_agent_clip(user_agent if user_agent is not None else ctx.user_agent),
+            request_id=request_id if request_id is not None else ctx.request_id,
+        )
+        pending.append(entry)
+        return entry
+
     # No savepoint: a failed append must fail the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
         head = _lock_head()
@@ -130,6 +151,48 @@ def audit_record(
         seq, digest = entry.seq, entry.hash
         transaction.on_commit(lambda: _publish_head(seq, digest))
     return entry
+
+
+_batch: contextvars.ContextVar[list | None] = contextvars.ContextVar("audit_batch", default=None)
+
+
+@contextlib.contextmanager
+def audit_batch():
+    """The entries ``audit_record`` writes inside the block, appended together when it ends.
+
+    The same chain: each entry gets the next sequence number and is hashed over its
+    predecessor's hash, but the head row is locked, read and advanced once for all of
+    them and they are inserted in one statement. Use it inside the caller's transaction
+    (outside one, entries are written at once as usual), around code whose exceptions
+    leave the block: an entry recorded inside a savepoint rolled back within the block
+    would still be appended. A block inside another one joins it.
+    """
+    if _batch.get() is not None:
+        yield
+        return
+    pending: list[AuditEntry] = []
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if pending:
+        _append(pending)
+
+
+def _append(entries: list[AuditEntry]) -> None:
+    with transaction.atomic(savepoint=False):
+        head = _lock_head()
+        seq, digest = head.seq, head.hash
+        now = timezone.now()
+        for entry in entries:
+            seq += 1
+            # The time of the append, as audit_record stamps it: times follow the sequence.
+            entry.seq, entry.prev_hash, entry.created_at = seq, digest, now
+            entry.hash = digest = entry_digest(_values(entry))
+        AuditEntry.objects.bulk_create(entries)
+        AuditHead.objects.filter(pk=head.pk).update(seq=seq, hash=digest)
+        transaction.on_commit(lambda: _publish_head(seq, digest))
 
 
 def audit_record_many(

@@ -10,9 +10,9 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from customers.models import City, Industry
-        from customers.reference import reference_lookups_clear
+        from customers.reference import reference_changed
 
-        # The imports' cached lookups of the reference data follow an edit at once.
+        # The cached copies of the reference data (imports' lookups, the forms' choices) follow an edit.
         for model in (City, Industry):
-            post_save.connect(reference_lookups_clear, sender=model, dispatch_uid=f"refdata-{model.__name__}-save")
-            post_delete.connect(reference_lookups_clear, sender=model, dispatch_uid=f"refdata-{model.__name__}-del")
+            post_save.connect(reference_changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-save")
+            post_delete.connect(reference_changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-del")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.utils import translation
 
 from customers.models import CITY_TIER_DEFAULT, City, Industry
+from loansite.process_copy import VersionedCopy
 
 
 @dataclass(frozen=True)
@@ -29,16 +30,26 @@ def city_choices(*, include: str | None = None) -> list[tuple[str, str]]:
 
     ``include``: a stored value kept in the list even when it is no longer active (an edit
     must not lose a customer's city)."""
-    rows = (
-        City.objects.filter(active=True)
-        if include is None
-        else City.objects.filter(active=True) | City.objects.filter(name_en=include)
-    )
     chinese = _chinese()
+    copy = reference_copy()
+    if include is None or include in copy["city_active"]:
+        # The active cities, labelled once per language per version of the reference data.
+        key = ("city_choices", chinese)
+        if key not in copy:
+            copy[key] = _city_labels(
+                ((c.name_en, c.name, c.short_name, c.province, c.province_en) for c in copy["cities"] if c.active),
+                chinese,
+            )
+        return list(copy[key])
+    rows = City.objects.filter(active=True) | City.objects.filter(name_en=include)
+    return _city_labels(
+        rows.order_by("code").values_list("name_en", "name", "short_name", "province", "province_en"), chinese
+    )
+
+
+def _city_labels(rows, chinese: bool) -> list[tuple[str, str]]:
     choices = []
-    for name_en, name, short, province, province_en in rows.order_by("code").values_list(
-        "name_en", "name", "short_name", "province", "province_en"
-    ):
+    for name_en, name, short, province, province_en in rows:
         if name == province or not province:  # a municipality (北京市) is its own province
             choices.append((name_en, short if chinese else name_en))
         else:
@@ -64,16 +75,14 @@ def city_find(value, *, active_only: bool = True) -> CityRef | None:
     text = str(value or "").strip()
     if not text:
         return None
-    query = City.objects.filter(active=True) if active_only else City.objects.all()
-    row = (
-        query.filter(name_en__iexact=text).first()
-        or query.filter(short_name=text).first()
-        or query.filter(name=text).first()
-        or query.filter(code=text).first()
+    found = reference_copy()["city_find" if active_only else "city_find_all"]
+    # The English name (any case) first, then the Chinese short name, the full name, the code.
+    return (
+        found["name_en"].get(text.lower())
+        or found["short_name"].get(text)
+        or found["name"].get(text)
+        or found["code"].get(text)
     )
-    if row is None:
-        return None
-    return CityRef(value=row.name_en, tier=row.tier, short_name=row.short_name, active=row.active)
 
 
 def city_tier_of(value) -> int:
@@ -98,15 +107,23 @@ def city_label(value) -> str:
 
 def industry_choices(*, include: str | None = None) -> list[tuple[str, str]]:
     """Active industries as (code, label in the current language), by GB/T 4754 section."""
-    rows = Industry.objects.filter(active=True)
-    if include:
-        rows = rows | Industry.objects.filter(code=include)
     chinese = _chinese()
-    return [
-        (code, f"{name}（{section}）" if chinese else f"{name_en} ({section})")
-        for code, name, name_en, section in rows.order_by("section__code", "code").values_list(
-            "code", "name", "name_en", "section__code"
+    copy = reference_copy()
+    if include and include not in copy["industry_active"]:
+        rows = Industry.objects.filter(active=True) | Industry.objects.filter(code=include)
+        return _industry_labels(
+            rows.order_by("section__code", "code").values_list("code", "name", "name_en", "section__code"),
+            chinese,
         )
+    key = ("industry_choices", chinese)
+    if key not in copy:
+        copy[key] = _industry_labels((row[:4] for row in copy["industries"] if row[4]), chinese)
+    return list(copy[key])
+
+
+def _industry_labels(rows, chinese: bool) -> list[tuple[str, str]]:
+    return [
+        (code, f"{name}（{section}）" if chinese else f"{name_en} ({section})") for code, name, name_en, section in rows
     ]
 
 
@@ -160,6 +177,68 @@ def reference_lookups() -> dict:
 def reference_lookups_clear(**_kwargs) -> None:
     _lookups.clear()
     _label_maps.clear()
+
+
+# The public form and the customer services read the cities and industries on every request
+# (the form's choices, its validation, the services' reference checks): they read a copy held
+# by each process (``loansite.process_copy``) instead of the tables. Saving or deleting a city
+# or an industry makes every process read the tables again (customers.apps connects
+# ``reference_changed``); so does a change written without signals once ``reference_changed()``
+# is called.
+def _reference_load() -> dict:
+    cities = [
+        CityRow(*row)
+        for row in City.objects.order_by("code").values_list(
+            "code", "name", "short_name", "name_en", "province", "province_en", "tier", "active"
+        )
+    ]
+    industries = list(
+        Industry.objects.order_by("section__code", "code").values_list(
+            "code", "name", "name_en", "section__code", "active"
+        )
+    )
+    return {
+        "cities": cities,
+        "industries": industries,
+        "city_active": {c.name_en for c in cities if c.active},
+        "industry_active": {row[0] for row in industries if row[4]},
+        "city_find": _city_finder([c for c in cities if c.active]),
+        "city_find_all": _city_finder(cities),
+    }
+
+
+_reference = VersionedCopy("customers:reference", _reference_load)
+reference_copy = _reference.get
+
+
+def reference_changed(**_kwargs) -> None:
+    """A city or industry was saved or deleted: every process's copies are out of date."""
+    reference_lookups_clear()
+    _reference.changed()
+
+
+@dataclass(frozen=True)
+class CityRow:
+    code: str
+    name: str
+    short_name: str
+    name_en: str
+    province: str
+    province_en: str
+    tier: int
+    active: bool
+
+
+def _city_finder(cities: list[CityRow]) -> dict[str, dict[str, CityRef]]:
+    """Look-ups by each way :func:`city_find` names a city; the first city by code wins a name."""
+    found: dict[str, dict[str, CityRef]] = {"name_en": {}, "short_name": {}, "name": {}, "code": {}}
+    for c in cities:
+        ref = CityRef(value=c.name_en, tier=c.tier, short_name=c.short_name, active=c.active)
+        found["name_en"].setdefault(c.name_en.lower(), ref)
+        found["short_name"].setdefault(c.short_name, ref)
+        found["name"].setdefault(c.name, ref)
+        found["code"].setdefault(c.code, ref)
+    return found
 
 
 _label_maps: dict = {}

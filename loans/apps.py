@@ -6,3 +6,13 @@ class LoansConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "loans"
     verbose_name = _("Loans")
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from loans.models import LoanProduct
+        from loans.selectors.products import products_changed
+
+        # The public form's copy of the active products follows every edit.
+        post_save.connect(products_changed, sender=LoanProduct, dispatch_uid="loans-products-save")
+        post_delete.connect(products_changed, sender=LoanProduct, dispatch_uid="loans-products-delete")

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers.models import Customer
-from customers.reference import city_choices, city_find, industry_choices
+from customers.reference import city_choices, city_find, industry_choices, reference_copy
 from customers.validators import validate_credit_code, validate_mobile_phone, validate_resident_id
 from loans.models import LoanPurpose, RepaymentMethod
 from loans.selectors import product_active_list
@@ -44,11 +44,60 @@ class ProductSelect(forms.Select):
         return option
 
 
+class _ActiveProductIterator(forms.models.ModelChoiceIterator):
+    """The active products from the per-process copy (no query per form)."""
+
+    def __iter__(self):
+        from loans.selectors.products import product_active_cached
+
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for product in product_active_cached():
+            yield self.choice(product)
+
+    def __len__(self):
+        from loans.selectors.products import product_active_cached
+
+        return len(product_active_cached()) + (self.field.empty_label is not None)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(len(self))
+
+
 class ProductChoiceField(forms.ModelChoiceField):
+    """An active product, offered and looked up from the per-process copy of the products."""
+
     widget = ProductSelect
+    iterator = _ActiveProductIterator
 
     def label_from_instance(self, obj):
         return obj.display_name
+
+    def to_python(self, value):
+        from loans.selectors.products import product_active_get
+
+        if value in self.empty_values:
+            return None
+        if isinstance(value, self.queryset.model):
+            value = value.pk
+        product = product_active_get(value)
+        if product is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
+        return product
+
+
+class ReferenceChoiceField(forms.ChoiceField):
+    """A choice of reference data (cities, industries): checked against the active values
+    of the per-process copy instead of walking every choice."""
+
+    def __init__(self, *, active_values, **kwargs):
+        super().__init__(**kwargs)
+        self.active_values = active_values
+
+    def valid_value(self, value):
+        return str(value) in self.active_values()
 
 
 class PublicApplicationForm(forms.Form):
@@ -76,9 +125,15 @@ class PublicApplicationForm(forms.Form):
     )
     email = forms.EmailField(label=_("Email"), required=False)
     # Cities and industries are reference data (Admin -> Customers -> Cities / Industries).
-    city = forms.ChoiceField(label=_("City"), choices=lambda: [("", _("Choose your city")), *city_choices()])
-    industry = forms.ChoiceField(
-        label=_("Industry"), choices=lambda: [("", _("Choose your industry")), *industry_choices()]
+    city = ReferenceChoiceField(
+        label=_("City"),
+        choices=lambda: [("", _("Choose your city")), *city_choices()],
+        active_values=lambda: reference_copy()["city_active"],
+    )
+    industry = ReferenceChoiceField(
+        label=_("Industry"),
+        choices=lambda: [("", _("Choose your industry")), *industry_choices()],
+        active_values=lambda: reference_copy()["industry_active"],
     )
     years_in_business = forms.IntegerField(label=_("Years in business"), min_value=0, max_value=100)
     employees = forms.IntegerField(label=_("Employees"), min_value=1, max_value=100000)

@@ -124,8 +124,9 @@ def apply(request):
     if earlier is not None:
         # This very form was filed already (a refresh, a double click, back and submit).
         return _done(request, earlier.reference)
+    customer_fields = form.customer_fields()
     fingerprint = application_public_fingerprint(
-        customer_fields=form.customer_fields(),
+        customer_fields=customer_fields,
         product=data["product"],
         amount=data["amount"],
         term_months=data["term_months"],
@@ -139,7 +140,7 @@ def apply(request):
         return _form_again(request, form, status=429, retry_rate=settings.PUBLIC_APPLY_RATE)
     try:
         application = application_submit_public(
-            customer_fields=form.customer_fields(),
+            customer_fields=customer_fields,
             product=data["product"],
             amount=data["amount"],
             term_months=data["term_months"],

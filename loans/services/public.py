@@ -21,12 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
-from audit.services import audit_record, model_snapshot
+from audit.services import audit_batch, audit_record, model_snapshot
 from loans.models import Channel, LoanApplication, LoanProduct, PublicSubmission
 from loans.services.applications import (
     application_check_product_limits,
     application_create,
-    application_customer_check,
     application_reference_allocate,
 )
 from loansite.errors import Conflict
@@ -219,14 +218,14 @@ def application_submit_public(
     }
     claimed = _claimed(fields)
     try:
-        with transaction.atomic():
+        # One append to the audit chain for the customer's and the application's entries.
+        with transaction.atomic(), audit_batch():
             submission = None
             if submission_token:
                 # The token first: a concurrent post of the same form waits here (one write
-                # lock on SQLite, the unique index on MySQL) and then finds the application.
-                earlier = public_submission_find(submission_token)
-                if earlier is not None:
-                    return earlier
+                # lock on SQLite, the unique index on MySQL); a token filed already fails the
+                # unique index, nothing is written and the application it made is answered
+                # (below). The caller looked it up a moment ago: this is the authoritative check.
                 submission = PublicSubmission.objects.create(token=submission_token)
             # Under the lock, the authoritative match: the details may have been
             # registered (by a concurrent submission) or changed since the read above.
@@ -246,13 +245,13 @@ def application_submit_public(
                 )
             else:
                 # A customer whose new applications risk control froze is asked to contact the bank.
-                application_customer_check(customer_id=match.customer.pk, public=True)
                 application = application_create(
                     actor=None,
                     customer=match.customer,
                     channel=Channel.PUBLIC,
                     submit=True,
                     claimed_identity=claimed,
+                    public=True,
                     **request,
                 )
             if submission is not None:

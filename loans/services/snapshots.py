@@ -68,20 +68,27 @@ def snapshot_values(*, customer, application: LoanApplication) -> dict:
     return values
 
 
-def application_snapshot_take(*, application: LoanApplication, backfilled: bool = False) -> ApplicationSnapshot | None:
+def application_snapshot_take(
+    *, application: LoanApplication, backfilled: bool = False, customer=None, first: bool = False
+) -> ApplicationSnapshot | None:
     """Copy what ``application`` is judged on now into its snapshot (replacing an earlier
     one). ``None`` for an application without a customer (identity not verified yet).
-    Called inside the submitting service's transaction, so both commit or neither."""
+    Called inside the submitting service's transaction, so both commit or neither.
+
+    ``customer``: the application's customer as the caller read it in this transaction
+    (it is not read again); ``first``: the application was created in this transaction,
+    so it has no snapshot to replace (one INSERT)."""
     if application.customer_id is None:
         return None
-    from customers.models import Customer
+    if customer is None or customer.pk != application.customer_id:
+        from customers.models import Customer
 
-    customer = Customer.objects.get(pk=application.customer_id)
+        customer = Customer.objects.get(pk=application.customer_id)
     values = snapshot_values(customer=customer, application=application)
-    snapshot, _created = ApplicationSnapshot.objects.update_or_create(
-        application=application,
-        defaults={**values, "version": SNAPSHOT_VERSION, "taken_at": timezone.now(), "backfilled": backfilled},
-    )
+    values.update(version=SNAPSHOT_VERSION, taken_at=timezone.now(), backfilled=backfilled)
+    if first:
+        return ApplicationSnapshot.objects.create(application=application, **values)
+    snapshot, _created = ApplicationSnapshot.objects.update_or_create(application=application, defaults=values)
     return snapshot
 
 
