@@ -6,7 +6,10 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from customers import matching
+from customers import (
+    bench_scoping,  # noqa: F401 - registers "customers.scoped_workbench"
+    matching,
+)
 from customers.importing import COLUMN_BY_FIELD, read_file
 from customers.models import Assignment, Customer, MatchingRun, RelationshipManager
 from customers.services import assignment_run_matching, customer_import

@@ -59,9 +59,12 @@ class CustomerAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        probe = Customer(
-            kind=cleaned.get("kind"), credit_code=cleaned.get("credit_code"), id_number=cleaned.get("id_number")
-        )
+
+        def value(name):
+            # A field left out of the form (masked for the user) keeps the record's value.
+            return cleaned.get(name) if name in self.fields else getattr(self.instance, name, None)
+
+        probe = Customer(kind=value("kind"), credit_code=value("credit_code"), id_number=value("id_number"))
         for field, messages in customer_identity_errors(probe).items():
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields
 
 from customers.importing import COLUMNS
+from customers.masking import mask_id_number, mask_phone
 from customers.models import Customer
 from customers.reference import city_label, industry_label
 from loansite.exports import FormulaEscapingResource
@@ -22,6 +23,9 @@ CELL_KINDS = {
     "monthly_foot_traffic": "count",
     "credit_score": "number",
 }
+
+# Exported masked for users without customers.view_identifiers.
+MASKED = {"id_number": mask_id_number, "phone": mask_phone}
 
 
 def _resource(header: str, language: str, display_name):
@@ -50,12 +54,25 @@ def _resource(header: str, language: str, display_name):
     def filter_export(self, queryset, **kwargs):
         return queryset.prefetch_related("tags")
 
+    def __init__(self, identifiers_full=False, **kwargs):
+        # ID and phone numbers masked unless the exporting user may see them (customers/masking.py).
+        FormulaEscapingResource.__init__(self, **kwargs)
+        self.identifiers_full = identifiers_full
+
+    def export_field(self, field, instance, **kwargs):
+        value = FormulaEscapingResource.export_field(self, field, instance, **kwargs)
+        if not self.identifiers_full and field.attribute in MASKED:
+            return MASKED[field.attribute](value)
+        return value
+
     attrs.update(
         dehydrate_tags=dehydrate_tags,
         dehydrate_kind=dehydrate_kind,
         dehydrate_industry=dehydrate_industry,
         dehydrate_city=dehydrate_city,
         filter_export=filter_export,
+        __init__=__init__,
+        export_field=export_field,
     )
     attrs["Meta"] = type(
         "Meta",

@@ -35,6 +35,7 @@ from loans.services import EDITABLE_FIELDS, application_create, application_upda
 from loansite.errors import ApplicationError
 from loansite.exports import SpreadsheetExportMixin
 from loansite.formatting import format_date, format_datetime, format_money, format_percent, money_column
+from loansite.scoping import ScopedAdminMixin
 
 
 @admin.register(LoanProduct)
@@ -115,7 +116,11 @@ class ApprovalDecisionInline(admin.TabularInline):
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportActionMixin, admin.ModelAdmin):
+class LoanApplicationAdmin(
+    ScopedAdminMixin, SpreadsheetExportMixin, AuditedExportMixin, ExportActionMixin, admin.ModelAdmin
+):
+    # An officer's own book only (loansite/scoping.py): lists, pages, exports, batch actions.
+    scope_path = "customer"
     form = ApplicationAdminForm
     # Export through django-import-export; imports through our own page (services, uploads, limits).
     import_export_change_list_template = "admin/loans/loanapplication/change_list_import_export.html"

@@ -15,6 +15,7 @@ from loans.admin_filters import CappedCountPaginator
 from loans.models import CollectionContact, DelinquentLoan, LegalCase, Loan, PromiseToPay, Recovery, WriteOff
 from loans.services.collections import PERM_ASSIGN, collectors
 from loansite.formatting import format_date, format_money, money_column
+from loansite.scoping import ScopedAdminMixin
 
 
 class CollectorFilter(admin.SimpleListFilter):
@@ -53,7 +54,8 @@ class PromiseFilter(admin.SimpleListFilter):
 
 
 @admin.register(DelinquentLoan)
-class DelinquentLoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DelinquentLoanAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "customer"  # an officer's own book only (loansite/scoping.py)
     change_list_template = "admin/loans/collections/change_list.html"
     list_display = (
         "loan_link",
@@ -175,8 +177,10 @@ class DelinquentLoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
 
-class CollectionsRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CollectionsRecordAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The collections records as read-only lists (written by the services, audited there)."""
+
+    scope_path = "loan__customer"  # an officer's own book only (loansite/scoping.py)
 
     show_full_result_count = False
     paginator = CappedCountPaginator

@@ -26,6 +26,7 @@ from loans.selectors.collections import (
 from loans.services import collections as svc
 from loans.services import writeoff
 from loansite.errors import ApplicationError
+from loansite.scoping import scope_by_customer
 
 DATE = forms.DateInput(attrs={"type": "date"})
 MONEY_FIELD = {"max_digits": 16, "decimal_places": 2, "min_value": 0}
@@ -133,8 +134,9 @@ def _page(model_admin, request, *, title, obj, form, back_url, **extra):
     return TemplateResponse(request, "admin/loans/servicing/form_page.html", context)
 
 
-def _loan(object_id) -> Loan:
-    loan = Loan.objects.select_related("customer", "product").filter(pk=object_id).first()
+def _loan(object_id, user) -> Loan:
+    # Within the user's book (loansite/scoping.py): another officer's loan answers 404.
+    loan = scope_by_customer(Loan.objects, user).select_related("customer", "product").filter(pk=object_id).first()
     if loan is None:
         raise Http404
     return loan
@@ -198,7 +200,7 @@ def loan_collections_action_view(model_admin, request, object_id, action):
     }[action]
     if not user.has_perm(allowed):
         raise PermissionDenied
-    loan = _loan(object_id)
+    loan = _loan(object_id, request.user)
     title = _("%(action)s: loan %(loan)s") % {"action": ACTIONS[action], "loan": loan.loan_number}
     back = loan_url(loan)
     handler = {
@@ -307,7 +309,7 @@ def _write_off_preview(loan) -> dict:
 def legal_move_view(model_admin, request, object_id, legal_id):
     if not request.user.has_perm(svc.PERM_LEGAL):
         raise PermissionDenied
-    loan = _loan(object_id)
+    loan = _loan(object_id, request.user)
     legal = LegalCase.objects.filter(pk=legal_id, loan=loan).first()
     if legal is None:
         raise Http404

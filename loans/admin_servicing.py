@@ -14,6 +14,7 @@ from loans import admin_servicing_views as views
 from loans.admin_filters import CappedCountPaginator
 from loans.models import Disbursement, Loan, Repayment
 from loansite.formatting import money_column
+from loansite.scoping import ScopedAdminMixin
 
 
 class ManagerFilter(admin.SimpleListFilter):
@@ -32,7 +33,8 @@ class ManagerFilter(admin.SimpleListFilter):
 
 
 @admin.register(Loan)
-class LoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LoanAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "customer"  # an officer's own book only (loansite/scoping.py)
     change_form_template = "admin/loans/loan/change_form.html"
     list_display = (
         "loan_number",
@@ -142,7 +144,8 @@ class LoanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Disbursement)
-class DisbursementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DisbursementAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "application__customer"
     list_display = (
         "application",
         "tranche",
@@ -182,7 +185,8 @@ class DisbursementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Repayment)
-class RepaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RepaymentAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "loan__customer"
     list_display = (
         "bank_reference",
         "loan",

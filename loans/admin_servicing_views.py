@@ -38,6 +38,7 @@ from loans.servicing_forms import (
     RestructureForm,
 )
 from loansite.errors import ApplicationError
+from loansite.scoping import scope_by_customer, scope_queryset
 
 # action -> (permission, label)
 LOAN_ACTIONS = {
@@ -82,8 +83,14 @@ def _page(model_admin, request, *, title, obj, form, back_url, **extra):
     return TemplateResponse(request, "admin/loans/servicing/form_page.html", context)
 
 
-def _loan(object_id) -> Loan:
-    loan = Loan.objects.select_related("customer", "product", "application").filter(pk=object_id).first()
+def _loan(object_id, user) -> Loan:
+    # Within the user's book (loansite/scoping.py): another officer's loan answers 404.
+    loan = (
+        scope_by_customer(Loan.objects, user)
+        .select_related("customer", "product", "application")
+        .filter(pk=object_id)
+        .first()
+    )
     if loan is None:
         raise Http404
     return loan
@@ -136,7 +143,7 @@ def loan_action_view(model_admin, request, object_id, action):
     perm, label = LOAN_ACTIONS[action]
     if not request.user.has_perm(perm):
         raise PermissionDenied
-    loan = _loan(object_id)
+    loan = _loan(object_id, request.user)
     title = _("%(action)s: loan %(loan)s") % {"action": label, "loan": loan.loan_number}
     back = loan_url(loan)
     if action == "payoff-quote":
@@ -265,7 +272,7 @@ def _payoff_quote(model_admin, request, loan, title, back):
 def repayment_reverse_view(model_admin, request, object_id, repayment_id):
     if not request.user.has_perm("loans.reverse_repayment"):
         raise PermissionDenied
-    loan = _loan(object_id)
+    loan = _loan(object_id, request.user)
     repayment = Repayment.objects.filter(pk=repayment_id, loan=loan).first()
     if repayment is None:
         raise Http404
@@ -292,7 +299,7 @@ def loan_plan_view(model_admin, request, object_id):
     """The printable repayment plan (还款计划表) for the customer."""
     if not request.user.has_perm("loans.view_loan"):
         raise PermissionDenied
-    loan = _loan(object_id)
+    loan = _loan(object_id, request.user)
     installments = list(loan_schedule(loan=loan))
     remaining = sum((r.principal for r in installments), 0)
     rows = []
@@ -320,7 +327,7 @@ def loan_plan_view(model_admin, request, object_id):
 
 
 def loan_export_view(model_admin, request, object_id, what):
-    loan = _loan(object_id)
+    loan = _loan(object_id, request.user)
     service = {"schedule": exports.loan_export_schedule, "repayments": exports.loan_export_repayments}.get(what)
     if service is None:
         raise Http404
@@ -339,7 +346,12 @@ def loan_export_view(model_admin, request, object_id, what):
 def disbursement_prepare_view(model_admin, request, application_id):
     if not request.user.has_perm("loans.prepare_disbursement"):
         raise PermissionDenied
-    app = LoanApplication.objects.select_related("product", "customer").filter(pk=application_id).first()
+    app = (
+        scope_by_customer(LoanApplication.objects, request.user)
+        .select_related("product", "customer")
+        .filter(pk=application_id)
+        .first()
+    )
     if app is None:
         raise Http404
     terms = application_decided_terms(app)
@@ -433,7 +445,12 @@ def disbursement_cancel_view(model_admin, request, object_id):
     user = request.user
     if not (user.has_perm("loans.prepare_disbursement") or user.has_perm("loans.authorise_disbursement")):
         raise PermissionDenied
-    d = Disbursement.objects.select_related("application").filter(pk=object_id).first()
+    d = (
+        scope_queryset(Disbursement.objects, user, path="application__customer")
+        .select_related("application")
+        .filter(pk=object_id)
+        .first()
+    )
     if d is None:
         raise Http404
     form = ReasonRequiredForm(request.POST or None)

@@ -25,6 +25,7 @@ from loans.services.applications import ApplicationsFrozen
 from loans.services.batch import BATCH_OPERATIONS
 from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
+from loansite.scoping import scope_by_customer
 
 SECOND_APPROVAL_NEEDED = gettext_lazy(
     "Your approval of %(ref)s is recorded; the amount is above your authority, "
@@ -183,7 +184,8 @@ def _same_value(name: str, given: str, record: str) -> bool:
 
 def application_page_context(model_admin, request, object_id) -> dict:
     app = (
-        LoanApplication.objects.select_related("customer", "product", "reviewer", "decided_by", "identity_match")
+        scope_by_customer(LoanApplication.objects, request.user)
+        .select_related("customer", "product", "reviewer", "decided_by", "identity_match")
         .filter(pk=object_id)
         .first()
     )
@@ -270,7 +272,13 @@ def application_decide_view(model_admin, request, object_id, action):
     service, perm, needs_reason, label, _states = DECISIONS[action]
     if not request.user.has_perm(perm):
         raise PermissionDenied
-    app = LoanApplication.objects.select_related("customer", "product").filter(pk=object_id).first()
+    # Within the user's book (loansite/scoping.py): another officer's application answers 404.
+    app = (
+        scope_by_customer(LoanApplication.objects, request.user)
+        .select_related("customer", "product")
+        .filter(pk=object_id)
+        .first()
+    )
     if app is None:
         raise Http404
     if action == "approve":

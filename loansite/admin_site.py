@@ -33,7 +33,16 @@ class LoanAdminSite(admin.AdminSite):
         from loansite.dashboard.reports_views import report_urls
 
         dashboard += report_urls(self)
-        return two_factor_views.admin_urls(self) + dashboard + super().get_urls()
+        # "My book" of a relationship manager (customers/admin/my_book.py).
+        from customers.admin.my_book import my_book_view
+
+        book = [path("my-book/", self.admin_view(lambda request: my_book_view(request, self)), name="my_book")]
+        return two_factor_views.admin_urls(self) + dashboard + book + super().get_urls()
+
+    def each_context(self, request):
+        from customers.admin.my_book import my_book_link_visible
+
+        return {**super().each_context(request), "my_book_link": my_book_link_visible(request)}
 
     def index(self, request, extra_context=None):
         # The role's dashboard above the app list (loansite/dashboard).

@@ -22,6 +22,7 @@ from customers.forms import (
     ReassignForm,
 )
 from customers.importing import COLUMNS, parse_rows
+from customers.masking import customer_identifiers_viewed, identifiers_visible, mask_id_number, mask_phone
 from customers.models import (
     Assignment,
     CreditLine,
@@ -48,6 +49,7 @@ from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
 from loansite.exports import SpreadsheetExportMixin
 from loansite.formatting import format_money, format_percent, format_ratio, money_column
+from loansite.scoping import ScopedAdminMixin
 
 
 class RevenueRangeFilter(admin.SimpleListFilter):
@@ -114,7 +116,11 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.ModelAdmin):
+class CustomerAdmin(
+    ScopedAdminMixin, SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, AuditedModelAdmin, admin.ModelAdmin
+):
+    # An officer's own book only (loansite/scoping.py); others' customers answer 404.
+    scope_path = ""
     form = CustomerAdminForm
     resource_classes = [CustomerResource, CustomerChineseResource]
     change_form_template = "admin/customers/customer/change_form.html"
@@ -197,11 +203,20 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
         "annual_revenue",
     )
 
+    # ID and phone numbers masked for users without customers.view_identifiers.
+    MASKED_FIELDS = {"id_number": "id_number_masked", "phone": "phone_masked"}
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        masked = {} if identifiers_visible(request.user) else self.MASKED_FIELDS
         if obj is None or self.has_change_permission(request, obj):
-            return fieldsets
-        shown = {name: f"{name}_cny" for name in self.MONEY_FIELDS}
+            if not masked:
+                return fieldsets
+            return [
+                (title, {**options, "fields": [masked.get(name, name) for name in options["fields"]]})
+                for title, options in fieldsets
+            ]
+        shown = {**{name: f"{name}_cny" for name in self.MONEY_FIELDS}, **masked}
         return [
             (title, {**options, "fields": [shown.get(name, name) for name in options["fields"]]})
             for title, options in fieldsets
@@ -214,7 +229,23 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
             readonly += [name for name in RATING_FIELDS if name not in readonly]
         # The internal rating changes on its own page (with a reason), never in this form.
         readonly += [name for name in GOVERNED_FIELDS if name not in readonly]
+        if not identifiers_visible(request.user):
+            readonly += list(self.MASKED_FIELDS.values())
         return readonly
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {
+            **super().get_export_resource_kwargs(request, **kwargs),
+            "identifiers_full": identifiers_visible(request.user),
+        }
+
+    @admin.display(description=_("owner's resident ID number"))
+    def id_number_masked(self, obj):
+        return mask_id_number(obj.id_number) or "—"
+
+    @admin.display(description=_("mobile phone"))
+    def phone_masked(self, obj):
+        return mask_phone(obj.phone) or "—"
 
     def get_search_results(self, request, queryset, search_term):
         # Codes and phones are matched exactly (indexed), whichever way they were typed.
@@ -348,7 +379,13 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
             "can_reassign": self.has_reassign_permission(request),
             **self._overview_context(request, object_id),
         }
-        return super().change_view(request, object_id, form_url, extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200 and identifiers_visible(request.user):
+            # Each page that shows a full ID number is on the record.
+            customer = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+            if customer is not None:
+                customer_identifiers_viewed(actor=request.user, customer=customer, where="admin")
+        return response
 
     def _overview_context(self, request, object_id) -> dict:
         """The customer's applications, decisions, credit line and exposure (loans they may view)."""
@@ -403,7 +440,7 @@ class CustomerAdmin(SpreadsheetExportMixin, AuditedExportMixin, ExportMixin, Aud
     def reassign_view(self, request, pk):
         if not self.has_reassign_permission(request):
             raise PermissionDenied
-        customer = get_object_or_404(Customer, pk=pk)
+        customer = get_object_or_404(self.get_queryset(request), pk=pk)
         form = ReassignForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:

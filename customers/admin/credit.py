@@ -17,11 +17,14 @@ from customers.services import (
 )
 from loansite.errors import ApplicationError
 from loansite.formatting import money_column
+from loansite.scoping import ScopedAdminMixin
 
 
 @admin.register(CreditLine)
-class CreditLineAdmin(AuditedModelAdmin, admin.ModelAdmin):
+class CreditLineAdmin(ScopedAdminMixin, AuditedModelAdmin, admin.ModelAdmin):
     """Grants and changes go through the credit-line services (audited, limit never below used)."""
+
+    scope_path = "customer"  # an officer's own book only (loansite/scoping.py)
 
     form = CreditLineAdminForm
     list_display = ["customer", "limit_cny", "used_cny", "available_cny", "valid_from", "valid_to", "status"]

@@ -15,6 +15,7 @@ from customers.models import (
     MatchingRun,
     RelationshipManager,
 )
+from loansite.scoping import ScopedAdminMixin
 
 
 @admin.register(RelationshipManager)
@@ -54,7 +55,8 @@ class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AssignmentAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "customer"  # an officer's own book only (loansite/scoping.py)
     list_display = ["created_at", "customer", "manager", "previous_manager", "kind", "score", "is_current"]
     list_filter = ["kind", "is_current", ("manager", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["customer__name", "=customer__credit_code", "reason"]

@@ -21,6 +21,7 @@ from customers.services import (
 )
 from customers.services.ratings import PERM_APPROVE_RATING, PERM_RATE
 from loansite.errors import ApplicationError
+from loansite.scoping import ScopedAdminMixin
 
 
 class RatingChangeForm(forms.Form):
@@ -29,7 +30,8 @@ class RatingChangeForm(forms.Form):
 
 
 @admin.register(CustomerRating)
-class CustomerRatingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CustomerRatingAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "customer"  # an officer's own book only (loansite/scoping.py)
     list_display = [
         "created_at",
         "customer",

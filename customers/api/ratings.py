@@ -17,6 +17,7 @@ from customers.services import (
 )
 from customers.services.ratings import PERM_APPROVE_RATING, PERM_RATE
 from loansite.api.permissions import require_perms
+from loansite.scoping import ScopedViewSetMixin
 
 NOTE_MAX = 2000
 
@@ -52,7 +53,7 @@ class RatingDecisionInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
-class CustomerRatingViewSet(viewsets.ReadOnlyModelViewSet):
+class CustomerRatingViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = CustomerRating.objects.all()
     serializer_class = CustomerRatingSerializer
     filterset_fields = ["customer", "status", "source"]

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from customers.masking import mask_id_number, mask_phone
 from customers.models import Assignment, CreditLine, Customer, Interest, MatchingRun, Need, RelationshipManager, Tag
 from customers.selectors import assignment_current, credit_line_active, credit_line_headroom
 
@@ -72,6 +73,15 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
 
     def get_manager_name(self, obj) -> str:
         return str(obj.manager) if obj.manager_id else ""
+
+    def to_representation(self, instance):
+        # ID and phone numbers in full only where the view says so (a single customer for a
+        # user with customers.view_identifiers, audited); masked in lists and everywhere else.
+        data = super().to_representation(instance)
+        if not self.context.get("identifiers_full"):
+            data["id_number"] = mask_id_number(data.get("id_number")) or None
+            data["phone"] = mask_phone(data.get("phone"))
+        return data
 
 
 class CreditLineSerializer(serializers.ModelSerializer):

@@ -13,12 +13,15 @@ from audit.models import AuditAction
 from audit.services import audit_record, changes_between, model_snapshot
 from customers.api import serializers as s
 from customers.api.filters import AssignmentFilter, CustomerFilter
+from customers.masking import customer_identifiers_viewed, identifiers_visible
 from customers.models import Assignment, Customer, MatchingRun, RelationshipManager, Tag
 from customers.services import customer_create, customer_reassign, customer_update, matching_run_start
 from loansite.api.permissions import require_perms
+from loansite.scoping import ScopedViewSetMixin
 
 
 class CustomerViewSet(
+    ScopedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -26,6 +29,7 @@ class CustomerViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Customer.objects.select_related("manager__user").prefetch_related("tags", "needs", "interests")
+    scope_path = ""  # an officer's own book only (loansite/scoping.py)
     filterset_class = CustomerFilter
     search_fields = ["name", "=credit_code", "=id_number", "=phone"]
     ordering_fields = ["name", "monthly_revenue", "created_at", "rating"]
@@ -38,12 +42,23 @@ class CustomerViewSet(
             return s.CustomerDetailSerializer
         return s.CustomerOutputSerializer
 
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self._detail(self.get_object()))
+
+    def _detail(self, customer) -> dict:
+        """One customer: full ID and phone numbers for users who may see them, each time audited."""
+        full = identifiers_visible(self.request.user)
+        if full:
+            customer_identifiers_viewed(actor=self.request.user, customer=customer, where="api")
+        context = {**self.get_serializer_context(), "identifiers_full": full}
+        return s.CustomerDetailSerializer(customer, context=context).data
+
     @extend_schema(request=s.CustomerInputSerializer, responses={201: s.CustomerDetailSerializer})
     def create(self, request, *args, **kwargs):
         serializer = s.CustomerInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer = customer_create(actor=request.user, **serializer.validated_data)
-        return Response(s.CustomerDetailSerializer(customer).data, status=status.HTTP_201_CREATED)
+        return Response(self._detail(customer), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.CustomerInputSerializer, responses=s.CustomerDetailSerializer)
     def update(self, request, *args, **kwargs):
@@ -52,7 +67,7 @@ class CustomerViewSet(
         serializer = s.CustomerInputSerializer(customer, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         customer = customer_update(actor=request.user, customer=customer, **serializer.validated_data)
-        return Response(s.CustomerDetailSerializer(self.get_queryset().get(pk=customer.pk)).data)
+        return Response(self._detail(self.get_queryset().get(pk=customer.pk)))
 
 
 class TagViewSet(viewsets.ModelViewSet):
@@ -91,7 +106,7 @@ class ManagerViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["user__username"]
 
 
-class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
+class AssignmentViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Assignment.objects.select_related("customer", "manager__user")
     serializer_class = s.AssignmentSerializer
     filterset_class = AssignmentFilter

@@ -3,6 +3,7 @@
 import datetime
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -35,6 +36,7 @@ class PortalAuthRateThrottle(AuthRateThrottle):
 def _revoke(claims: dict, account_id) -> bool:
     """End one token; False if it had been ended already."""
     expires_at = datetime.datetime.fromtimestamp(claims["exp"], tz=datetime.UTC)
+    PortalRevokedToken.objects.filter(expires_at__lt=timezone.now()).delete()  # expired ones fail anyway
     _row, created = PortalRevokedToken.objects.get_or_create(
         jti=claims["jti"], defaults={"account_id": account_id, "expires_at": expires_at}
     )

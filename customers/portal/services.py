@@ -80,6 +80,8 @@ def _phones_match(stored: str, given: str) -> bool:
 def _code_issue(*, purpose: str, phone: str | None, customer=None, account=None) -> PortalCode:
     """A new code; the text message goes out only when someone real was matched (``phone``)."""
     code = f"{secrets.randbelow(10**6):06d}"
+    # Codes are worth nothing once expired: the table keeps only the last day's.
+    PortalCode.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(days=1)).delete()
     row = PortalCode.objects.create(
         purpose=purpose,
         code_hash=_keyed("code", code),

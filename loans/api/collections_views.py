@@ -18,6 +18,7 @@ from loans.selectors.collections import collections_queue
 from loans.services import collections as svc
 from loans.services import writeoff
 from loansite.api.permissions import require_perms
+from loansite.scoping import ScopedViewSetMixin, scope_queryset
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Illegal move, duplicate or concurrent change")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Role refuses, or the loan is assigned to someone else")
@@ -43,7 +44,7 @@ class QueueFilter(django_filters.FilterSet):
         return queryset.filter(empty) if value else queryset.exclude(empty)
 
 
-class CollectionsViewSet(viewsets.GenericViewSet):
+class CollectionsViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     """The queue of overdue loans (worst first) and batch assignment to a collector."""
 
     queryset = collections_queue()
@@ -57,7 +58,7 @@ class CollectionsViewSet(viewsets.GenericViewSet):
         return [require_perms("loans.view_delinquentloan")()]
 
     def get_queryset(self):
-        return collections_queue()
+        return scope_queryset(collections_queue(), self.request.user, path=self.scope_path)
 
     @extend_schema(responses={200: s.QueueSerializer(many=True)})
     @action(detail=False, methods=["get"])
@@ -104,7 +105,8 @@ def _loan_filter(queryset, request):
 
 
 @extend_schema_view(list=extend_schema(responses=s.ContactSerializer(many=True)))
-class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ContactViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    scope_path = "loan__customer"
     queryset = CollectionContact.objects.select_related("by").order_by("-contacted_at", "-id")
     serializer_class = s.ContactSerializer
     filterset_fields = ("channel", "outcome")
@@ -126,7 +128,8 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 @extend_schema_view(list=extend_schema(responses=s.PromiseSerializer(many=True)))
-class PromiseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PromiseViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    scope_path = "loan__customer"
     queryset = PromiseToPay.objects.select_related("by").order_by("-promised_date", "-id")
     serializer_class = s.PromiseSerializer
     filterset_fields = ("status",)
@@ -148,7 +151,8 @@ class PromiseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 @extend_schema_view(list=extend_schema(responses=s.LegalCaseSerializer(many=True)))
-class LegalCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LegalCaseViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    scope_path = "loan__customer"
     queryset = LegalCase.objects.prefetch_related("events__by").order_by("-opened_at", "-id")
     serializer_class = s.LegalCaseSerializer
     filterset_fields = ("status",)
@@ -189,7 +193,8 @@ class LegalCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 
 @extend_schema_view(list=extend_schema(responses=s.WriteOffSerializer(many=True)))
-class WriteOffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WriteOffViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    scope_path = "loan__customer"
     queryset = WriteOff.objects.select_related("approved_by").order_by("-written_off_on", "-id")
     serializer_class = s.WriteOffSerializer
 
@@ -213,7 +218,8 @@ class WriteOffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 @extend_schema_view(list=extend_schema(responses=s.RecoverySerializer(many=True)))
-class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RecoveryViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    scope_path = "loan__customer"
     queryset = Recovery.objects.select_related("posted_by").order_by("-id")
     serializer_class = s.RecoverySerializer
     search_fields = ("=bank_reference",)

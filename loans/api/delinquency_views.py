@@ -29,6 +29,7 @@ from loans.services.classification import (
     loan_classification_request_upgrade,
 )
 from loansite.api.permissions import require_perms
+from loansite.scoping import ScopedViewSetMixin
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Decided already, or a concurrent change")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Role or maker-checker refuses")
@@ -133,7 +134,7 @@ class DelinquencyFilter(django_filters.FilterSet):
         return queryset.filter(risk_class__in=npl) if value else queryset.exclude(risk_class__in=npl)
 
 
-class DelinquencyViewSet(viewsets.ReadOnlyModelViewSet):
+class DelinquencyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Live loans with their days past due, bucket, classification and penalties."""
 
     queryset = Loan.objects.filter(status__in=Loan.LIVE).select_related("customer").order_by("-days_past_due", "id")
@@ -158,9 +159,11 @@ class DecisionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class ClassificationChangeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ClassificationChangeViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The classification history. POST: a worse category applies at once (downgrade), a better
     one waits for a credit approver (``approve/``, ``refuse/``)."""
+
+    scope_path = "loan__customer"
 
     queryset = ClassificationChange.objects.select_related("loan", "requested_by", "approved_by").order_by(
         "-date", "-id"

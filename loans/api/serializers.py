@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from customers.models import Customer
 from loans.models import ApprovalDecision, LoanApplication, LoanProduct, LoanPurpose, RepaymentMethod
+from loansite.scoping import scope_customers
 from scoring.api.serializers import ReasonSerializer
 
 # Free text typed by staff (notes, reasons): long enough for any note, bounded for the database and the pages.
@@ -109,8 +110,17 @@ class ApplicationDetailSerializer(ApplicationOutputSerializer):
         fields = (*ApplicationOutputSerializer.Meta.fields, "decisions")
 
 
+class CustomerInBookField(serializers.PrimaryKeyRelatedField):
+    """A customer of the requesting user's book (loansite/scoping.py); others "do not exist"."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        customers = Customer.objects.all()
+        return customers if request is None else scope_customers(customers, request.user)
+
+
 class ApplicationCreateSerializer(serializers.Serializer):
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    customer = CustomerInBookField(queryset=Customer.objects.all())
     product = serializers.SlugRelatedField(slug_field="code", queryset=LoanProduct.objects.all())
     amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
     term_months = serializers.IntegerField(min_value=1, max_value=600)

@@ -15,6 +15,7 @@ from loans.models import Disbursement, LedgerEntry, Loan, Repayment, RepaymentMe
 from loans.selectors.loans import loan_payoff_quote
 from loans.services import disbursements, repayments, restructuring
 from loansite.api.permissions import IsActiveStaff, require_perms
+from loansite.scoping import ScopedViewSetMixin
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Illegal move, duplicate or concurrent change")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Role or maker-checker refuses")
@@ -61,7 +62,7 @@ class LoanFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(responses=s.LoanSerializer(many=True)), retrieve=extend_schema(responses=s.LoanDetailSerializer)
 )
-class LoanViewSet(viewsets.ReadOnlyModelViewSet):
+class LoanViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Loan.objects.select_related("customer__manager__user", "product", "application").order_by(
         "-disbursement_date", "-id"
     )
@@ -139,8 +140,13 @@ class LoanViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(list=extend_schema(responses=s.DisbursementSerializer(many=True)))
 class DisbursementViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
+    scope_path = "application__customer"
     queryset = Disbursement.objects.select_related("application", "loan", "prepared_by", "authorised_by").order_by(
         "-prepared_at", "-id"
     )
@@ -188,8 +194,13 @@ class DisbursementViewSet(
 
 @extend_schema_view(list=extend_schema(responses=s.RepaymentSerializer(many=True)))
 class RepaymentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
+    scope_path = "loan__customer"
     queryset = Repayment.objects.select_related("loan", "posted_by", "reversed_by").order_by("-id")
     serializer_class = s.RepaymentSerializer
     filterset_fields = ("status", "channel", "kind")

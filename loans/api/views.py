@@ -11,6 +11,7 @@ from loans.api.filters import ApplicationFilter
 from loans.api.servicing_serializers import DecidedTermsSerializer
 from loans.models import Channel, LoanApplication, LoanProduct
 from loansite.api.permissions import require_perms
+from loansite.scoping import ScopedViewSetMixin
 
 CONFLICT = OpenApiResponse(s.ErrorSerializer, description="Illegal transition or concurrent change")
 FORBIDDEN = OpenApiResponse(s.ErrorSerializer, description="Role, authority or maker-checker refuses")
@@ -39,6 +40,7 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(responses=s.ApplicationDetailSerializer),
 )
 class ApplicationViewSet(
+    ScopedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -78,7 +80,7 @@ class ApplicationViewSet(
 
     @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationDetailSerializer})
     def create(self, request, *args, **kwargs):
-        data = s.ApplicationCreateSerializer(data=request.data)
+        data = s.ApplicationCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         app = services.application_create(actor=request.user, channel=Channel.API, **data.validated_data)
         return self._out(app, status.HTTP_201_CREATED)

@@ -30,7 +30,10 @@ def admin_client_(client, make_user):
 
 
 def test_changelist_filters_and_query_count(officer_client, django_assert_max_num_queries):
-    manager = ManagerFactory()
+    from django.contrib.auth import get_user_model
+
+    # The officer's own book (an officer sees only their customers, loansite/scoping.py).
+    manager = ManagerFactory(user=get_user_model().objects.get(username="officer"))
     tag = TagFactory(name="VIP")
     for customer in CustomerFactory.create_batch(20, manager=manager):
         customer.tags.add(tag)

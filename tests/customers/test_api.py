@@ -167,7 +167,7 @@ def test_detail_shows_credit_line_headroom_and_match_breakdown(make_user):
     from tests.customers.factories import CreditLineFactory
 
     officer = make_user("officer", role="Loan officer")
-    ManagerFactory()
+    ManagerFactory(user=officer)  # matched to the officer, so in the officer's book
     line = CreditLineFactory(limit=Decimal("5000.00"), used=Decimal("1200.00"))
     assignment_run_matching(actor=officer)
     body = client_for(officer).get(f"/api/v1/customers/{line.customer_id}/").json()

@@ -59,6 +59,15 @@ class Command(BaseCommand):
                 applications=options["applications"],
                 stdout=self.stdout,
             )
+        # The demo's relationship managers sign in too (their own book, "My book").
+        managers = self._manager_passwords()
+        if managers:
+            width = max(len(u) for u, _ in managers)
+            self.stdout.write(
+                self.style.WARNING("Relationship managers (loan officers; shown once, reset with changepassword):")
+            )
+            for username, password in managers:
+                self.stdout.write(f"  {username.ljust(width)}  {password}")
         # Customers sign in to the portal (/portal/) with these (or the phone on file).
         from customers.portal.demo import portal_demo_accounts
 
@@ -70,6 +79,28 @@ class Command(BaseCommand):
             )
             for username, password, customers in portal_accounts:
                 self.stdout.write(f"  {username.ljust(width)}  {password}  ({customers})")
+
+    @transaction.atomic
+    def _manager_passwords(self) -> list[tuple[str, str]]:
+        """A password for each relationship manager who has none yet (the demo makes them)."""
+        from customers.models import RelationshipManager
+
+        created = []
+        for manager in RelationshipManager.objects.select_related("user").order_by("user__username"):
+            user = manager.user
+            if user.has_usable_password() or not user.is_active:
+                continue
+            password = _password()
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            audit_record(
+                action=AuditAction.PASSWORD_CHANGE,
+                target=user,
+                changes={"username": user.get_username()},
+                reason="demo relationship manager's password set by bootstrap",
+            )
+            created.append((user.get_username(), password))
+        return created
 
     @transaction.atomic
     def _demo_users(self) -> list[tuple[str, str]]:
