@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from customers import (
+    bench_portal,  # noqa: F401 - registers "customers.portal_home"
     bench_scoping,  # noqa: F401 - registers "customers.scoped_workbench"
     matching,
 )
