@@ -36,7 +36,7 @@ class PortalAccount(EncryptedFieldsModel):
         unique=True,
     )
     password = models.CharField(_("password"), max_length=128)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(_("may sign in"), default=True)
     # Rotated by a password change or reset, a deactivation or "sign out everywhere": every
     # session and token issued before carries the old value and stops working.
     security_stamp = models.CharField(_("security stamp"), max_length=32, default=portal_stamp_new)

@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("password", models.CharField(max_length=128, verbose_name="password")),
-                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("is_active", models.BooleanField(default=True, verbose_name="may sign in")),
                 (
                     "security_stamp",
                     models.CharField(
