@@ -1,10 +1,14 @@
 """The dashboard over 1,000,000 applications and 1,000,000 loans (scaled by ``--scale``):
 the figures of the administrator's dashboard computed uncached, then served from the cache,
-and the admin index page itself, each next to one ``COUNT(*)`` over the applications.
+and the admin index page itself, each next to one ``COUNT(*)`` over the applications; and the
+daily close's ``portfolio`` step over the same book (the per-loan snapshots of three closes,
+two month ends and yesterday, are written first, as the close's ``snapshot`` step would), next to
+one ``INSERT ... SELECT`` copying the live loans into per-loan snapshots.
 
 Registered through ``loansite/benchmarks.py``; the rows come from the loan-page benchmark's
 inserter (an application and its loan per row)."""
 
+import datetime
 import statistics
 
 import numpy as np
@@ -12,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from loans.models import LoanApplication
 from loansite.bench import BenchContext, Figure, Timer, bench_client_login, benchmark
@@ -30,16 +35,72 @@ def _median_ms(func, repeat: int) -> float:
     return statistics.median(times)
 
 
+def _arrears() -> None:
+    """Some of the overdue loans in each bucket and class (the inserter leaves every loan current)."""
+    from loans.models import Loan
+
+    table = Loan._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET days_past_due = 1 + (id * 37) % 400 WHERE status = 'overdue'")
+        cursor.execute(
+            f"UPDATE {table} SET dpd_bucket = CASE WHEN days_past_due > 360 THEN '360+'"
+            " WHEN days_past_due > 180 THEN '181-360' WHEN days_past_due > 90 THEN '91-180'"
+            " WHEN days_past_due > 60 THEN '61-90' WHEN days_past_due > 30 THEN '31-60' ELSE '1-30' END,"
+            " risk_class = CASE WHEN days_past_due > 360 THEN 'loss' WHEN days_past_due > 270 THEN 'doubtful'"
+            " WHEN days_past_due > 90 THEN 'substandard' ELSE 'special_mention' END WHERE status = 'overdue'"
+        )
+
+
+def _snapshot_loans(day: datetime.date) -> None:
+    """What the close's snapshot step leaves for ``day``: one row per live loan."""
+    from loans.models import Loan, LoanDaySnapshot
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {LoanDaySnapshot._meta.db_table} (loan_id, date, status, days_past_due, dpd_bucket,"
+            " risk_class, outstanding_principal, overdue_principal, overdue_interest, penalty_accrued,"
+            " penalty_unpaid, provision, pd, lgd, ead, expected_loss) SELECT id, %s, status, days_past_due,"
+            f" dpd_bucket, risk_class, outstanding_principal, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM {Loan._meta.db_table}"
+            " WHERE status IN ('active', 'overdue')",
+            [day.isoformat()],
+        )
+
+
+def _clear_snapshots(days) -> None:
+    from loans.models import LoanDaySnapshot, PortfolioDay, PortfolioMix, PortfolioRoll, PortfolioVintage
+
+    for model in (LoanDaySnapshot, PortfolioDay, PortfolioMix, PortfolioRoll, PortfolioVintage):
+        model.objects.filter(date__in=days)._raw_delete(model.objects.db)
+
+
 @benchmark(name="loansite.dashboard", order=90)
 def bench_dashboard(ctx: BenchContext) -> list[Figure]:
     from django.contrib.auth import get_user_model
 
     from loans.bench_servicing import _clear, _insert_loans, _product
+    from loans.services.portfolio import month_end, portfolio_snapshot_take, previous_month_end
 
     n = ctx.n(1_000_000, minimum=2_000)
     ctx.log(f"  inserting {n:,} applications and loans ...")
     _insert_loans(n, np.random.default_rng(90), _product())
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    last_end = yesterday if month_end(yesterday) else previous_month_end(yesterday)
+    days = sorted({previous_month_end(last_end), last_end, yesterday})
     try:
+        _arrears()
+        ctx.log(f"  per-loan snapshots for {', '.join(map(str, days))} ...")
+        copies = []
+        for day in days:
+            with Timer() as t:
+                _snapshot_loans(day)
+            copies.append(t.seconds)
+        steps = []
+        for day in days:
+            ctx.log(f"  portfolio step for {day} ...")
+            with Timer() as t:
+                counts = portfolio_snapshot_take(date=day, current=day == days[-1])
+            steps.append(t.seconds)
+            ctx.log(f"    {counts} in {t.seconds:.1f} s")
         sections = frozenset(ROLE_SECTIONS[ADMINISTRATOR])
         period = period_from("year")
 
@@ -67,6 +128,14 @@ def bench_dashboard(ctx: BenchContext) -> list[Figure]:
         label = f"{n:,} applications + {n:,} loans"
         return [
             Figure(
+                f"daily close's portfolio step, one day ({label}; the last of {len(days)} days)",
+                steps[-1],
+                "s",
+                "INSERT ... SELECT of the live loans into per-loan snapshots (same day)",
+                copies[-1],
+                "",
+            ),
+            Figure(
                 f"dashboard figures uncached ({label})",
                 cold,
                 "ms",
@@ -87,4 +156,5 @@ def bench_dashboard(ctx: BenchContext) -> list[Figure]:
             ),
         ]
     finally:
+        _clear_snapshots(days)
         _clear()

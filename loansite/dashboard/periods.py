@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import DateField, Func
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -80,3 +81,37 @@ def month_starts(*, months: int, now=None) -> list[dt.date]:
         if month == 0:
             year, month = year - 1, 12
     return list(reversed(out))
+
+
+def fixed_offset_seconds(start: dt.datetime, end: dt.datetime) -> int | None:
+    """The local zone's UTC offset in seconds when it is the same at both ends of a window
+    (Asia/Shanghai: always, no daylight saving since 1991), else None."""
+    zone = local_zone()
+    first, last = start.astimezone(zone).utcoffset(), end.astimezone(zone).utcoffset()
+    return int(first.total_seconds()) if first == last else None
+
+
+class LocalDate(Func):
+    """The local calendar date of an aware date-time column, computed in the database.
+
+    MySQL/MariaDB: the column (stored in UTC) plus the zone's offset over ``window``
+    (``DATE(DATE_ADD(col, INTERVAL 28800 SECOND))`` for Asia/Shanghai), which needs no time
+    zone tables: Django's own ``CONVERT_TZ(col, 'UTC', 'Asia/Shanghai')`` gives NULL on a server
+    whose zone tables were never loaded (``mariadb-install-db`` does not load them). Where the
+    offset changes inside the window, the named zone is used (then the tables are needed).
+    SQLite: Django's conversion with Python's zoneinfo.
+    """
+
+    output_field = DateField()
+    arity = 1
+
+    def __init__(self, expression, *, window: tuple[dt.datetime, dt.datetime]):
+        super().__init__(expression)
+        self.offset = fixed_offset_seconds(*window)
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        tzname = str(local_zone())
+        if connection.vendor == "mysql" and self.offset is not None:
+            return f"DATE(DATE_ADD({sql}, INTERVAL {self.offset} SECOND))", params
+        return connection.ops.datetime_cast_date_sql(sql, tuple(params), tzname)

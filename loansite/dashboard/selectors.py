@@ -3,7 +3,8 @@
 Every selector takes a ``Period`` and an optional ``owner`` (a loan officer's user id: then only
 the applications they created or whose customer they manage, and the loans of the customers they
 manage). Months and days are cut at local (Asia/Shanghai) midnight in the database
-(``TruncMonth``/``TruncDate`` with the zone), so MySQL and SQLite agree. ``dashboard_data``
+(``periods.LocalDate``: on MySQL/MariaDB the zone's offset added to the UTC column, so no time
+zone tables are needed; on SQLite Django's conversion), so MySQL and SQLite agree. ``dashboard_data``
 caches the whole set briefly under a version that writes bump (``loansite.dashboard.signals``).
 """
 
@@ -12,10 +13,10 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Avg, Case, Count, DecimalField, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 
 from loansite.dashboard import history
-from loansite.dashboard.periods import Period, local_zone, month_starts
+from loansite.dashboard.periods import LocalDate, Period, local_zone, month_starts
 
 ZERO = Decimal("0")
 CACHE_SECONDS = 60
@@ -226,17 +227,18 @@ def growth_series(*, months: int = 12, owner: int | None = None, now=None) -> li
     starts = month_starts(months=months, now=now)
     zone = local_zone()
     since = dt.datetime.combine(starts[0], dt.time.min, tzinfo=zone)
+    window = (since, now or dt.datetime.now(tz=zone))
     apps = _applications(owner)
     submitted = dict(
         apps.filter(submitted_at__gte=since)
-        .annotate(month=TruncMonth("submitted_at", tzinfo=zone))
+        .annotate(month=TruncMonth(LocalDate("submitted_at", window=window)))
         .values("month")
         .annotate(n=Count("pk"))
         .values_list("month", "n")
     )
     approved = dict(
         apps.filter(decided_at__gte=since, status__in=APPROVED)
-        .annotate(month=TruncMonth("decided_at", tzinfo=zone))
+        .annotate(month=TruncMonth(LocalDate("decided_at", window=window)))
         .values("month")
         .annotate(n=Count("pk"))
         .values_list("month", "n")
@@ -322,7 +324,7 @@ def risk_event_series(*, period: Period) -> list[dict]:
 
     return list(
         RiskEvent.objects.filter(_in("opened_at", period))
-        .annotate(day=TruncDate("opened_at", tzinfo=local_zone()))
+        .annotate(day=LocalDate("opened_at", window=(period.start, period.end)))
         .values("day", "level")
         .annotate(count=Count("pk"))
         .order_by("day", "level")
@@ -381,7 +383,7 @@ def audit_series(*, period: Period) -> list[dict]:
 
     return list(
         AuditEntry.objects.filter(_in("created_at", period))
-        .annotate(day=TruncDate("created_at", tzinfo=local_zone()))
+        .annotate(day=LocalDate("created_at", window=(period.start, period.end)))
         .values("day")
         .annotate(count=Count("pk"))
         .order_by("day")
