@@ -203,6 +203,7 @@ def portal_loan_account(*, loan: Loan, today: datetime.date | None = None) -> Lo
             "principal": sum((r.principal for r in installments), ZERO),
             "interest": sum((r.interest for r in installments), ZERO),
             "penalty": sum((r.penalty for r in installments), ZERO),
+            "due": sum((r.total for r in installments), ZERO),
             "paid": sum((r.paid for r in installments), ZERO),
         },
     )
