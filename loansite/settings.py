@@ -383,6 +383,8 @@ PORTAL_IDLE_SECONDS = env.int("PORTAL_IDLE_SECONDS", default=15 * 60)
 PORTAL_CODE_MINUTES = env.int("PORTAL_CODE_MINUTES", default=10)
 PORTAL_CODE_ATTEMPTS = env.int("PORTAL_CODE_ATTEMPTS", default=5)
 PORTAL_CODE_RATE = env.str("PORTAL_CODE_RATE", default="5/10m")
+# Codes texted to one customer or account per hour, from any number of addresses.
+PORTAL_CODE_PER_HOUR = env.int("PORTAL_CODE_PER_HOUR", default=5)
 PORTAL_JWT_SIGNING_KEY = env.str("PORTAL_JWT_SIGNING_KEY", default="")
 PORTAL_JWT_ACCESS_MINUTES = env.int("PORTAL_JWT_ACCESS_MINUTES", default=15)
 PORTAL_JWT_REFRESH_DAYS = env.int("PORTAL_JWT_REFRESH_DAYS", default=1)

@@ -100,12 +100,24 @@ def _code_issue(*, purpose: str, phone: str | None, customer=None, account=None)
     return row
 
 
+def code_target_limit() -> int:
+    """Codes a customer or account may be sent per hour, from any number of addresses."""
+    return int(getattr(settings, "PORTAL_CODE_PER_HOUR", 5))
+
+
+def _recent_codes(**target) -> int:
+    since = timezone.now() - datetime.timedelta(hours=1)
+    return PortalCode.objects.filter(created_at__gte=since, **target).count()
+
+
 def portal_code_request(*, purpose: str, identifier: str, phone: str) -> PortalCode:
     """Registration / added access: ``identifier`` (credit code or resident ID) and the phone on
     file. A code goes to that phone only if both match one customer; the caller answers the same
     whatever happened ("if the details match, a code was sent") and keeps the returned id."""
     customer = customer_by_identity(identifier=identifier)
     matched = customer is not None and _phones_match(customer.phone, phone)
+    if matched and _recent_codes(customer=customer) >= code_target_limit():
+        matched = False  # no more texts to this phone this hour; the answer stays the same
     return _code_issue(
         purpose=purpose,
         phone=customer.phone if matched else None,
@@ -117,7 +129,7 @@ def portal_reset_request(*, login: str) -> PortalCode:
     """Password reset: a code to the account's phone when ``login`` (phone or username) names an
     active account; the same answer otherwise."""
     account = portal_account_by_login(login)
-    if account is not None and not account.is_active:
+    if account is not None and (not account.is_active or _recent_codes(account=account) >= code_target_limit()):
         account = None
     return _code_issue(purpose=PortalCode.Purpose.RESET, phone=account.phone if account else None, account=account)
 
@@ -218,8 +230,11 @@ def portal_account_by_login(login: str) -> PortalAccount | None:
     return PortalAccount.objects.filter(username__iexact=value).first()
 
 
-def _failure_key(login: str, ip: str | None) -> str:
-    return _keyed("lockout", f"{(login or '').strip().lower()}|{ip or ''}")
+def _failure_key(login: str, ip: str | None, account=None) -> str:
+    """The lockout's (login name, address) pair: the account itself when the name found one, so
+    that writing its phone another way ("+86 138-...") does not start a fresh count."""
+    who = f"account:{account.pk}" if account is not None else f"name:{(login or '').strip().lower()}"
+    return _keyed("lockout", f"{who}|{ip or ''}")
 
 
 def lockout_limit() -> int:
@@ -231,9 +246,9 @@ def lockout_cooloff() -> datetime.timedelta:
     return cool_off if isinstance(cool_off, datetime.timedelta) else datetime.timedelta(minutes=15)
 
 
-def portal_lockout_seconds(*, login: str, ip: str | None) -> int:
+def portal_lockout_seconds(*, login: str, ip: str | None, account=None) -> int:
     """Seconds left of the lockout of this (login name, address) pair; 0 when not locked."""
-    row = PortalLoginFailure.objects.filter(key=_failure_key(login, ip)).first()
+    row = PortalLoginFailure.objects.filter(key=_failure_key(login, ip, account)).first()
     if row is None or row.failures < lockout_limit():
         return 0
     left = (row.last_at + lockout_cooloff() - timezone.now()).total_seconds()
@@ -241,7 +256,7 @@ def portal_lockout_seconds(*, login: str, ip: str | None) -> int:
 
 
 def _failure_record(*, login: str, ip: str | None, account) -> None:
-    key = _failure_key(login, ip)
+    key = _failure_key(login, ip, account)
     now = timezone.now()
     row = PortalLoginFailure.objects.filter(key=key).first()
     if row is not None and row.last_at + lockout_cooloff() <= now:
@@ -300,8 +315,8 @@ def portal_sign_in(
     ``AXES_COOLOFF_TIME``. Every attempt on an existing account is a risk ``LoginEvent`` and
     every outcome is audited.
     """
-    seconds = portal_lockout_seconds(login=login, ip=ip)
     account = portal_account_by_login(login)
+    seconds = portal_lockout_seconds(login=login, ip=ip, account=account)
     label = account_label(account) if account is not None else "portal:"
     if seconds:
         with transaction.atomic(), audit_context_label(label):
@@ -331,7 +346,7 @@ def portal_sign_in(
         _login_event(account=account, success=False, **event)
         raise SignInRefused(frozen_message(), reason="frozen", account=account)
     with transaction.atomic():
-        PortalLoginFailure.objects.filter(key=_failure_key(login, ip)).delete()
+        PortalLoginFailure.objects.filter(key=_failure_key(login, ip, account)).delete()
         PortalAccount.objects.filter(pk=account.pk).update(last_login_at=timezone.now())
         with acting_as(account):
             audit_record(action=AuditAction.LOGIN, target=account, changes={"channel": channel})

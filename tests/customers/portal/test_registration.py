@@ -157,3 +157,19 @@ def test_pages_are_bilingual(client):
     response = client.get("/portal/login/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     assert "登录" in response.content.decode()
+
+
+def test_codes_to_one_phone_are_limited_whatever_the_address(client, sms_outbox, settings):
+    settings.PORTAL_CODE_PER_HOUR = 2
+    customer = CustomerFactory()
+    answers = [
+        client.post(
+            "/portal/register/",
+            {"identifier": customer.credit_code, "phone": customer.phone},
+            REMOTE_ADDR=f"10.0.0.{n}",
+            follow=True,
+        )
+        for n in range(3)
+    ]
+    assert all(SENT in answer.content.decode() for answer in answers)
+    assert len(sms_outbox) == 2

@@ -127,3 +127,12 @@ def client_factory():
     from django.test import Client
 
     return Client
+
+
+def test_writing_the_phone_another_way_does_not_escape_the_lockout(client, account, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    phone = account.phone
+    for variant in (f"+86 {phone}", f"{phone[:3]}-{phone[3:7]}-{phone[7:]}", f" {phone} "):
+        assert _login(client, variant, "wrong-password-1").status_code == 200
+    assert _login(client, phone).status_code == 429
+    assert _login(client, "LANTERNS").status_code == 429  # the username names the same account
