@@ -239,3 +239,34 @@ def test_every_page_with_another_customers_ids_answers_404(browser, mine, theirs
     their_app.refresh_from_db()
     assert their_app.status == LoanApplication.Status.RETURNED
     assert Document.objects.filter(customer=theirs).count() == 1
+
+
+def test_an_account_with_two_customers_sees_only_the_selected_ones(client, mine, theirs, officer, approver):
+    account = portal_account_for(mine, theirs)
+    assert client.post("/portal/login/", {"login": account.phone, "password": PORTAL_PASSWORD}).status_code == 302
+    mine_loan = loan_for(mine, officer, approver)
+    their_loan = loan_for(theirs, officer, approver, amount="20000")
+    first = client.get("/portal/loans/").context["loans"]
+    assert [loan.pk for loan in first] == [mine_loan.pk]
+    assert client.get(f"/portal/loans/{their_loan.pk}/").status_code == 404
+    assert client.post("/portal/switch/", {"customer": theirs.pk}).status_code == 302
+    assert [loan.pk for loan in client.get("/portal/loans/").context["loans"]] == [their_loan.pk]
+    # The other enterprise's loan is now the one not found.
+    assert client.get(f"/portal/loans/{mine_loan.pk}/").status_code == 404
+    assert client.get(f"/portal/loans/{their_loan.pk}/").status_code == 200
+
+
+def test_what_the_customer_does_is_audited_under_the_portal_account(browser, mine):
+    from audit.models import AuditEntry
+
+    product = servicing_product()
+    token = browser.get("/portal/applications/new/").context["form"].initial["submission_token"]
+    browser.post(
+        "/portal/applications/new/",
+        {"product": product.pk, "amount": "30000", "term_months": "6", "purpose": "inventory",
+         "repayment_method": "equal_installment", "consent": "on", "submission_token": token},
+    )  # fmt: skip
+    app = LoanApplication.objects.get(customer=mine)
+    entry = AuditEntry.objects.get(target_type="loans.loanapplication", target_id=str(app.pk))
+    assert entry.actor_id is None and entry.actor_repr == f"portal:{browser.account.pk}"
+    assert entry.changes["portal_account"] == browser.account.pk
