@@ -220,6 +220,14 @@ RISK_ANALYST_OWN = [
     *model_perms("risk.dataqualitycheck", ADD, CHANGE),
 ]
 
+# Row-level scoping (loansite/scoping.py): loan officers see their own book (their customers,
+# customers without a manager yet and what a supervisor granted them); these roles see every
+# customer. Full ID and phone numbers only to roles that work with them (masked for the rest).
+SEE_ALL_CUSTOMERS = ["customers.view_all_customers"]
+IDENTIFIERS_FULL = ["customers.view_identifiers"]
+# Supervisors (credit approvers, administrators) grant an officer another manager's customer.
+ACCESS_GRANTS = [*model_perms("customers.customeraccessgrant", VIEW, ADD), "customers.revoke_customeraccessgrant"]
+
 # The reports page (loansite/dashboard/reports*.py): officers see their own book there; the
 # monthly report files are for the roles that read the whole book; administrators generate one now.
 REPORTS_VIEW = ["loansite.view_reports"]
@@ -276,11 +284,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loans.work_collectioncase",
         "loans.post_recovery",
         *REPORTS_VIEW,
+        # Their own book (loansite/scoping.py), with the identifiers of their customers.
+        *IDENTIFIERS_FULL,
         *PORTAL_CHANGE_REQUESTS,
     ],
     CREDIT_APPROVER: [
         *VIEW_BUSINESS,
         *DOCUMENTS_WORK,
+        *SEE_ALL_CUSTOMERS,
+        *IDENTIFIERS_FULL,
+        *ACCESS_GRANTS,
         # The risk events and alerts behind the workbench's flags.
         *RISK_READ,
         "loans.review_loanapplication",
@@ -300,6 +313,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     RISK_ANALYST: [
         *VIEW_BUSINESS,
         *DOCUMENTS_READ,
+        *SEE_ALL_CUSTOMERS,
         *model_perms("customers.customer", CHANGE),
         "customers.rate_customer",
         "customers.export_customer",
@@ -315,6 +329,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     MODEL_OPS: [
         *VIEW_BUSINESS,
+        *SEE_ALL_CUSTOMERS,
         "scoring.train_model",
         "scoring.activate_modelversion",
         *model_perms("scoring.loanoutcome", ADD, CHANGE, DELETE),
@@ -325,6 +340,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # the loans assigned to them (the service checks the assignment).
     COLLECTOR: [
         *model_perms("customers.customer", VIEW),
+        # Collectors call and identify debtors: the whole book, identifiers in full.
+        *SEE_ALL_CUSTOMERS,
+        *IDENTIFIERS_FULL,
         *model_perms("loans.loanproduct", VIEW),
         *model_perms("loans.loan", VIEW),
         *model_perms("loans.installment", VIEW),
@@ -339,6 +357,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     AUDITOR: [
         *VIEW_BUSINESS,
         *DOCUMENTS_READ,
+        *SEE_ALL_CUSTOMERS,
+        *model_perms("customers.customeraccessgrant", VIEW),
         *model_perms("customers.portalaccount", VIEW),
         *model_perms("customers.portalchangerequest", VIEW),
         *model_perms("audit.auditentry", VIEW),
@@ -367,6 +387,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *DOCUMENTS_WORK,
         *model_perms("customers.customer", *ALL),
         "customers.import_customer",
+        *SEE_ALL_CUSTOMERS,
+        *IDENTIFIERS_FULL,
+        *ACCESS_GRANTS,
         *PORTAL_ACCOUNTS_ADMIN,
         *PORTAL_CHANGE_REQUESTS,
         "customers.export_customer",
