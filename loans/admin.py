@@ -288,7 +288,8 @@ class LoanApplicationAdmin(
 
     @admin.display(description=_("city"))
     def city(self, obj):
-        return obj.customer.city if obj.customer is not None else ""
+        # In the reader's language (北京 / Beijing), from the reference table.
+        return obj.customer.get_city_display() if obj.customer is not None else ""
 
     @admin.display(description=_("industry · city"))
     def industry_city(self, obj):
@@ -305,9 +306,9 @@ class LoanApplicationAdmin(
     @admin.display(description=_("risk flags"))
     def flags(self, obj):
         # Flags set on the application, and the customer's active risk events (prefetched).
-        from risk.selectors import risk_flag_labels
+        from risk.selectors import risk_flag_labels, risk_rule_label
 
-        flags = [("flag", flag) for flag in obj.risk_flags or []] + risk_flag_labels(obj.customer)
+        flags = [("flag", risk_rule_label(flag)) for flag in obj.risk_flags or []] + risk_flag_labels(obj.customer)
         if getattr(obj, "awaiting_second", False) and obj.status == LoanApplication.Status.UNDER_REVIEW:
             flags.insert(0, ("second-approval", _("2nd approval"), _("awaiting second approval")))
         if not flags:

@@ -140,7 +140,8 @@ class LoanProduct(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.code} {self.name}"
+        # Filters, pickers and lists name the product in the reader's language.
+        return f"{self.code} {self.display_name}"
 
     @property
     def display_name(self) -> str:
