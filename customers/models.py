@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.financials import FinancialRatios, financial_ratios
 from customers.validators import validate_credit_code, validate_mobile_phone, validate_resident_id
@@ -106,6 +107,35 @@ class Rating(models.TextChoices):
 RATING_POINTS = {"A": 1.0, "B": 0.75, "C": 0.5, "D": 0.25, "E": 0.0}
 
 
+# The labels installed with the system (customers 0003) in the reader's language, while they
+# keep the name they were installed with; a label an administrator adds or renames shows as typed.
+INSTALLED_LABELS = {
+    "tag": {
+        "new": pgettext_lazy("customer tag", "new"),
+        "risk-watch": pgettext_lazy("customer tag", "risk watch"),
+        "high-growth": pgettext_lazy("customer tag", "high growth"),
+    },
+    "need": {
+        "Working capital": pgettext_lazy("customer need", "Working capital"),
+        "Equipment": pgettext_lazy("customer need", "Equipment"),
+        "Expansion": pgettext_lazy("customer need", "Expansion"),
+        "Inventory": pgettext_lazy("customer need", "Inventory"),
+        "Refinancing": pgettext_lazy("customer need", "Refinancing"),
+    },
+    "interest": {
+        "Supply-chain finance": pgettext_lazy("customer interest", "Supply-chain finance"),
+        "Payroll services": pgettext_lazy("customer interest", "Payroll services"),
+        "Merchant POS": pgettext_lazy("customer interest", "Merchant POS"),
+        "Wealth management": pgettext_lazy("customer interest", "Wealth management"),
+        "Insurance": pgettext_lazy("customer interest", "Insurance"),
+    },
+}
+
+
+def installed_label(kind: str, name: str) -> str:
+    return str(INSTALLED_LABELS[kind].get(name, name))
+
+
 class Tag(models.Model):
     """A segment label on customers ("VIP", "new", "risk-watch"), shown in its colour."""
 
@@ -124,7 +154,7 @@ class Tag(models.Model):
         ordering = ["name"]
 
     def __str__(self):
-        return self.name
+        return installed_label("tag", self.name)
 
 
 class Need(models.Model):
@@ -139,7 +169,7 @@ class Need(models.Model):
         ordering = ["name"]
 
     def __str__(self):
-        return self.name
+        return installed_label("need", self.name)
 
 
 class Interest(models.Model):
@@ -154,7 +184,7 @@ class Interest(models.Model):
         ordering = ["name"]
 
     def __str__(self):
-        return self.name
+        return installed_label("interest", self.name)
 
 
 class Seniority(models.IntegerChoices):

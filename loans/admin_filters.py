@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from loans.models import LoanApplication
 from loans.selectors import application_awaiting_second_approval, application_workbench_queue
@@ -214,8 +215,9 @@ class FreeRangeFilter(admin.ListFilter):
     parameter_name = ""
     field = ""
     input_type = "number"
-    low_label = _("from")
-    high_label = _("to")
+    # Their own context: "from" / "to" of a status change read 原状态 / 新状态.
+    low_label = pgettext_lazy("range filter", "from")
+    high_label = pgettext_lazy("range filter", "to")
 
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)

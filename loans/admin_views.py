@@ -326,7 +326,7 @@ def application_decide_view(model_admin, request, object_id, action):
 def application_batch_view(model_admin, request, queryset, operation: str):
     """Confirmation page (selection with grades and scores, totals, warnings), then each item
     through the service; the result separates approvals that wait for a second approver."""
-    from risk.selectors import risk_flag_labels
+    from risk.selectors import risk_flag_labels, risk_rule_label
 
     # The workbench's queryset brings the customers' active risk events (one query).
     applications = list(queryset.select_related("customer", "product").order_by("submitted_at", "id"))
@@ -375,7 +375,8 @@ def application_batch_view(model_admin, request, queryset, operation: str):
     flagged = [
         {
             "application": app,
-            "flags": [label for _level, label in risk_flag_labels(app.customer)] + list(app.risk_flags),
+            "flags": [label for _level, label in risk_flag_labels(app.customer)]
+            + [risk_rule_label(flag) for flag in app.risk_flags or []],
         }
         for app in applications
     ]

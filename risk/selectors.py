@@ -6,6 +6,7 @@ import threading
 import time
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from risk.engine import RuleDef, RuleSet, Thresholds, rules_compile
 from risk.models import EVENT_RULE_KINDS, LevelThreshold, RiskEvent, RiskRule
@@ -181,14 +182,45 @@ def risk_flags_prefetch(lookup: str = "customer__risk_events"):
     )
 
 
+# Short names of the rules the system installs (risk 0002), for flags and event lists in the
+# reader's language; a rule an analyst adds is shown by its code.
+RULE_LABELS = {
+    "bucket_worse": _("worse overdue bucket"),
+    "credit_line_use": _("credit line use"),
+    "downgrade": _("classification downgraded"),
+    "flagged_device": _("flagged device"),
+    "geo_velocity": _("another city within an hour"),
+    "large_amount": _("large amount"),
+    "loan_overdue": _("loan overdue"),
+    "new_device": _("new device"),
+    "night_time": _("night-time activity"),
+    "pd_rise": _("PD rise"),
+    "revenue_drop": _("revenue drop"),
+    "velocity_10min": _("burst of transactions"),
+    "velocity_device": _("burst on one device"),
+    "velocity_ip": _("burst from one address"),
+    "watch_list": _("watch list"),
+}
+
+
+def risk_rule_label(code: str) -> str:
+    """A rule code as shown to staff (``large_amount`` -> "large amount" / "大额交易")."""
+    return str(RULE_LABELS.get(code, code))
+
+
+def risk_rule_labels(codes) -> str:
+    return ", ".join(risk_rule_label(code) for code in codes or [])
+
+
 def risk_flag_labels(customer) -> list[tuple[str, str]]:
-    """``[(level, "high: large_amount, geo_velocity"), ...]`` for a customer's active events."""
+    """``[(level, "High: large amount, another city within an hour"), ...]`` for a customer's
+    active events, the level and the rules in the reader's language."""
     if customer is None:
         return []
     events = getattr(customer, "active_risk_events", None)
     if events is None:
         events = list(RiskEvent.objects.filter(customer=customer, status__in=RiskEvent.ACTIVE).order_by("-score"))
-    return [(event.level, f"{event.get_level_display()}: {', '.join(event.rules_hit)}") for event in events]
+    return [(event.level, f"{event.get_level_display()}: {risk_rule_labels(event.rules_hit)}") for event in events]
 
 
 def customer_is_restricted(customer_id: int, kind: str) -> bool:

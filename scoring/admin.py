@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 from loans.models import LoanProduct
+from loansite.admin_progress import ProgressRefreshMixin
 from loansite.errors import ApplicationError
 from loansite.tabular import tabular_size_message
 from scoring.forms import PredictFileForm, PredictionForm, SchemaEditForm, TrainFileForm, VersionActionForm
@@ -67,13 +68,32 @@ def metric_label(metrics: dict) -> str:
 ACTIVATE_PERM = "scoring.activate_modelversion"
 
 
+# The algorithms the trainers record, by name in the reader's language (the code on hover).
+ALGORITHM_LABELS = {
+    "woe_logistic_scorecard": _("WoE logistic scorecard"),
+    "hist_gradient_boosting": _("gradient boosting"),
+    "hist_gradient_boosting_regressor": _("gradient boosting (regression)"),
+    "random_forest_5": _("random forest"),
+    "random_forest_6": _("random forest"),
+    "one_hot_logistic": _("one-hot logistic regression"),
+}
+
+
+def algorithm_label(code: str) -> str:
+    return str(ALGORITHM_LABELS.get(code, code))
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    @admin.display(description=_("algorithm"), ordering="algorithm")
+    def algorithm_shown(self, obj):
+        return algorithm_label(obj.algorithm)
+
     list_display = [
         "label_display",
         "kind",
         "status",
-        "algorithm",
+        "algorithm_shown",
         "holdout_metric",
         "ks",
         "baseline_metric",
@@ -444,7 +464,7 @@ class _ProgressMixin:
 
 
 @admin.register(TrainingRun)
-class TrainingRunAdmin(_ProgressMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TrainingRunAdmin(ProgressRefreshMixin, _ProgressMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "kind",
@@ -466,7 +486,7 @@ class TrainingRunAdmin(_ProgressMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ScoringRun)
-class ScoringRunAdmin(_ProgressMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ScoringRunAdmin(ProgressRefreshMixin, _ProgressMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "scope", "status", "progress", "done", "total", "written", "requested_by", "created_at"]
     list_filter = ["scope", "status"]
     list_select_related = ["requested_by"]

@@ -101,6 +101,19 @@ def _industry_text(code: str) -> str:
         return code
 
 
+def _product_text(code: str) -> str:
+    """A product's name in the active language (the model sees its code in lower case)."""
+    from django.db import DatabaseError
+
+    from loans.models import LoanProduct
+
+    try:
+        product = LoanProduct.objects.filter(code__iexact=code).first()
+    except DatabaseError:  # pragma: no cover - no products table (a bare scoring run)
+        product = None
+    return product.display_name if product is not None else code.upper()
+
+
 def _level_text(feature: str, level: str):
     from customers.models import CityTier
 
@@ -111,6 +124,8 @@ def _level_text(feature: str, level: str):
     if feature == "industry":
         # Looked up when rendered, in the language active then.
         return lazy(_industry_text, str)(level)
+    if feature == "product":
+        return lazy(_product_text, str)(level)
     if feature == "city_tier":
         try:
             return dict(CityTier.choices).get(int(level), level)

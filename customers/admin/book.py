@@ -45,6 +45,7 @@ from customers.services import (
 )
 from customers.services.customers import GOVERNED_FIELDS, RATING_FIELDS, customer_can_rate
 from customers.validators import normalize_credit_code, normalize_mobile_phone
+from loansite.admin_progress import ProgressRefreshMixin
 from loansite.admin_selection import selection_confirmed, selection_of
 from loansite.errors import ApplicationError
 from loansite.exports import SpreadsheetExportMixin
@@ -286,7 +287,7 @@ class CustomerAdmin(
             " ",
             '<span class="tag-chip"><svg class="tag-dot" width="10" height="10" aria-hidden="true">'
             '<circle cx="5" cy="5" r="5" fill="{}"></circle></svg>{}</span>',
-            ((tag.colour, tag.name) for tag in obj.tags.all()),
+            ((tag.colour, str(tag)) for tag in obj.tags.all()),
         )
 
     @admin.display(description=_("debt ratio"))
@@ -540,7 +541,7 @@ class CustomerAdmin(
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ImportJobAdmin(ProgressRefreshMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/customers/importjob/change_form.html"
     list_display = [
         "created_at",

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 from customers.admin.common import breakdown_table
+from customers.admin.reference import ManagerCityFilter
 from customers.forms import (
     RelationshipManagerAdminForm,
 )
@@ -15,6 +16,7 @@ from customers.models import (
     MatchingRun,
     RelationshipManager,
 )
+from loansite.admin_progress import ProgressRefreshMixin
 from loansite.scoping import ScopedAdminMixin
 
 
@@ -24,8 +26,18 @@ class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     form = RelationshipManagerAdminForm
 
-    list_display = ["__str__", "branch", "city", "seniority", "expertise", "load", "capacity", "utilisation", "active"]
-    list_filter = ["active", "city", "seniority"]
+    list_display = [
+        "__str__",
+        "branch",
+        "city_name",
+        "seniority",
+        "expertise",
+        "load",
+        "capacity",
+        "utilisation",
+        "active",
+    ]
+    list_filter = ["active", ManagerCityFilter, "seniority"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "branch", "city"]
     raw_id_fields = ["user"]
     list_select_related = ["user"]
@@ -33,9 +45,18 @@ class RelationshipManagerAdmin(AuditedModelAdmin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_customers=Count("customers"))
 
+    @admin.display(description=_("city"), ordering="city")
+    def city_name(self, obj):
+        from customers.reference import city_label
+
+        return city_label(obj.city)
+
     @admin.display(description=_("industries"))
     def expertise(self, obj):
-        return ", ".join(obj.industries or [])
+        # The industries' names in the reader's language, not their codes.
+        from customers.reference import industry_label
+
+        return ", ".join(industry_label(code) for code in obj.industries or [])
 
     @admin.display(description=_("customers"), ordering="n_customers")
     def load(self, obj):
@@ -71,7 +92,7 @@ class AssignmentAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MatchingRun)
-class MatchingRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MatchingRunAdmin(ProgressRefreshMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/customers/matchingrun/change_form.html"
     list_display = ["pk", "created_at", "scope", "status", "progress", "assigned", "total_score", "greedy_score"]
     list_filter = ["status", "scope"]

@@ -90,3 +90,14 @@ class CustomerCityFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(city=self.value()) if self.value() else queryset
+
+
+class ManagerCityFilter(CustomerCityFilter):
+    """The relationship managers' cities, named in the page's language."""
+
+    def lookups(self, request, model_admin):
+        from customers.models import RelationshipManager
+        from customers.reference import city_label
+
+        values = RelationshipManager.objects.order_by("city").values_list("city", flat=True).distinct()
+        return [(value, city_label(value)) for value in values if value]

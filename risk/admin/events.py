@@ -36,7 +36,7 @@ class RiskEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "customer",
         "level",
         "score",
-        "rules_hit",
+        "rules",
         "source",
         "signal_key",
         "status",
@@ -62,7 +62,9 @@ class RiskEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("rules hit"))
     def rules(self, obj):
-        return ", ".join(obj.rules_hit)
+        from risk.selectors import risk_rule_labels
+
+        return risk_rule_labels(obj.rules_hit)
 
     def get_urls(self):
         from risk.admin import views

@@ -158,15 +158,16 @@ def test_the_workbench_flags_column_and_the_application_page_show_open_events(ma
     application = ApplicationFactory(customer=customer, status="submitted")
     approver = client_for(make_user("approver", role=CREDIT_APPROVER))
     before = approver.get("/admin/loans/loanapplication/").content.decode()
-    assert "large_amount" not in before
+    assert "large amount" not in before
     event = high_event(customer)
     page = approver.get("/admin/loans/loanapplication/").content.decode()
-    assert "High: geo_velocity, large_amount" in page
+    # The rules by name, not by code.
+    assert "High: another city within an hour, large amount" in page
     detail = approver.get(f"/admin/loans/loanapplication/{application.pk}/change/").content.decode()
     assert 'id="customer-risk-events"' in detail and f"RE-{event.pk}" in detail
     event.status = "resolved"
     event.save()
-    assert "large_amount" not in approver.get("/admin/loans/loanapplication/").content.decode()
+    assert "large amount" not in approver.get("/admin/loans/loanapplication/").content.decode()
 
 
 def test_alert_actions(analyst, customer):
