@@ -40,7 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from loansite.dashboard.periods import Period, local_zone
+from loansite.dashboard.periods import LocalDate, Period, local_zone
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -294,9 +294,15 @@ def _funnel_row(row: dict) -> dict:
 def funnel_report(*, filters: ReportFilters) -> dict:
     """Applications submitted in the period: each step's count and rate, per local month and in all."""
     apps = _applications(filters)
+    # The local month in the database; on MySQL/MariaDB by the zone's fixed offset (no zone tables).
+    window = (
+        (filters.period.start, filters.period.end)
+        if filters.period
+        else (dt.datetime(2000, 1, 1, tzinfo=local_zone()), timezone.now())
+    )
     rows = [
         _funnel_row(row)
-        for row in apps.annotate(month=TruncMonth("submitted_at", tzinfo=local_zone()))
+        for row in apps.annotate(month=TruncMonth(LocalDate("submitted_at", window=window)))
         .values("month")
         .annotate(**_funnel_aggregates())
         .order_by("month")
