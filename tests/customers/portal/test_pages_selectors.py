@@ -124,7 +124,8 @@ def test_the_manager_card_says_why_they_were_matched_in_words_and_not_the_intern
     assert all("internal" not in r["text"] for r in card.reasons)
     with translation.override("zh-hans"):
         chinese = portal_manager(customer=customer)
-    assert chinese.reasons[0]["text"] != texts["industry"]
+    assert chinese.reasons[0]["text"] == "您的客户经理擅长您所在的行业（零售）。"
+    assert chinese.reasons[1]["title"] == "所在地"
 
 
 def test_no_manager_no_card():
