@@ -134,10 +134,11 @@ def portal_reset_request(*, login: str) -> PortalCode:
     return _code_issue(purpose=PortalCode.Purpose.RESET, phone=account.phone if account else None, account=account)
 
 
-def _code_check(*, code_id, purpose: str, code: str) -> PortalCode:
-    """The code row if ``code`` is right (and marks it used); raises ``ValidationFailed`` with one
-    message for every failure (wrong, expired, used up, or matched nobody). Each try counts, in a
-    transaction of its own: call it outside the caller's transaction."""
+def _code_check(*, code_id, purpose: str, code: str, consume: bool = True) -> PortalCode:
+    """The code row if ``code`` is right (and marks it used unless ``consume`` is False: the caller
+    then takes it with :func:`_code_consume`); raises ``ValidationFailed`` with one message for
+    every failure (wrong, expired, used up, or matched nobody). Each try counts, in a transaction
+    of its own: call it outside the caller's transaction."""
     wrong = ValidationFailed(_("The code is not valid or has expired. Ask for a new code."))
     try:
         code_id = str(code_id or "")
@@ -150,7 +151,7 @@ def _code_check(*, code_id, purpose: str, code: str) -> PortalCode:
             PortalCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
             right = hmac.compare_digest(row.code_hash, _keyed("code", (code or "").strip()))
             matched = row.customer_id is not None or row.account_id is not None
-            if right and matched:
+            if right and matched and consume:
                 row.used_at = timezone.now()
                 PortalCode.objects.filter(pk=row.pk).update(used_at=row.used_at)
     except (ValidationError, ValueError) as exc:  # not a UUID
@@ -158,6 +159,12 @@ def _code_check(*, code_id, purpose: str, code: str) -> PortalCode:
     if not (right and matched):
         raise wrong
     return row
+
+
+def _code_consume(row: PortalCode) -> None:
+    """Take a checked code once (a concurrent use of the same code loses)."""
+    if not PortalCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=timezone.now()):
+        raise ValidationFailed(_("The code is not valid or has expired. Ask for a new code."))
 
 
 def _password_check(password: str, account=None) -> None:
@@ -174,10 +181,12 @@ def portal_account_register(*, code_id, code: str, password: str, username: str 
     """Create an account for the customer a registration code was sent for: its login phone is
     the customer's phone on file (where the code went)."""
     username = (username or "").strip() or None
+    _password_check(password, PortalAccount(username=username))
+    # Whether a username is taken is told only to someone holding a right code (no enumeration
+    # of login names); the code is kept for a second try with another name.
+    row = _code_check(code_id=code_id, purpose=PortalCode.Purpose.REGISTER, code=code, consume=False)
     if username and PortalAccount.objects.filter(username__iexact=username).exists():
         raise Conflict(_("This username is taken. Choose another one."), extra={"username": True})
-    _password_check(password, PortalAccount(username=username))
-    row = _code_check(code_id=code_id, purpose=PortalCode.Purpose.REGISTER, code=code)
     customer = row.customer
     exists = _("An account already exists for this phone. Sign in, or reset the password.")
     if PortalAccount.objects.filter(phone=customer.phone).exists():
@@ -186,6 +195,7 @@ def portal_account_register(*, code_id, code: str, password: str, username: str 
     account.set_password(password)
     try:
         with transaction.atomic():
+            _code_consume(row)
             account.save(force_insert=True)
             PortalAccess.objects.create(account=account, customer=customer, consent_updated_at=timezone.now())
             with acting_as(account):

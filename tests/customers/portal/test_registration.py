@@ -173,3 +173,17 @@ def test_codes_to_one_phone_are_limited_whatever_the_address(client, sms_outbox,
     ]
     assert all(SENT in answer.content.decode() for answer in answers)
     assert len(sms_outbox) == 2
+
+
+def test_taken_usernames_are_told_only_to_holders_of_a_right_code(client, sms_outbox, account):
+    customer = CustomerFactory()
+    _ask(client, customer.credit_code, CustomerFactory().phone)  # matches nobody: no code sent
+    response = _verify(client, "123456", username=account.username)
+    body = response.content.decode()
+    assert "This username is taken" not in body and "The code is not valid" in body
+    # The real customer with a right code hears it, and keeps the code for another name.
+    _ask(client, customer.credit_code, customer.phone)
+    code = _code(sms_outbox)
+    assert "This username is taken" in _verify(client, code, username=account.username.upper()).content.decode()
+    assert _verify(client, code, username="another-name").status_code == 302
+    assert PortalAccount.objects.filter(username="another-name").exists()
