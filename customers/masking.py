@@ -58,3 +58,19 @@ def customer_identifiers_viewed(*, actor, customer, where: str) -> None:
         changes={"shown_in_full": ["id_number"], "where": where},
         reason="Full ID number shown",
     )
+
+
+def application_identifiers_viewed(*, actor, application, where: str) -> None:
+    """Record that ``actor`` was shown an ID number in full on ``application``'s page or answer
+    (the one the applicant gave, or the matched customer's)."""
+    claimed = (application.claimed_identity or {}).get("id_number")
+    on_file = application.identity_match or application.customer
+    if not claimed and not getattr(on_file, "id_number", None):
+        return
+    audit_record(
+        action=AuditAction.EXPORT,
+        actor=actor,
+        target=application,
+        changes={"shown_in_full": ["id_number"], "where": where},
+        reason="Full ID number shown",
+    )

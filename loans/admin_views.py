@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEntry
+from customers.masking import application_identifiers_viewed, identifiers_visible
 from loans import services
 from loans.forms import AssignReviewerForm, ReasonForm
 from loans.models import ApplicationSnapshot, LoanApplication
@@ -145,9 +146,13 @@ IDENTITY_ROWS = (
 )
 
 
-def application_identity_rows(app: LoanApplication) -> list[dict]:
+def application_identity_rows(app: LoanApplication, *, masked: bool = False) -> list[dict]:
     """``{"label", "claimed", "on_file", "differs"}`` per detail: what the applicant gave
-    beside the record of the customer on file these details named."""
+    beside the record of the customer on file these details named (ID and phone numbers
+    ``masked`` for users without customers.view_identifiers; compared in full)."""
+    from customers.masking import mask_id_number, mask_phone
+
+    shown = {"id_number": mask_id_number, "phone": mask_phone} if masked else {}
     claimed = app.claimed_identity or {}
     on_file = app.identity_match or app.customer
     rows = []
@@ -161,12 +166,32 @@ def application_identity_rows(app: LoanApplication) -> list[dict]:
         rows.append(
             {
                 "label": label,
-                "claimed": given_text or "-",
-                "on_file": record_text or "-",
+                "claimed": (shown[name](given_text) if name in shown else given_text) or "-",
+                "on_file": (shown[name](record_text) if name in shown else record_text) or "-",
                 "differs": on_file is not None and not _same_value(name, given_text, record_text),
             }
         )
     return rows
+
+
+def _identity_rows(request, app) -> list[dict]:
+    """The identity table for this user: masked without customers.view_identifiers, else in
+    full with the view audited (once per page, with the customer's code below)."""
+    full = identifiers_visible(request.user)
+    if full and request.method == "GET":
+        application_identifiers_viewed(actor=request.user, application=app, where="admin")
+    if not app.claimed_identity:
+        return []
+    return application_identity_rows(app, masked=not full)
+
+
+def _customer_code(request, customer) -> str:
+    """The credit code, or the owner's ID number (masked without customers.view_identifiers)."""
+    from customers.masking import id_number_for
+
+    if customer is None:
+        return ""
+    return customer.credit_code or id_number_for(request.user, customer.id_number)
 
 
 def _same_value(name: str, given: str, record: str) -> bool:
@@ -214,7 +239,8 @@ def application_page_context(model_admin, request, object_id) -> dict:
         "headroom": credit_line_headroom(customer=customer) if line else None,
         "identity_to_verify": app.status == LoanApplication.Status.PENDING_VERIFICATION,
         "identity_match": app.identity_match,
-        "identity_rows": application_identity_rows(app) if app.claimed_identity else [],
+        "identity_rows": _identity_rows(request, app),
+        "customer_code": _customer_code(request, customer),
         "other_applications": customer_other_applications(application=app),
         "decisions": application_history(application=app),
         "audit_entries": audit[:50],

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from customers.masking import mask_id_number, mask_phone
 from customers.models import Customer
 from loans.models import ApprovalDecision, LoanApplication, LoanProduct, LoanPurpose, RepaymentMethod
 from loansite.scoping import scope_customers
@@ -102,12 +103,29 @@ class ApplicationOutputSerializer(serializers.ModelSerializer):
             "identity_match",
         )
 
+    def to_representation(self, instance):
+        # Phone and ID numbers masked unless the view says the user sees them in full (one
+        # application, customers.view_identifiers; customers/masking.py).
+        data = super().to_representation(instance)
+        if not self.context.get("identifiers_full"):
+            data["contact_phone"] = mask_phone(data.get("contact_phone"))
+            claimed = data.get("claimed_identity")
+            if isinstance(claimed, dict):
+                data["claimed_identity"] = {
+                    **claimed,
+                    **{key: mask(claimed[key]) for key, mask in MASKED.items() if claimed.get(key)},
+                }
+        return data
+
 
 class ApplicationDetailSerializer(ApplicationOutputSerializer):
     decisions = DecisionSerializer(many=True, read_only=True)
 
     class Meta(ApplicationOutputSerializer.Meta):
         fields = (*ApplicationOutputSerializer.Meta.fields, "decisions")
+
+
+MASKED = {"id_number": mask_id_number, "phone": mask_phone}
 
 
 class CustomerInBookField(serializers.PrimaryKeyRelatedField):

@@ -5,6 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from customers.masking import application_identifiers_viewed, identifiers_visible
 from loans import services
 from loans.api import serializers as s
 from loans.api.filters import ApplicationFilter
@@ -74,9 +75,23 @@ class ApplicationViewSet(
             qs = qs.prefetch_related("decisions__decider")
         return qs
 
+    def retrieve(self, request, *args, **kwargs):
+        app = self.get_object()
+        if identifiers_visible(request.user):
+            application_identifiers_viewed(actor=request.user, application=app, where="api")
+        return Response(self.get_serializer(app).data)
+
+    def get_serializer_context(self):
+        # One application in full (phone, claimed ID number) for users who may see identifiers.
+        context = super().get_serializer_context()
+        if self.action == "retrieve":
+            context["identifiers_full"] = identifiers_visible(self.request.user)
+        return context
+
     def _out(self, app, code=status.HTTP_200_OK):
         app = self.get_queryset().get(pk=app.pk)
-        return Response(s.ApplicationDetailSerializer(app).data, status=code)
+        context = {"identifiers_full": identifiers_visible(self.request.user)}
+        return Response(s.ApplicationDetailSerializer(app, context=context).data, status=code)
 
     @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationDetailSerializer})
     def create(self, request, *args, **kwargs):

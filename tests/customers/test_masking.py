@@ -141,3 +141,52 @@ def test_api_detail_full_for_holders_audited_masked_for_others(make_user, office
     body = _api(make_user("ops", role="Model ops")).get(f"/api/v1/customers/{customer.pk}/").json()
     assert body["phone"] == "138****5678" and body["id_number"] == mask_id_number(customer.id_number)
     assert _views(customer).count() == 1
+
+
+@pytest.fixture
+def public_application(customer):
+    from tests.loans.factories import ApplicationFactory
+
+    return ApplicationFactory(
+        customer=customer,
+        status="submitted",
+        channel="public",
+        contact_phone=PHONE,
+        claimed_identity={"name": customer.name, "id_number": customer.id_number, "phone": PHONE},
+    )
+
+
+def _app_views(app):
+    return AuditEntry.objects.filter(target_type="loans.loanapplication", target_id=str(app.pk), action="export")
+
+
+def test_application_page_identity_rows_masked_for_analysts(client, make_user, public_application):
+    client.force_login(make_user("analyst", role="Risk analyst"))
+    url = reverse("admin:loans_loanapplication_change", args=[public_application.pk])
+    response = client.get(url)
+    rows = response.context["identity_rows"]
+    shown = {row["claimed"] for row in rows} | {row["on_file"] for row in rows}
+    assert "138****5678" in shown and PHONE not in shown
+    assert public_application.claimed_identity["id_number"] not in response.content.decode()
+    assert not _app_views(public_application).exists()
+
+
+def test_application_page_identity_rows_full_and_audited_for_approvers(client, make_user, public_application):
+    client.force_login(make_user("approver", role="Credit approver"))
+    response = client.get(reverse("admin:loans_loanapplication_change", args=[public_application.pk]))
+    assert public_application.claimed_identity["id_number"] in response.content.decode()
+    assert _app_views(public_application).count() == 1
+
+
+def test_application_api_masks_lists_and_shows_detail_to_holders(make_user, officer, public_application):
+    url = "/api/v1/loans/applications/"
+    row = next(r for r in _api(officer).get(url).json()["results"] if r["id"] == public_application.pk)
+    assert row["contact_phone"] == "138****5678" and row["claimed_identity"]["phone"] == "138****5678"
+    assert row["claimed_identity"]["id_number"] == mask_id_number(public_application.claimed_identity["id_number"])
+    detail = _api(officer).get(f"{url}{public_application.pk}/").json()
+    assert detail["contact_phone"] == PHONE
+    assert detail["claimed_identity"]["id_number"] == public_application.claimed_identity["id_number"]
+    assert _app_views(public_application).count() == 1
+    detail = _api(make_user("ops", role="Model ops")).get(f"{url}{public_application.pk}/").json()
+    assert detail["contact_phone"] == "138****5678"
+    assert _app_views(public_application).count() == 1
