@@ -215,4 +215,8 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AddIndex(
+            model_name="loanapplication",
+            index=models.Index(fields=["decided_at"], name="loan_app_decided_idx"),
+        ),
     ]

@@ -234,6 +234,8 @@ class LoanApplication(EncryptedFieldsModel):
             # pipeline's prior-application counts (no table reads) and "status for a customer".
             models.Index(fields=["customer", "created_at", "status"], name="loan_app_customer_time_idx"),
             models.Index(fields=["submitted_at"], name="loan_app_submitted_idx"),
+            # The dashboard's approvals by period and month.
+            models.Index(fields=["decided_at"], name="loan_app_decided_idx"),
         ]
         permissions = [
             ("submit_loanapplication", _("Can submit loan applications")),

@@ -87,15 +87,16 @@ def _cohort(column: str) -> str:
     return f"strftime('%%Y-%%m-01', {column})"
 
 
-def _defaulted(day: str, *, current: bool) -> str:
-    """SQL true when loan ``l`` had defaulted by ``day`` (one %s parameter: the date)."""
-    ever = (
-        f"EXISTS (SELECT 1 FROM {T_CHANGE} h WHERE h.loan_id = l.id AND h.to_class IN {NPL}"
-        f" AND h.status = 'applied' AND h.date <= {day})"
+def _defaulted(*, current: bool) -> tuple[str, str]:
+    """A join giving the loans that an applied change made non-performing by D (one %s
+    parameter: the date; alias ``dd``), and the SQL true when loan ``l`` had defaulted by D."""
+    join = (
+        f"LEFT JOIN (SELECT DISTINCT h.loan_id AS loan_id FROM {T_CHANGE} h WHERE h.to_class IN {NPL}"
+        f" AND h.status = 'applied' AND h.date <= %s) dd ON dd.loan_id = l.id"
     )
     if current:
-        return f"(l.risk_class IN {NPL} OR l.status = 'written_off' OR {ever})"
-    return f"({ever})"
+        return join, f"(dd.loan_id IS NOT NULL OR l.risk_class IN {NPL} OR l.status = 'written_off')"
+    return join, "(dd.loan_id IS NOT NULL)"
 
 
 def _customers_joined(on: str = "") -> str:
@@ -117,16 +118,16 @@ def _portfolio_day(d: str) -> int:
 
 
 def _portfolio_vintage(d: str, *, current: bool) -> int:
-    defaulted = _defaulted("%s", current=current)
+    join, defaulted = _defaulted(current=current)
     cohort = _cohort("l.disbursement_date")
     return _execute(
         f"INSERT INTO {PortfolioVintage._meta.db_table} (date, cohort, owner_id, loans, principal,"
         f" defaulted_loans, defaulted_principal)"
         f" SELECT %s, {cohort}, {OWNER}, COUNT(*), SUM(l.principal),"
         f" SUM(CASE WHEN {defaulted} THEN 1 ELSE 0 END), SUM(CASE WHEN {defaulted} THEN l.principal ELSE 0 END)"
-        f" FROM {T_LOAN} l JOIN {_customers_joined('c.id = l.customer_id')}"
+        f" FROM {T_LOAN} l {join} JOIN {_customers_joined('c.id = l.customer_id')}"
         f" WHERE l.disbursement_date <= %s GROUP BY {cohort}, {OWNER}",
-        [d, d, d, d],
+        [d, d, d],
     )
 
 
@@ -147,18 +148,31 @@ def _portfolio_roll(day: datetime.date) -> int:
     )
 
 
+TMP_CUSTOMER = "portfolio_customer_tmp"
+
+
 def _portfolio_mix(d: str, *, current: bool) -> int:
     table = PortfolioMix._meta.db_table
     cols = f"INSERT INTO {table} (date, owner_id, dimension, item, customers, loans, outstanding_principal,"
     cols += " defaulted_loans, measures)"
-    defaulted = _defaulted("%s", current=current)
-    # Each customer's live loans, outstanding and defaulted loans (by D).
-    per_customer = (
-        f"(SELECT l.customer_id AS customer_id, SUM(CASE WHEN l.status IN {LIVE} THEN 1 ELSE 0 END) AS n,"
-        f" SUM(CASE WHEN l.status IN {LIVE} THEN l.outstanding_principal ELSE 0 END) AS o,"
-        f" SUM(CASE WHEN {defaulted} THEN 1 ELSE 0 END) AS bad"
-        f" FROM {T_LOAN} l WHERE l.disbursement_date <= %s GROUP BY l.customer_id) x"
+    join, defaulted = _defaulted(current=current)
+    # Each customer's live loans, outstanding, defaulted loans (by D) and loans over 30 days
+    # past due, once, in a temporary table the queries below join.
+    _execute(
+        f"DROP TEMPORARY TABLE IF EXISTS {TMP_CUSTOMER}"
+        if connection.vendor == "mysql"
+        else f"DROP TABLE IF EXISTS temp.{TMP_CUSTOMER}"
     )
+    _execute(
+        f"CREATE TEMPORARY TABLE {TMP_CUSTOMER} AS SELECT l.customer_id AS customer_id,"
+        f" SUM(CASE WHEN l.status IN {LIVE} THEN 1 ELSE 0 END) AS n,"
+        f" SUM(CASE WHEN l.status IN {LIVE} THEN l.outstanding_principal ELSE 0 END) AS o,"
+        f" SUM(CASE WHEN {defaulted} THEN 1 ELSE 0 END) AS bad,"
+        f" SUM(CASE WHEN l.status IN {LIVE} AND l.days_past_due > 30 THEN 1 ELSE 0 END) AS late"
+        f" FROM {T_LOAN} l {join} WHERE l.disbursement_date <= %s GROUP BY l.customer_id",
+        [d, d],
+    )
+    per_customer = f"{TMP_CUSTOMER} x"
     sums = "COUNT(*), COALESCE(SUM(x.n), 0), COALESCE(SUM(x.o), 0), COALESCE(SUM(x.bad), 0), '{}'"
     total = 0
     keys = {
@@ -171,13 +185,13 @@ def _portfolio_mix(d: str, *, current: bool) -> int:
         total += _execute(
             f"{cols} SELECT %s, {OWNER}, %s, {key}, {sums} FROM {_customers_joined()}"
             f" LEFT JOIN {per_customer} ON x.customer_id = c.id GROUP BY {OWNER}, {key}",
-            [d, dimension.value, d, d],
+            [d, dimension.value],
         )
     total += _execute(
         f"{cols} SELECT %s, {OWNER}, %s, t.name, {sums} FROM {_customers_joined()}"
         f" JOIN {T_TAGS} ct ON ct.customer_id = c.id JOIN {T_TAG} t ON t.id = ct.tag_id"
         f" LEFT JOIN {per_customer} ON x.customer_id = c.id GROUP BY {OWNER}, t.name",
-        [d, PortfolioMix.Dimension.TAG.value, d, d],
+        [d, PortfolioMix.Dimension.TAG.value],
     )
     # Every loan disbursed by D by its application's model grade: defaulted ones give the realised rate.
     grade = "COALESCE(a.score_grade, '')"
@@ -185,7 +199,8 @@ def _portfolio_mix(d: str, *, current: bool) -> int:
         f"{cols} SELECT %s, {OWNER}, %s, {grade}, COUNT(DISTINCT l.customer_id), COUNT(*),"
         f" SUM(CASE WHEN l.status IN {LIVE} THEN l.outstanding_principal ELSE 0 END),"
         f" SUM(CASE WHEN {defaulted} THEN 1 ELSE 0 END), '{{}}'"
-        f" FROM {T_LOAN} l JOIN {T_APP} a ON a.id = l.application_id JOIN {_customers_joined('c.id = l.customer_id')}"
+        f" FROM {T_LOAN} l {join} JOIN {T_APP} a ON a.id = l.application_id"
+        f" JOIN {_customers_joined('c.id = l.customer_id')}"
         f" WHERE l.disbursement_date <= %s GROUP BY {OWNER}, {grade}",
         [d, PortfolioMix.Dimension.GRADE.value, d, d],
     )
@@ -194,14 +209,10 @@ def _portfolio_mix(d: str, *, current: bool) -> int:
     measures = ", ".join(f"SUM({col}), COUNT({col})" for _name, col in RADAR_INDICATORS)
     rows = _fetch(
         f"SELECT {OWNER}, {risky}, COUNT(*), SUM(x.n), SUM(x.o), SUM(x.bad), {measures}"
-        f" FROM {_customers_joined()} JOIN (SELECT l.customer_id AS customer_id,"
-        f" SUM(CASE WHEN l.status IN {LIVE} THEN 1 ELSE 0 END) AS n,"
-        f" SUM(CASE WHEN l.status IN {LIVE} THEN l.outstanding_principal ELSE 0 END) AS o,"
-        f" SUM(CASE WHEN {defaulted} THEN 1 ELSE 0 END) AS bad,"
-        f" SUM(CASE WHEN l.status IN {LIVE} AND l.days_past_due > 30 THEN 1 ELSE 0 END) AS late"
-        f" FROM {T_LOAN} l WHERE l.disbursement_date <= %s GROUP BY l.customer_id) x ON x.customer_id = c.id"
-        f" GROUP BY {OWNER}, {risky}",
-        [d, d],
+        f" FROM {_customers_joined()} JOIN {per_customer} ON x.customer_id = c.id GROUP BY {OWNER}, {risky}"
+    )
+    _execute(
+        f"DROP TEMPORARY TABLE {TMP_CUSTOMER}" if connection.vendor == "mysql" else f"DROP TABLE temp.{TMP_CUSTOMER}"
     )
     objs = []
     for owner, is_risky, customers, loans, outstanding, bad, *values in rows:

@@ -51,6 +51,25 @@ def _arrears() -> None:
         )
 
 
+def _spread_applications() -> None:
+    """Applications submitted, decided and created on their loan's disbursement date (the
+    inserter leaves them all created now and never submitted), so periods hold realistic shares."""
+    from loans.models import Loan
+
+    app, loan = LoanApplication._meta.db_table, Loan._meta.db_table
+
+    def at(hour: str) -> str:
+        if connection.vendor == "mysql":
+            return f"(SELECT TIMESTAMP(l.disbursement_date, '{hour}') FROM {loan} l WHERE l.application_id = {app}.id)"
+        return f"(SELECT l.disbursement_date || ' {hour}' FROM {loan} l WHERE l.application_id = {app}.id)"
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {app} SET submitted_at = {at('01:00:00')}, decided_at = {at('05:00:00')},"
+            f" created_at = {at('00:30:00')}, status = 'disbursed' WHERE reference LIKE 'LA-BL-%%'"
+        )
+
+
 def _snapshot_loans(day: datetime.date) -> None:
     """What the close's snapshot step leaves for ``day``: one row per live loan."""
     from loans.models import Loan, LoanDaySnapshot
@@ -87,6 +106,7 @@ def bench_dashboard(ctx: BenchContext) -> list[Figure]:
     last_end = yesterday if month_end(yesterday) else previous_month_end(yesterday)
     days = sorted({previous_month_end(last_end), last_end, yesterday})
     try:
+        _spread_applications()
         _arrears()
         ctx.log(f"  per-loan snapshots for {', '.join(map(str, days))} ...")
         copies = []

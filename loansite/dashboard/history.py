@@ -86,6 +86,7 @@ def book_on(*, day: dt.date, owner: int | None = None) -> dict | None:
     par30 = ("31-60", "61-90", "91-180", "181-360", "360+")
     row = _owned(PortfolioDay.objects.filter(date=day), owner).aggregate(
         rows=Count("pk"),
+        loans=Sum("loans"),
         outstanding=Sum("outstanding_principal"),
         par30=Sum("outstanding_principal", filter=Q(dpd_bucket__in=par30)),
         npl=Sum("outstanding_principal", filter=Q(risk_class__in=NPL_CLASSES)),

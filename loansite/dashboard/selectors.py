@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Avg, Case, Count, DecimalField, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce
 
 from loansite.dashboard import history
 from loansite.dashboard.periods import LocalDate, Period, local_zone, month_starts
@@ -91,10 +91,22 @@ def _disbursed_in(period: Period):
     )
 
 
-def loan_figures(*, period: Period, owner: int | None = None) -> dict:
-    """Disbursed in the period, and the live book now: outstanding, PAR30 and NPL ratios."""
+def loan_figures(*, period: Period, owner: int | None = None, latest: dict | None = None) -> dict:
+    """Disbursed in the period, and the book: outstanding, PAR30 and NPL ratios, at the latest
+    close (``latest``: the daily portfolio sums, a few rows) or live before any close."""
     from loans.models.delinquency import NPL_CLASSES
 
+    if latest is not None:
+        row = (
+            _loans(owner)
+            .filter(disbursement_date__gte=period.previous.first_day, disbursement_date__lte=period.last_day)
+            .aggregate(disbursed=_disbursed_in(period), disbursed_before=_disbursed_in(period.previous))
+        )
+        book = history.book_on(day=latest["date"], owner=owner)
+        keys = ("outstanding", "par30", "npl", "par30_ratio", "npl_ratio")
+        row.update({key: book[key] for key in keys} if book else dict.fromkeys(keys))
+        row["live_loans"] = book["loans"] if book else 0
+        return row
     live = Q(status__in=LIVE_LOANS)
     row = _loans(owner).aggregate(
         disbursed=_disbursed_in(period),
@@ -181,15 +193,20 @@ def _change(now, before):
     return now - before
 
 
-def kpis(*, period: Period, owner: int | None = None) -> dict:
+def kpis(*, period: Period, owner: int | None = None, latest: dict | None = None) -> dict:
     """The KPI cards, each with its value for the previous period of equal length."""
     previous = period.previous
-    # One scan of the applications and one of the loans for both periods.
-    row = _applications(owner).aggregate(
-        **_application_aggregates(period, "now_"), **_application_aggregates(previous, "before_")
+    # One pass over the applications of both periods (submitted or decided in them).
+    both = Q(submitted_at__gte=previous.start, submitted_at__lt=period.end) | Q(
+        decided_at__gte=previous.start, decided_at__lt=period.end
+    )
+    row = (
+        _applications(owner)
+        .filter(both)
+        .aggregate(**_application_aggregates(period, "now_"), **_application_aggregates(previous, "before_"))
     )
     apps_now, apps_before = _application_row(row, "now_"), _application_row(row, "before_")
-    loans_now = loan_figures(period=period, owner=owner)
+    loans_now = loan_figures(period=period, owner=owner, latest=latest)
     loans_before = {"disbursed": loans_now["disbursed_before"]}
     book_before = book_at(day=previous.last_day, owner=owner)
     events_now, events_before = risk_event_figures(period=period), risk_event_figures(period=previous)
@@ -223,50 +240,48 @@ def kpis(*, period: Period, owner: int | None = None) -> dict:
 
 
 def growth_series(*, months: int = 12, owner: int | None = None, now=None) -> list[dict]:
-    """Per local month: applications submitted, approvals decided, amount disbursed."""
+    """Per local month: applications submitted, approvals decided, amount disbursed.
+
+    Each month is a range of aware date-times worked out here (local midnight on its first day
+    to the next month's), counted with conditional aggregates in one pass over the rows since
+    the first month: exact for any zone, no time zone conversion in the database."""
     starts = month_starts(months=months, now=now)
     zone = local_zone()
-    since = dt.datetime.combine(starts[0], dt.time.min, tzinfo=zone)
-    window = (since, now or dt.datetime.now(tz=zone))
+    bounds = [dt.datetime.combine(day, dt.time.min, tzinfo=zone) for day in starts]
+    nxt = starts[-1].replace(day=28) + dt.timedelta(days=4)
+    bounds.append(dt.datetime.combine(nxt.replace(day=1), dt.time.min, tzinfo=zone))
     apps = _applications(owner)
-    submitted = dict(
-        apps.filter(submitted_at__gte=since)
-        .annotate(month=TruncMonth(LocalDate("submitted_at", window=window)))
-        .values("month")
-        .annotate(n=Count("pk"))
-        .values_list("month", "n")
+    counts = {}
+    for i in range(len(starts)):
+        submitted = Q(submitted_at__gte=bounds[i], submitted_at__lt=bounds[i + 1])
+        decided = Q(decided_at__gte=bounds[i], decided_at__lt=bounds[i + 1], status__in=APPROVED)
+        counts[f"s{i}"] = Count("pk", filter=submitted)
+        counts[f"a{i}"] = Count("pk", filter=decided)
+    submitted_rows = apps.filter(submitted_at__gte=bounds[0], submitted_at__lt=bounds[-1]).aggregate(
+        **{k: v for k, v in counts.items() if k.startswith("s")}
     )
-    approved = dict(
-        apps.filter(decided_at__gte=since, status__in=APPROVED)
-        .annotate(month=TruncMonth(LocalDate("decided_at", window=window)))
-        .values("month")
-        .annotate(n=Count("pk"))
-        .values_list("month", "n")
+    approved_rows = apps.filter(decided_at__gte=bounds[0], decided_at__lt=bounds[-1], status__in=APPROVED).aggregate(
+        **{k: v for k, v in counts.items() if k.startswith("a")}
     )
-    disbursed = dict(
+    days = [*starts, nxt.replace(day=1)]
+    disbursed = (
         _loans(owner)
-        .filter(disbursement_date__gte=starts[0])
-        .annotate(month=TruncMonth("disbursement_date"))
-        .values("month")
-        .annotate(total=Sum("principal"))
-        .values_list("month", "total")
+        .filter(disbursement_date__gte=days[0], disbursement_date__lt=days[-1])
+        .aggregate(
+            **{
+                f"d{i}": Sum("principal", filter=Q(disbursement_date__gte=days[i], disbursement_date__lt=days[i + 1]))
+                for i in range(len(starts))
+            }
+        )
     )
-
-    def at(table, month):
-        for key, value in table.items():
-            key_date = key.astimezone(zone).date() if isinstance(key, dt.datetime) else key
-            if key_date == month:
-                return value
-        return None
-
     return [
         {
             "month": month,
-            "applications": at(submitted, month) or 0,
-            "approvals": at(approved, month) or 0,
-            "disbursed": at(disbursed, month) or ZERO,
+            "applications": submitted_rows[f"s{i}"] or 0,
+            "approvals": approved_rows[f"a{i}"] or 0,
+            "disbursed": disbursed[f"d{i}"] or ZERO,
         }
-        for month in starts
+        for i, month in enumerate(starts)
     ]
 
 
@@ -292,10 +307,13 @@ def status_series(*, period: Period, owner: int | None = None) -> list[dict]:
     )
 
 
-def dpd_series(*, owner: int | None = None) -> list[dict]:
-    """The live book by days-past-due bucket: loans and outstanding principal."""
+def dpd_series(*, owner: int | None = None, latest: dict | None = None) -> list[dict]:
+    """The book by days-past-due bucket: loans and outstanding principal, at the latest close
+    (``latest``, from ``history.book_latest``) or live before any."""
     from loans.models.delinquency import DPD_BUCKET_ORDER
 
+    if latest is not None:
+        return sorted(latest["dpd_bucket"], key=lambda r: DPD_BUCKET_ORDER.get(r["dpd_bucket"], 99))
     rows = list(
         _loans(owner)
         .filter(status__in=LIVE_LOANS)
@@ -305,10 +323,12 @@ def dpd_series(*, owner: int | None = None) -> list[dict]:
     return sorted(rows, key=lambda r: DPD_BUCKET_ORDER.get(r["dpd_bucket"], 99))
 
 
-def risk_class_series(*, owner: int | None = None) -> list[dict]:
-    """The live book by five-category class."""
+def risk_class_series(*, owner: int | None = None, latest: dict | None = None) -> list[dict]:
+    """The book by five-category class, at the latest close or live before any."""
     from loans.models.delinquency import RISK_CLASS_ORDER
 
+    if latest is not None:
+        return sorted(latest["risk_class"], key=lambda r: RISK_CLASS_ORDER.get(r["risk_class"], 99))
     rows = list(
         _loans(owner)
         .filter(status__in=LIVE_LOANS)
@@ -450,13 +470,14 @@ def dashboard_data(*, period: Period, sections: frozenset[str], owner: int | Non
 
 
 def dashboard_compute(*, period: Period, sections: frozenset[str], owner: int | None = None) -> dict:
+    latest = history.book_latest(owner=owner) if sections & {"kpis", "dpd", "risk_class"} else None
     builders = {
-        "kpis": lambda: kpis(period=period, owner=owner),
+        "kpis": lambda: kpis(period=period, owner=owner, latest=latest),
         "growth": lambda: growth_series(owner=owner),
         "industry": lambda: industry_series(period=period, owner=owner),
         "status": lambda: status_series(period=period, owner=owner),
-        "dpd": lambda: dpd_series(owner=owner),
-        "risk_class": lambda: risk_class_series(owner=owner),
+        "dpd": lambda: dpd_series(owner=owner, latest=latest),
+        "risk_class": lambda: risk_class_series(owner=owner, latest=latest),
         "risk_events": lambda: risk_event_series(period=period),
         "models": model_figures,
         "decision_queue": decision_queue,
@@ -472,4 +493,6 @@ def dashboard_compute(*, period: Period, sections: frozenset[str], owner: int | 
         "radar": lambda: history.risk_radar(owner=owner),
         "matching": lambda: history.matching_effect(period=period),
     }
-    return {name: builders[name]() for name in SECTIONS if name in sections}
+    data = {name: builders[name]() for name in SECTIONS if name in sections}
+    data["book_date"] = latest["date"] if latest else None
+    return data

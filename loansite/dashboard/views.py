@@ -404,6 +404,7 @@ def dashboard_context(request) -> dict:
             "form": form,
             "period": period,
             "own_book": owner is not None,
+            "book_date": data.get("book_date"),
             "cards": kpi_cards(data["kpis"], owner=owner) if "kpis" in data else [],
             "charts": charts,
             "models": [
