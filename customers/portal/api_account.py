@@ -23,6 +23,7 @@ from customers.portal.api_auth import (
 )
 from customers.portal.auth import account_customers, portal_customer
 from loansite.api.throttles import AuthRateThrottle, LoginRateThrottle
+from loansite.errors import ApplicationError
 from loansite.proxy import client_ip
 from loansite.throttling import retry_message
 
@@ -178,3 +179,158 @@ class MeView(PortalAPIView):
             "selected_customer": selected.pk,
         }
         return Response(MeSerializer(data).data)
+
+
+# --- profile, change requests, messages, password (the selected customer: X-Customer-Id) -------
+
+
+class ProfileSerializer(serializers.Serializer):
+    """What a customer may change directly; identity fields go through a change request."""
+
+    email = serializers.EmailField(required=False, allow_blank=True)
+    address = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    needs = serializers.ListField(child=serializers.SlugField(max_length=32), required=False, max_length=50)
+    interests = serializers.ListField(child=serializers.SlugField(max_length=32), required=False, max_length=50)
+    marketing_consent = serializers.BooleanField(required=False)
+
+
+class ProfileOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    credit_code = serializers.CharField(allow_null=True)
+    id_number = serializers.CharField(allow_null=True, help_text="Masked.")
+    phone = serializers.CharField(help_text="Masked.")
+    email = serializers.CharField()
+    address = serializers.CharField()
+    needs = serializers.ListField(child=serializers.CharField())
+    interests = serializers.ListField(child=serializers.CharField())
+    marketing_consent = serializers.BooleanField()
+
+
+def _profile_data(account, customer) -> dict:
+    from customers.models import PortalAccess
+    from loansite.sms import phone_masked
+
+    access = PortalAccess.objects.get(account=account, customer=customer)
+    id_number = customer.id_number
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "kind": customer.kind,
+        "credit_code": customer.credit_code,
+        "id_number": f"{id_number[:3]}***********{id_number[-4:]}" if id_number else None,
+        "phone": phone_masked(customer.phone),
+        "email": customer.email,
+        "address": customer.address,
+        "needs": sorted(customer.needs.values_list("code", flat=True)),
+        "interests": sorted(customer.interests.values_list("code", flat=True)),
+        "marketing_consent": access.marketing_consent,
+    }
+
+
+class ProfileView(PortalAPIView):
+    @extend_schema(responses=ProfileOutSerializer)
+    def get(self, request):
+        return Response(ProfileOutSerializer(_profile_data(request.user, portal_customer(request))).data)
+
+    @extend_schema(request=ProfileSerializer, responses=ProfileOutSerializer)
+    def patch(self, request):
+        from customers.models import Interest, Need
+
+        customer = portal_customer(request)
+        serializer = ProfileSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lists = {}
+        for name, model in (("needs", Need), ("interests", Interest)):
+            if name in data:
+                found = list(model.objects.filter(code__in=data[name]))
+                unknown = sorted(set(data[name]) - {item.code for item in found})
+                if unknown:
+                    raise exceptions.ValidationError({name: [_("Unknown: %(codes)s") % {"codes": ", ".join(unknown)}]})
+                lists[name] = found
+        try:
+            services.portal_profile_update(
+                account=request.user,
+                customer=customer,
+                contact={name: data[name] for name in services.CONTACT_FIELDS if name in data},
+                needs=lists.get("needs"),
+                interests=lists.get("interests"),
+                marketing_consent=data.get("marketing_consent"),
+            )
+        except ApplicationError as exc:
+            return Response({"detail": str(exc.message), **exc.extra}, status=exc.status_code)
+        customer.refresh_from_db()
+        return Response(ProfileOutSerializer(_profile_data(request.user, customer)).data)
+
+
+class ChangeRequestSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    credit_code = serializers.CharField(required=False, allow_blank=True, max_length=18)
+    id_number = serializers.CharField(required=False, allow_blank=True, max_length=18)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+
+class ChangeRequestView(PortalAPIView):
+    """Ask the bank to change identity fields (an officer decides; nothing changes before)."""
+
+    @extend_schema(
+        request=ChangeRequestSerializer,
+        responses={201: inline_serializer("PortalChangeRequestCreated", {"id": serializers.IntegerField()})},
+    )
+    def post(self, request):
+        customer = portal_customer(request)
+        serializer = ChangeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        note = data.pop("note", "")
+        try:
+            change = services.portal_change_request_create(
+                account=request.user, customer=customer, changes=data, note=note
+            )
+        except ApplicationError as exc:
+            return Response({"detail": str(exc.message), **exc.extra}, status=exc.status_code)
+        return Response({"id": change.pk}, status=status.HTTP_201_CREATED)
+
+
+class MessageSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    subject = serializers.CharField()
+    body = serializers.CharField()
+
+
+class MessagesView(PortalAPIView):
+    """Reminders and notices sent to the selected customer, newest first."""
+
+    @extend_schema(responses=MessageSerializer(many=True))
+    def get(self, request):
+        from customers.portal.selectors_accounts import portal_messages
+
+        items = portal_messages(customer=portal_customer(request))
+        return Response(MessageSerializer([item.__dict__ for item in items], many=True).data)
+
+
+class PasswordSerializer(serializers.Serializer):
+    old_password = serializers.CharField(trim_whitespace=False)
+    new_password = serializers.CharField(trim_whitespace=False)
+
+
+class PasswordView(PortalAPIView):
+    """Change the password: every other session and token of the account ends; the answer holds
+    a new token pair for this app."""
+
+    throttle_classes = [PortalAuthRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=PasswordSerializer, responses={200: TokenPair})
+    def post(self, request):
+        serializer = PasswordSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            account = services.portal_password_change(account=request.user, **serializer.validated_data)
+        except ApplicationError as exc:
+            return Response({"detail": str(exc.message)}, status=exc.status_code)
+        return Response(portal_token_pair(account=account))

@@ -16,6 +16,10 @@ urlpatterns = [
     path("auth/refresh/", api_account.RefreshView.as_view(), name="refresh"),
     path("auth/logout/", api_account.LogoutView.as_view(), name="logout"),
     path("auth/me/", api_account.MeView.as_view(), name="me"),
+    path("auth/password/", api_account.PasswordView.as_view(), name="password"),
+    path("profile/", api_account.ProfileView.as_view(), name="profile"),
+    path("profile/change-requests/", api_account.ChangeRequestView.as_view(), name="change-requests"),
+    path("messages/", api_account.MessagesView.as_view(), name="messages"),
 ]
 
 if find_spec("customers.portal.api_urls_pages"):
