@@ -120,7 +120,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "size",
         "sha256",
         "uploaded_by",
-        "uploaded_by_portal_account_id",
+        "uploaded_by_portal_account",
         "created_at",
     )
     exclude = ("storage_name",)

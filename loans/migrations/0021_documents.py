@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0011_import_kinds"),
+        ("customers", "0012_portal_accounts"),
         ("loans", "0018_decision_steps_not_final"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -43,9 +43,14 @@ class Migration(migrations.Migration):
                 ("size", models.PositiveBigIntegerField(verbose_name="size (bytes)")),
                 ("sha256", models.CharField(db_index=True, max_length=64, verbose_name="SHA-256")),
                 (
-                    "uploaded_by_portal_account_id",
-                    models.PositiveBigIntegerField(
-                        blank=True, db_index=True, null=True, verbose_name="uploaded by portal account"
+                    "uploaded_by_portal_account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="documents",
+                        to="customers.portalaccount",
+                        verbose_name="uploaded by portal account",
                     ),
                 ),
                 (
@@ -206,7 +211,7 @@ class Migration(migrations.Migration):
             model_name="document",
             constraint=models.CheckConstraint(
                 condition=models.Q(
-                    ("uploaded_by__isnull", True), ("uploaded_by_portal_account_id__isnull", True), _connector="OR"
+                    ("uploaded_by__isnull", True), ("uploaded_by_portal_account__isnull", True), _connector="OR"
                 ),
                 name="document_one_uploader",
             ),

@@ -58,10 +58,14 @@ class Document(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    # A customer's upload through the portal: the PortalAccount's id (customers.models_portal; a
-    # plain column until that model is in the tree, then a foreign key on the same column).
-    uploaded_by_portal_account_id = models.PositiveBigIntegerField(
-        _("uploaded by portal account"), null=True, blank=True, db_index=True
+    # A customer's upload through the portal (a PortalAccount, never a staff user).
+    uploaded_by_portal_account = models.ForeignKey(
+        "customers.PortalAccount",
+        verbose_name=_("uploaded by portal account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="documents",
     )
     created_at = models.DateTimeField(_("uploaded"), default=timezone.now, editable=False)
 
@@ -78,7 +82,7 @@ class Document(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(uploaded_by__isnull=True) | Q(uploaded_by_portal_account_id__isnull=True),
+                condition=Q(uploaded_by__isnull=True) | Q(uploaded_by_portal_account__isnull=True),
                 name="document_one_uploader",
             )
         ]

@@ -270,6 +270,16 @@ def _portal_has_customer(portal_account, customer_id: int) -> bool:
     return customer_id in document_portal_customer_ids(portal_account)
 
 
+def _audit_as(portal_account):
+    """Audit entries written in the block name the portal account (no staff actor, even when
+    someone is signed in to the admin in the same browser); a no-op for staff."""
+    if portal_account is None:
+        return contextlib.nullcontext()
+    from customers.portal.auth import acting_as
+
+    return acting_as(portal_account)
+
+
 @dataclass(frozen=True)
 class _Uploader:
     actor: object = None
@@ -339,43 +349,59 @@ def document_upload(
     content_type = document_detect(data)
     storage_name = _store(data, content_type)
     try:
-        document = Document.objects.create(
-            customer=customer,
-            application=application,
-            loan=loan,
-            kind=kind,
-            original_name=name,
-            storage_name=storage_name,
-            content_type=content_type,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            uploaded_by=who.actor,
-            uploaded_by_portal_account_id=who.portal_account.pk if who.portal_account is not None else None,
-        )
-        audit_record(
-            action=AuditAction.CREATE,
-            actor=who.actor,
-            target=document,
-            changes={
-                "customer": customer.pk,
-                "application": application.pk if application is not None else None,
-                "loan": loan.pk if loan is not None else None,
-                "kind": kind,
-                "file_name": name,
-                "content_type": content_type,
-                "size": document.size,
-                "sha256": document.sha256,
-                **who.audit_details,
-            },
-            reason=_("Document uploaded"),
-        )
-        if application is not None:
-            _fulfil_requests(document)
+        with _audit_as(who.portal_account):
+            document = _record_upload(
+                who,
+                customer=customer,
+                application=application,
+                loan=loan,
+                kind=kind,
+                name=name,
+                storage_name=storage_name,
+                content_type=content_type,
+                data=data,
+            )
     except BaseException:
         _unlink(storage_name)
         raise
     # Should a transaction further out roll back, the stored file is left without a row: nothing
     # can reach it (downloads go by row), and it holds no more than the uploader sent.
+    return document
+
+
+def _record_upload(who, *, customer, application, loan, kind, name, storage_name, content_type, data) -> Document:
+    document = Document.objects.create(
+        customer=customer,
+        application=application,
+        loan=loan,
+        kind=kind,
+        original_name=name,
+        storage_name=storage_name,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by=who.actor,
+        uploaded_by_portal_account_id=who.portal_account.pk if who.portal_account is not None else None,
+    )
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=who.actor,
+        target=document,
+        changes={
+            "customer": customer.pk,
+            "application": application.pk if application is not None else None,
+            "loan": loan.pk if loan is not None else None,
+            "kind": kind,
+            "file_name": name,
+            "content_type": content_type,
+            "size": document.size,
+            "sha256": document.sha256,
+            **who.audit_details,
+        },
+        reason=_("Document uploaded"),
+    )
+    if application is not None:
+        _fulfil_requests(document)
     return document
 
 
@@ -423,13 +449,14 @@ def document_open(*, document: Document, actor=None, portal_account=None):
             details.update(channel="portal", portal_account=portal_account.pk)
         else:
             details.update(channel="staff")
-        audit_record(
-            action=AuditAction.EXPORT,
-            actor=actor,
-            target=document,
-            changes=details,
-            reason=_("Document downloaded"),
-        )
+        with _audit_as(portal_account):
+            audit_record(
+                action=AuditAction.EXPORT,
+                actor=actor,
+                target=document,
+                changes=details,
+                reason=_("Document downloaded"),
+            )
     except BaseException:
         handle.close()
         raise

@@ -323,3 +323,89 @@ def test_cancel_request(officer, returned):
     doc_request.refresh_from_db()
     assert doc_request.status == DocumentRequest.Status.CANCELLED
     assert document_request_create(actor=officer, application=returned, kind="id").status == "open"
+
+
+# --- portal uploads (the service as the portal calls it) -------------------------------------
+
+
+@pytest.fixture
+def portal_account(returned):
+    from tests.customers.portal.factories import portal_account_make
+
+    return portal_account_make(returned.customer)
+
+
+def test_portal_upload_fulfils_the_request_and_names_the_account(officer, returned, portal_account):
+    from audit import context as audit_context
+
+    doc_request = document_request_create(actor=officer, application=returned, kind="bank_statements")
+    # Someone signed in to the admin in the same browser: the entries still name the account.
+    token = audit_context.activate(audit_context.RequestContext(user=officer))
+    try:
+        document = document_upload(
+            portal_account=portal_account,
+            customer=returned.customer,
+            application=returned,
+            kind="bank_statements",
+            file=samples.pdf_bytes(),
+            original_name="流水.pdf",
+        )
+        with document_open(portal_account=portal_account, document=document) as handle:
+            assert handle.read() == samples.pdf_bytes()
+    finally:
+        audit_context.deactivate(token)
+    document.refresh_from_db()
+    assert document.uploaded_by is None
+    assert document.uploaded_by_portal_account == portal_account
+    doc_request.refresh_from_db()
+    assert doc_request.status == DocumentRequest.Status.FULFILLED
+    entries = AuditEntry.objects.filter(target_type__in=["loans.document", "loans.documentrequest"]).exclude(
+        action=AuditAction.CREATE, target_type="loans.documentrequest"
+    )
+    assert {(e.action, e.target_type) for e in entries} == {
+        ("create", "loans.document"),
+        ("transition", "loans.documentrequest"),
+        ("export", "loans.document"),
+    }
+    for entry in entries:
+        assert entry.actor is None
+        assert entry.actor_repr == f"portal:{portal_account.pk}"
+    assert entries.get(action="create").changes["channel"] == "portal"
+
+
+def test_portal_upload_for_a_customer_the_account_does_not_hold_is_404(returned, portal_account):
+    other = CustomerFactory()
+    with pytest.raises(NotFound):
+        document_upload(portal_account=portal_account, customer=other, kind="other", file=samples.pdf_bytes())
+    other_app = ApplicationFactory(customer=other, status=LoanApplication.Status.RETURNED)
+    with pytest.raises(NotFound):
+        document_upload(
+            portal_account=portal_account,
+            customer=returned.customer,
+            application=other_app,
+            kind="other",
+            file=samples.pdf_bytes(),
+        )
+    assert not Document.objects.exists()
+
+
+def test_portal_upload_by_a_deactivated_account_refused(returned, portal_account):
+    portal_account.is_active = False
+    portal_account.save(update_fields=["is_active"])
+    with pytest.raises(NotAllowed):
+        document_upload(
+            portal_account=portal_account, customer=returned.customer, kind="other", file=samples.pdf_bytes()
+        )
+
+
+def test_upload_names_exactly_one_uploader(officer, returned, portal_account):
+    with pytest.raises(NotAllowed):
+        document_upload(customer=returned.customer, kind="other", file=samples.pdf_bytes())
+    with pytest.raises(NotAllowed):
+        document_upload(
+            actor=officer,
+            portal_account=portal_account,
+            customer=returned.customer,
+            kind="other",
+            file=samples.pdf_bytes(),
+        )

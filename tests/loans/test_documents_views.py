@@ -210,17 +210,18 @@ def test_officer_asks_for_documents_and_sees_the_customer_upload_arrive(client, 
     assert "No documents yet." in html
 
     # The customer's upload (the portal's call of the same service) arrives on the page.
+    from tests.customers.portal.factories import portal_account_make
+
     document = document_upload(
-        actor=users["admin"],
+        portal_account=portal_account_make(returned.customer),
         customer=returned.customer,
         application=returned,
         kind="bank_statements",
         file=samples.pdf_bytes(),
         original_name="流水.pdf",
     )
-    Document.objects.filter(pk=document.pk).update(uploaded_by=None, uploaded_by_portal_account_id=424242)
     html = client.get(reverse("admin:loans_loanapplication_change", args=[returned.pk])).content.decode()
-    assert "流水.pdf" in html and "document-new" in html
+    assert "流水.pdf" in html and "document-new" in html and "the customer (portal)" in html
     assert reverse("admin:loans_document_download", args=[document.pk]) in html
     statuses = dict(DocumentRequest.objects.values_list("kind", "status"))
     assert statuses == {"bank_statements": "fulfilled", "financial_statements": "open"}
