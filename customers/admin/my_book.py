@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from customers.reference import city_label
 from customers.selectors_book import DUE_AHEAD_DAYS, manager_of, my_book
 
 
@@ -30,6 +31,7 @@ def my_book_view(request, admin_site):
         "title": _("My book"),
         "book": book,
         "due_days": DUE_AHEAD_DAYS,
+        "manager_city": city_label(book.manager.city) if book.manager else "",
         "can_view_loans": request.user.has_perm("loans.view_loan"),
         "can_view_applications": request.user.has_perm("loans.view_loanapplication"),
     }
