@@ -2,12 +2,16 @@
 requests (officers approve or reject). Thin callers of customers.portal.services; no secret
 (password hash, security stamp, one-time code) is ever shown."""
 
+import threading
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from customers.models import PortalAccount, PortalChangeRequest
 from customers.portal import services
 from loansite.errors import ApplicationError
@@ -97,6 +101,9 @@ class PortalAccountAdmin(ReadOnlyMixin, admin.ModelAdmin):
         )
 
 
+_viewer = threading.local()
+
+
 class DecisionActionForm(ActionForm):
     reason = forms.CharField(label=_("Reason"), required=False, max_length=1000)
 
@@ -123,7 +130,40 @@ class PortalChangeRequestAdmin(ScopedAdminMixin, ReadOnlyMixin, admin.ModelAdmin
 
     @admin.display(description=_("requested changes"))
     def requested_changes(self, obj):
-        return "; ".join(f"{self._label(name)}: {value}" for name, value in sorted(obj.changes.items()))
+        """The new values; ID and phone numbers masked for readers without full identifiers."""
+        from customers.masking import id_number_for, phone_for
+
+        user = getattr(_viewer, "user", None)
+        shown = {}
+        for name, value in sorted(obj.changes.items()):
+            if name == "id_number":
+                value = id_number_for(user, value)
+            elif name == "phone":
+                value = phone_for(user, value)
+            shown[name] = value
+        return "; ".join(f"{self._label(name)}: {value}" for name, value in shown.items())
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from customers.masking import identifiers_visible
+
+        _viewer.user = request.user
+        try:
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # while the reader is known
+            obj = self.get_object(request, object_id)
+            if obj is not None and obj.changes.get("id_number") and identifiers_visible(request.user):
+                # A full ID number was shown: audited like the customer page's.
+                audit_record(
+                    action=AuditAction.EXPORT,
+                    actor=request.user,
+                    target=obj,
+                    changes={"shown_in_full": ["id_number"], "where": "admin change request"},
+                    reason="Full ID number shown",
+                )
+            return response
+        finally:
+            _viewer.user = None
 
     @staticmethod
     def _label(name):

@@ -169,3 +169,22 @@ def client_factory():
     from django.test import Client
 
     return Client
+
+
+def test_requested_id_number_is_masked_without_full_identifiers_and_audited_when_shown(
+    customer, make_user, client_factory
+):
+    account = portal_account_make(customer)
+    new_id = "110101199003071234"
+    request = PortalChangeRequest.objects.create(customer=customer, account=account, changes={"id_number": new_id})
+    url = f"/admin/customers/portalchangerequest/{request.pk}/change/"
+    auditor = client_factory()
+    auditor.force_login(make_user("portal-auditor", role="Auditor"))
+    page = auditor.get(url).content.decode()
+    assert new_id not in page and "110***********1234" in page
+    admin = client_factory()
+    admin.force_login(make_user("portal-admin4", role="Administrator"))
+    assert new_id in admin.get(url).content.decode()
+    assert AuditEntry.objects.filter(
+        action=AuditAction.EXPORT, target_type="customers.portalchangerequest", target_id=str(request.pk)
+    ).exists()
