@@ -179,7 +179,8 @@ class Interest(models.Model):
     name = models.CharField(_("name"), max_length=64)
 
     class Meta:
-        verbose_name = _("interest")
+        # Its own context: "interest" on a loan is 利息, a customer's interest 兴趣.
+        verbose_name = pgettext_lazy("customer interest", "interest")
         verbose_name_plural = _("interests")
         ordering = ["name"]
 
@@ -191,7 +192,7 @@ class Seniority(models.IntegerChoices):
     JUNIOR = 1, _("Junior")
     INTERMEDIATE = 2, _("Intermediate")
     SENIOR = 3, _("Senior")
-    PRINCIPAL = 4, _("Principal")
+    PRINCIPAL = 4, pgettext_lazy("seniority", "Principal")  # not a loan's principal (本金)
 
 
 class RelationshipManager(models.Model):
@@ -210,7 +211,7 @@ class RelationshipManager(models.Model):
     )
     seniority = models.PositiveSmallIntegerField(_("seniority"), choices=Seniority.choices, default=Seniority.JUNIOR)
     capacity = models.PositiveIntegerField(_("capacity (max customers)"), default=50)
-    active = models.BooleanField(_("active"), default=True, db_index=True)
+    active = models.BooleanField(pgettext_lazy("relationship manager", "active"), default=True, db_index=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

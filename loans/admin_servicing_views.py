@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from loans import schedules
 from loans.models import Disbursement, Installment, Loan, LoanApplication, Repayment
@@ -238,7 +238,7 @@ def _restructure(request, loan, data) -> str:
 
 def _quote_rows(quote) -> list[tuple]:
     return [
-        (_("On"), quote.on_date.isoformat()),
+        (pgettext("payoff quote", "On"), quote.on_date.isoformat()),
         (_("Arrears (principal, interest, penalty)"), quote.arrears),
         (_("Principal not yet due"), quote.principal),
         (_("Interest to date"), quote.interest),

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LoansConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "loans"
-    verbose_name = _("Loans")
+    # Its own context: the dashboard's "Loans" is a count (贷款笔数).
+    verbose_name = pgettext_lazy("app", "Loans")
 
     def ready(self):
         from django.db.models.signals import post_delete, post_save
