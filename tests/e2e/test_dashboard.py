@@ -12,13 +12,27 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from loans.models import LoanApplication
+from loans.models import LoanApplication, LoanDaySnapshot
+from loans.services.portfolio import portfolio_backfill
 from loansite import roles
 from tests.loans.factories import ApplicationFactory, CustomerFactory, LoanFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR") or Path(settings.BASE_DIR) / "var" / "artifacts")
-CHARTS = ("growth", "industry", "status", "dpd", "risk_class")
+CHARTS = (
+    "growth",
+    "industry",
+    "status",
+    "dpd",
+    "risk_class",
+    # From the daily portfolio snapshots.
+    "aging_trend",
+    "class_trend",
+    "vintage",
+    "grades",
+    "radar",
+    "distribution_city",
+)
 # Pixels a chart drew: a blank canvas reads as all transparent.
 DRAWN = """(id) => {
   const c = document.getElementById(id);
@@ -31,6 +45,7 @@ DRAWN = """(id) => {
 
 def _book():
     now = timezone.now()
+    loans = []
     for i, (industry, score) in enumerate((("retail", 700), ("catering", 620), ("retail", 560))):
         customer = CustomerFactory(industry=industry, credit_score=score)
         status = (LoanApplication.Status.APPROVED, LoanApplication.Status.REJECTED, LoanApplication.Status.SUBMITTED)[i]
@@ -42,16 +57,34 @@ def _book():
             submitted_at=now - dt.timedelta(hours=2),
             decided_at=now - dt.timedelta(hours=1) if i < 2 else None,
         )
-        LoanFactory(
-            application__customer=customer,
-            principal=Decimal("80000.00"),
-            outstanding_principal=Decimal("60000.00"),
-            disbursement_date=timezone.localdate() - dt.timedelta(days=40 * i),
-            status="overdue" if i else "active",
-            days_past_due=45 * i,
-            dpd_bucket=("current", "31-60", "61-90")[i],
-            risk_class=("normal", "special_mention", "special_mention")[i],
+        loans.append(
+            LoanFactory(
+                application__customer=customer,
+                application__score_grade="ABC"[i],
+                principal=Decimal("80000.00"),
+                outstanding_principal=Decimal("60000.00"),
+                disbursement_date=timezone.localdate() - dt.timedelta(days=2 + 40 * i),
+                status="overdue" if i else "active",
+                days_past_due=45 * i,
+                dpd_bucket=("current", "31-60", "61-90")[i],
+                risk_class=("normal", "special_mention", "special_mention")[i],
+            )
         )
+    # Two closes' per-loan snapshots (the last month end and yesterday), then their portfolio sums.
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    for day in sorted({yesterday.replace(day=1) - dt.timedelta(days=1), yesterday}):
+        for loan in loans:
+            if loan.disbursement_date <= day:
+                LoanDaySnapshot.objects.create(
+                    loan=loan,
+                    date=day,
+                    status=loan.status,
+                    days_past_due=loan.days_past_due,
+                    dpd_bucket=loan.dpd_bucket,
+                    risk_class=loan.risk_class,
+                    outstanding_principal=loan.outstanding_principal,
+                )
+    portfolio_backfill()
 
 
 def test_dashboard_draws_its_charts_offline(page, admin_login, make_user):
