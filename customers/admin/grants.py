@@ -57,6 +57,11 @@ class CustomerAccessGrantAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"actor": request.user})
 
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "customer", "reason", "expires_at"]
+        return ["user", "customer", "reason", "expires_at", *self.readonly_fields]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
             return ["user", "customer", "reason", "expires_at", *self.readonly_fields]

@@ -98,3 +98,24 @@ def test_my_book_queries_do_not_grow_with_the_book(client, manager_user, django_
     client.get(reverse("admin:my_book"))
     with django_assert_max_num_queries(30):
         assert client.get(reverse("admin:my_book")).status_code == 200
+
+
+def test_bootstrap_gives_demo_managers_a_password_once(make_user):
+    """The demo's relationship managers (made without a password) get one, printed once."""
+    import io
+
+    from django.core.management import call_command
+
+    user = make_user("rm001", role="Loan officer")
+    user.set_unusable_password()
+    user.save()
+    ManagerFactory(user=user)
+    out = io.StringIO()
+    call_command("bootstrap", "--no-demo-data", stdout=out)
+    line = next(line for line in out.getvalue().splitlines() if line.strip().startswith("rm001"))
+    password = line.split()[-1]
+    user.refresh_from_db()
+    assert user.check_password(password)
+    again = io.StringIO()
+    call_command("bootstrap", "--no-demo-data", stdout=again)
+    assert "rm001" not in again.getvalue()
