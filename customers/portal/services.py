@@ -265,7 +265,8 @@ def portal_lockout_seconds(*, login: str, ip: str | None, account=None) -> int:
     return max(int(left) + 1, 0)
 
 
-def _failure_record(*, login: str, ip: str | None, account) -> None:
+def _failure_record(*, login: str, ip: str | None, account) -> int:
+    """Count one failed sign-in of the pair; the pair's count now."""
     key = _failure_key(login, ip, account)
     now = timezone.now()
     row = PortalLoginFailure.objects.filter(key=key).first()
@@ -273,8 +274,9 @@ def _failure_record(*, login: str, ip: str | None, account) -> None:
         row.failures = 0  # the cool-off passed: count afresh
     if row is None:
         PortalLoginFailure.objects.create(key=key, account=account, failures=1, last_at=now)
-    else:
-        PortalLoginFailure.objects.filter(pk=row.pk).update(failures=row.failures + 1, last_at=now, account=account)
+        return 1
+    PortalLoginFailure.objects.filter(pk=row.pk).update(failures=row.failures + 1, last_at=now, account=account)
+    return row.failures + 1
 
 
 class SignInRefused(ValidationFailed):
@@ -328,26 +330,21 @@ def portal_sign_in(
     account = portal_account_by_login(login)
     seconds = portal_lockout_seconds(login=login, ip=ip, account=account)
     label = account_label(account) if account is not None else "portal:"
+    audit_changes = {"channel": channel, "login_hash": _keyed("audit-login", login.strip().lower())[:16]}
+    audit_target = account or ("customers.portalaccount", "", "")
     if seconds:
-        with transaction.atomic(), audit_context_label(label):
-            audit_record(
-                action=AuditAction.LOCKED_OUT,
-                target=account or ("customers.portalaccount", "", ""),
-                changes={"channel": channel, "login_hash": _keyed("audit-login", login.strip().lower())[:16]},
-            )
+        # Refused unheard while locked (the lockout itself was audited when it began).
         raise SignInRefused(_("Too many failed sign-ins. Try again later."), reason="locked", seconds=seconds)
     right = account.check_password(password) if account is not None else _dummy_check(password)
     ok = right and account is not None and account.is_active
     event = {"ip": ip, "user_agent": user_agent, "device": device, "channel": channel}
     if not ok:
         with transaction.atomic():
-            _failure_record(login=login, ip=ip, account=account)
+            failures = _failure_record(login=login, ip=ip, account=account)
             with audit_context_label(label):
-                audit_record(
-                    action=AuditAction.LOGIN_FAILED,
-                    target=account or ("customers.portalaccount", "", ""),
-                    changes={"channel": channel, "login_hash": _keyed("audit-login", login.strip().lower())[:16]},
-                )
+                audit_record(action=AuditAction.LOGIN_FAILED, target=audit_target, changes=audit_changes)
+                if failures == lockout_limit():
+                    audit_record(action=AuditAction.LOCKED_OUT, target=audit_target, changes=audit_changes)
         _login_event(account=account if account is not None and account.is_active else None, success=False, **event)
         raise SignInRefused(_("The phone number / username or the password is not right."), reason="credentials")
     if account_frozen(account):
