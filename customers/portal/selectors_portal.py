@@ -126,7 +126,7 @@ def portal_application_return_reason(application: LoanApplication) -> str:
 # Loans
 # ---------------------------------------------------------------------------
 def portal_loans(*, customer: Customer) -> QuerySet[Loan]:
-    """The customer's loans: live ones first (by next due date), then the others, newest first."""
+    """The customer's loans, the latest disbursed first."""
     return (
         Loan.objects.filter(customer=customer)
         .select_related("product")
