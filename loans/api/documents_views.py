@@ -15,7 +15,13 @@ from loans.api.documents_serializers import DocumentSerializer, DocumentUploadSe
 from loans.api.serializers import ErrorSerializer
 from loans.models import Document, DocumentKind, Loan, LoanApplication
 from loans.selectors.documents import document_customer_accessible, document_get_for_staff, document_list_for_staff
-from loans.services.documents import PERM_ADD_DOCUMENT, PERM_VIEW_DOCUMENT, document_open, document_upload
+from loans.services.documents import (
+    PERM_ADD_DOCUMENT,
+    PERM_VIEW_DOCUMENT,
+    document_open,
+    document_too_large_message,
+    document_upload,
+)
 from loansite.api.permissions import require_perms
 from loansite.errors import NotFound, ValidationFailed
 
@@ -88,11 +94,10 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         },
     )
     def create(self, request, *args, **kwargs):
-        if getattr(request._request, "upload_too_large", False):
-            from loans.services.documents import document_too_large_message
-
+        payload = request.data  # parsing the upload sets the flag below
+        if getattr(request._request, "upload_too_large", False):  # reading stopped at the upload limit
             raise ValidationFailed(document_too_large_message())
-        data = DocumentUploadSerializer(data=request.data)
+        data = DocumentUploadSerializer(data=payload)
         data.is_valid(raise_exception=True)
         customer, application, loan = self._target(data.validated_data)
         upload = data.validated_data["file"]

@@ -332,3 +332,28 @@ def test_api_loan_and_application_must_agree(users, returned):
     )
     assert response.status_code == 400
     assert not Document.objects.exists()
+
+
+def test_api_upload_past_the_reading_limit_is_400(users, returned, settings):
+    """Past the upload handler's limit the file is not read at all: still a 400 with the reason."""
+    settings.IMPORT_MAX_UPLOAD_MB = 0.001  # the first upload handler stops reading after ~1 KB
+    data = samples.pdf_bytes() + b"0" * 4096 + b"%%EOF"
+    response = api(users["officer"]).post(
+        API,
+        {"customer": returned.customer.pk, "kind": "other", "file": SimpleUploadedFile("big.pdf", data)},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "larger than" in response.data["detail"]
+    assert not Document.objects.exists()
+
+
+def test_admin_upload_past_the_reading_limit_is_a_form_error(client, users, returned, settings):
+    settings.IMPORT_MAX_UPLOAD_MB = 0.001
+    client.force_login(users["officer"])
+    url = reverse("admin:loans_document_upload") + f"?customer={returned.customer.pk}"
+    data = samples.pdf_bytes() + b"0" * 4096 + b"%%EOF"
+    response = client.post(url, {"kind": "other", "file": SimpleUploadedFile("big.pdf", data)})
+    assert response.status_code == 200
+    assert "larger than" in response.content.decode()
+    assert not Document.objects.exists()
