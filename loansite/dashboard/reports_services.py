@@ -199,6 +199,46 @@ LOANS_EXPORT_HEADERS = (
 )
 
 
+def _chunks_read_ahead(cursor, size: int, depth: int = 3):
+    """``cursor.fetchmany(size)`` chunks, the next ones read by a thread while the caller turns
+    the current one into cells (the driver waits on the database without the GIL); at most
+    ``depth`` chunks wait in memory."""
+    import queue
+    import threading
+
+    chunks: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read():
+        try:
+            while not stop.is_set():
+                chunk = cursor.fetchmany(size)
+                while not stop.is_set():
+                    try:
+                        chunks.put(chunk, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if not chunk:
+                    return
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+            chunks.put(exc)
+
+    reader = threading.Thread(target=read, name="report-export-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            chunk = chunks.get()
+            if isinstance(chunk, BaseException):
+                raise chunk
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        reader.join()
+
+
 def loans_export_rows(filters: ReportFilters):
     """Every loan of the filtered book as the XML of its row's cells, read by the ORM's SQL on a
     plain cursor in chunks (no model or converter per row): names, labels and choice values are
@@ -262,10 +302,7 @@ def loans_export_rows(filters: ReportFilters):
     live_statuses = set(reports.LIVE)
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
-        while True:
-            chunk = cursor.fetchmany(LOANS_EXPORT_CHUNK)
-            if not chunk:
-                break
+        for chunk in _chunks_read_ahead(cursor, LOANS_EXPORT_CHUNK):
             for row in chunk:
                 status = row[13]
                 yield "".join(

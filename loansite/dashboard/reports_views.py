@@ -149,7 +149,24 @@ def _product_ids():
 
 
 def report_tables_for(name: str, filters: ReportFilters, *, by: str = "product") -> list[dict]:
-    """The tables of report ``name`` (the overdue list excepted: it is paged)."""
+    """The tables of report ``name`` (the overdue list excepted: it is paged), cached for a
+    minute under the dashboard's version, which writes to what the reports read move on."""
+    from django.core.cache import cache
+    from django.utils import translation
+
+    from loansite.dashboard.selectors import CACHE_SECONDS, dashboard_version
+
+    if name not in reports.REPORTS:
+        raise Http404
+    key = f"reports:{dashboard_version()}:{translation.get_language()}:{name}:{by}:{filters.cache_key}"
+    tables = cache.get(key)
+    if tables is None:
+        tables = _report_tables(name, filters, by=by)
+        cache.set(key, tables, CACHE_SECONDS)
+    return tables
+
+
+def _report_tables(name: str, filters: ReportFilters, *, by: str) -> list[dict]:
     if name == "portfolio":
         return [reports_tables.portfolio_table(reports.portfolio_report(filters=filters, by=by), by=by)]
     if name == "funnel":

@@ -4,6 +4,7 @@ loan-level export in the worker; each download audited."""
 
 import datetime as dt
 import io
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -259,3 +260,17 @@ def test_the_reports_entry_is_in_the_sidebar_for_readers_only(client, analyst, m
     assert reverse("admin:reports") in client.get(reverse("admin:index")).content.decode()
     client.force_login(make_user("ops2", role=roles.MODEL_OPS))
     assert reverse("admin:reports") not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_figures_are_cached_until_the_dashboard_version_moves(client, analyst, book):  # noqa: F811
+    from loans.models import Loan
+    from loansite.dashboard.selectors import dashboard_invalidate
+
+    client.force_login(analyst)
+    url = reverse("admin:reports")
+    assert "¥190,000.00" in client.get(url, {"report": "portfolio"}).content.decode()
+    Loan.objects.filter(pk=book["l1"].pk).update(principal=Decimal("100001.00"), approved_amount=Decimal("100001.00"))
+    # Cached: the change shows once the version moves (what a committed write to the loans does).
+    assert "¥190,000.00" in client.get(url, {"report": "portfolio"}).content.decode()
+    dashboard_invalidate()
+    assert "¥190,001.00" in client.get(url, {"report": "portfolio"}).content.decode()
