@@ -233,6 +233,9 @@ class LoanApplication(EncryptedFieldsModel):
             # A customer's applications in time order, with their status: covers the scoring
             # pipeline's prior-application counts (no table reads) and "status for a customer".
             models.Index(fields=["customer", "created_at", "status"], name="loan_app_customer_time_idx"),
+            # An officer's workbench (loansite/scoping.py): their customers' rows in a status,
+            # without reading the applications of every other status.
+            models.Index(fields=["customer", "status", "submitted_at"], name="loan_app_customer_status_idx"),
             models.Index(fields=["submitted_at"], name="loan_app_submitted_idx"),
             # The dashboard's approvals by period and month.
             models.Index(fields=["decided_at"], name="loan_app_decided_idx"),
