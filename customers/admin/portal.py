@@ -134,14 +134,18 @@ class PortalChangeRequestAdmin(ScopedAdminMixin, ReadOnlyMixin, admin.ModelAdmin
         from customers.masking import id_number_for, phone_for
 
         user = getattr(_viewer, "user", None)
-        shown = {}
-        for name, value in sorted(obj.changes.items()):
+
+        def shown(name, value):
             if name == "id_number":
-                value = id_number_for(user, value)
-            elif name == "phone":
-                value = phone_for(user, value)
-            shown[name] = value
-        return "; ".join(f"{self._label(name)}: {value}" for name, value in shown.items())
+                return id_number_for(user, value)
+            if name == "phone":
+                return phone_for(user, value)
+            return value or "—"
+
+        return "; ".join(
+            f"{self._label(name)}: {shown(name, getattr(obj.customer, name))} → {shown(name, value)}"
+            for name, value in sorted(obj.changes.items())
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         from customers.masking import identifiers_visible
