@@ -60,6 +60,8 @@ _OOXML_MAIN = {
     XLSX: (b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml", "xl/workbook.xml"),
     DOCX: (b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml", "word/document.xml"),
 }
+# A real [Content_Types].xml is a few kilobytes; it is read whole, so it is capped.
+CONTENT_TYPES_MAX_BYTES = 256 * 1024
 # Programs and markup, recognised only to say plainly why they are refused.
 _PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
 
@@ -125,6 +127,8 @@ def _check_ooxml(data: bytes) -> str:
                 raise _refuse_type()
             if any(name.lower().endswith("vbaproject.bin") for name in names):
                 raise ValidationFailed(_("Office documents with macros are not accepted."))
+            if archive.getinfo("[Content_Types].xml").file_size > CONTENT_TYPES_MAX_BYTES:
+                raise _refuse_type()
             declared = archive.read("[Content_Types].xml")
             content_type = next(
                 (kind for kind, (main, part) in _OOXML_MAIN.items() if main in declared and part in names), None

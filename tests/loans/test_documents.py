@@ -106,6 +106,14 @@ def test_zip_bomb_refused_before_inflating(settings):
         document_detect(bomb)
 
 
+def test_office_document_with_a_huge_content_types_part_refused(settings):
+    settings.DOCUMENTS_MAX_UNCOMPRESSED_MB = 10
+    padded = samples.DOCX_TYPES + b" " * (300 * 1024)
+    data = samples._zip({"[Content_Types].xml": padded, "word/document.xml": b"<w:document/>"})
+    with pytest.raises(ValidationFailed, match="not accepted"):
+        document_detect(data)
+
+
 def test_oversized_file_refused():
     data = samples.pdf_bytes() + b"0" * (1024 * 1024) + b"%%EOF\n"
     with pytest.raises(ValidationFailed, match="larger than 1 MB"):
