@@ -19,6 +19,11 @@ from tests.loans.servicing import disbursed_loan
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Lantern-harbour-42"
+# Content-Security-Policy violations a page reports (the init script itself is not subject to it).
+LISTEN = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective));
+"""
 
 
 def test_register_see_loan_and_answer_a_document_request_on_a_phone(
@@ -41,6 +46,7 @@ def test_register_see_loan_and_answer_a_document_request_on_a_phone(
     )
     phone.set_default_timeout(15_000)
     customer_page = phone.new_page()
+    customer_page.add_init_script(LISTEN)
 
     # Register: the credit code and the phone on file, then the code the SMS log shows.
     caplog.set_level(logging.INFO, logger="loansite.sms")
@@ -63,13 +69,15 @@ def test_register_see_loan_and_answer_a_document_request_on_a_phone(
     customer_page.get_by_role("button", name="Sign in").click()
     customer_page.wait_for_selector("#home-loans")
     assert "1 application needs information from you." in customer_page.locator("#home-applications").inner_text()
-    # Nothing is wider than the phone's screen.
+    # Nothing is wider than the phone's screen, and nothing breaks the Content-Security-Policy.
     assert customer_page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert customer_page.evaluate("window.__csp") == []
 
     # The loan's schedule.
     customer_page.get_by_role("link", name=loan.loan_number).click()
     assert customer_page.locator("#schedule tbody tr").count() == 6
     assert customer_page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert customer_page.evaluate("window.__csp") == []
 
     # The application, what the officer asked for, and the upload.
     customer_page.get_by_role("link", name="My applications").click()
@@ -85,6 +93,7 @@ def test_register_see_loan_and_answer_a_document_request_on_a_phone(
     assert "Fulfilled" in customer_page.locator("#document-requests").inner_text()
     customer_page.locator("#answer-submit").click()
     assert "sent back to the bank" in customer_page.locator(".messages").inner_text()
+    assert customer_page.evaluate("window.__csp") == []
     phone.close()
 
     document = Document.objects.get(application=app)
