@@ -40,3 +40,16 @@ def test_product_reason_names_the_product_not_its_code():
         assert "存货融资" in str(reason) and "inv" not in str(reason)
     with translation.override("en"):
         assert "Inventory finance" in str(reason)
+
+
+def test_model_kinds_policy_rules_and_straight_through_checks_by_name():
+    from scoring.templatetags.scoring_labels import check_labels, model_kind_label, policy_rule_label
+
+    with translation.override("zh-hans"):
+        assert model_kind_label("pd") == "违约概率评分卡"
+        assert policy_rule_label("watch_list") == "客户在观察名单上"
+        assert check_labels(["grade_outside_policy", "risk_flags"]) == "评级不在政策范围内, 风险标记"
+    with translation.override("en"):
+        assert model_kind_label("pd") == "Probability-of-default scorecard"
+        assert policy_rule_label("watch_list") == "Customer on a watch list"
+        assert check_labels(["not_scored"]) == "not scored"
