@@ -246,3 +246,28 @@ def test_the_close_runs_the_portfolio_step_after_the_snapshot():
 
     names = [step.name for step in CLOSE_STEPS]
     assert names.index("portfolio") == names.index("snapshot") + 1
+
+
+def test_the_daily_close_writes_the_days_portfolio_rows(make_user):
+    from loans.close import loan_close_day
+
+    build_book(make_user("officer", role="Loan officer"))
+    day = timezone.localdate() - dt.timedelta(days=1)
+    (close,) = loan_close_day(date=day)
+    assert close.status == "done" and "portfolio" in close.counts
+    # The close's own snapshots of the three live loans, summed: 95,000 + 50,000 + 200,000.
+    rows = PortfolioDay.objects.filter(date=day)
+    assert sum(r.loans for r in rows) == 3
+    assert sum(r.outstanding_principal for r in rows) == Decimal("345000.00")
+
+
+def test_backfill_command(book):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("portfolio_backfill", "--since", book["m2"].isoformat(), stdout=out)
+    assert "1 day(s) filled" in out.getvalue()
+    assert PortfolioDay.objects.filter(date=book["m2"]).exists()
+    assert not PortfolioDay.objects.filter(date=book["m1"]).exists()
