@@ -17,10 +17,12 @@ Django's translations.)
 from __future__ import annotations
 
 import ipaddress
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from operator import attrgetter
 
 from django.utils.translation import gettext as _
@@ -361,10 +363,23 @@ def level_max(*levels: str) -> str:
 # --- helpers shared by the services (still pure) -------------------------------------------
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# Dotted IPv4 as ``ipaddress`` writes it (no leading zeros): already canonical.
+_IPV4_CANONICAL = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def ip_normalise(value: str) -> str:
     """A valid address in its canonical text, or "" (never raises)."""
+    text = str(value).strip()
+    if _IPV4_CANONICAL.fullmatch(text):
+        return text  # what ipaddress would give, at a tenth of the cost (batches carry thousands)
+    return _ip_parse(text)
+
+
+@lru_cache(maxsize=4096)
+def _ip_parse(text: str) -> str:
     try:
-        return str(ipaddress.ip_address(str(value).strip()))
+        return str(ipaddress.ip_address(text))
     except ValueError:
         return ""
 

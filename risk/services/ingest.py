@@ -36,6 +36,7 @@ from risk.selectors import ip_city, ruleset_cached
 BATCH_MAX = 1000
 LAST_SEEN_STEP = datetime.timedelta(seconds=60)
 _AT = attrgetter("at")
+_OCCURRED = attrgetter("occurred_at")
 CENT = Decimal("0.01")
 
 
@@ -82,6 +83,10 @@ def _epoch(when: datetime.datetime) -> int:
 def _local_minute(when: datetime.datetime) -> int:
     local = timezone.localtime(when)
     return local.hour * 60 + local.minute
+
+
+def _no_minute(when: datetime.datetime) -> int:
+    return 0
 
 
 def _q(model) -> str:
@@ -172,14 +177,13 @@ def _devices_write(items: list[EventInput], devices: dict[str, _Dev]) -> None:
         Device.objects.bulk_create(new, ignore_conflicts=True)
         devices.update(_devices_read(firsts))
     last: dict[int, datetime.datetime] = {}
-    for item in items:
-        if item.device and item.device not in firsts:
-            device = devices[item.device]
-            # "Last seen" to the minute: a device busy every second is not rewritten every second.
-            if item.occurred_at > device.last_seen_at + LAST_SEEN_STEP and item.occurred_at > last.get(
-                device.pk, device.last_seen_at
-            ):
-                last[device.pk] = item.occurred_at
+    # "Last seen" to the minute: a device busy every second is not rewritten every second. It
+    # steps on in time order from the stored time (a device new here: its first use), as the
+    # same events sent one at a time would move it.
+    for item in sorted((item for item in items if item.device), key=_OCCURRED):
+        device = devices[item.device]
+        if item.occurred_at > last.get(device.pk, device.last_seen_at) + LAST_SEEN_STEP:
+            last[device.pk] = item.occurred_at
     if last:
         # One statement for the whole batch (a query per device cost most of a batch's time).
         field = Device._meta.get_field("last_seen_at")
@@ -196,7 +200,7 @@ def _activity(kind: str, row: tuple) -> Activity:
     _per, _kind, _customer_id, occurred_at, device_id, ip, city, amount, counterparty = row
     return Activity(
         kind,
-        _epoch(_dt(occurred_at)),
+        occurred_at if isinstance(occurred_at, int) else _epoch(_dt(occurred_at)),
         _money(amount) if kind == TRANSACTION else None,
         str(device_id) if device_id else "",
         ip or "",
@@ -205,45 +209,86 @@ def _activity(kind: str, row: tuple) -> Activity:
     )
 
 
-def _window_sql(per: str, column: str, keys: list) -> tuple[list[str], list]:
+# What the windowed rules read of the earlier events in their windows: velocity counts events
+# of some kinds (per customer, device or address), geo-velocity compares the customer's cities.
+# The windows of such rules are read without amounts and counterparties; a windowed rule of
+# another kind gets every column of every window over the longest look-back.
+_WINDOW_READS = {"velocity": None, "geo_velocity": "customer"}  # None: the rule's ``per``
+
+
+def _window_spans(ruleset: RuleSet) -> tuple[dict[str, int], bool]:
+    """How far back each window (customer, device, address) is read, and whether the rows
+    may leave out amounts and counterparties."""
+    spans = {"customer": 0, "device": 0, "ip": 0}
+    lean = True
+    for rule in ruleset.rules:
+        if rule.window <= 0:
+            continue
+        if rule.kind not in _WINDOW_READS:
+            lean = False
+            for per in spans:
+                spans[per] = max(spans[per], rule.window)
+            continue
+        per = _WINDOW_READS[rule.kind] or rule.per or "customer"
+        spans[per] = max(spans[per], rule.window)
+    return spans, lean
+
+
+def _epoch_sql(column: str) -> str | None:
+    """``column`` (a stored time) as whole epoch seconds in SQL, where the database can say it
+    (no time parsed in Python per row); ``None`` elsewhere."""
+    if connection.vendor == "sqlite":
+        # Stored as UTC text; whole seconds (as int(timestamp()) gives after 1970).
+        if connection.Database.sqlite_version_info >= (3, 38):
+            return f"unixepoch({column})"
+        return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+    return None
+
+
+def _window_sql(per: str, column: str, keys: list, *, lean: bool) -> tuple[list[str], list]:
     """Both tables' rows of one window (customer, device or address), each read through its
     (column, occurred_at) index."""
     parts = []
+    when = (_epoch_sql("occurred_at") or "occurred_at") if lean else "occurred_at"
     for model, kind, extra in (
-        (Transaction, "t", "amount, counterparty"),
+        (Transaction, "t", "NULL, NULL" if lean else "amount, counterparty"),
         (LoginEvent, "l", "NULL, NULL"),
     ):
         parts.append(
-            f"SELECT '{per}', '{kind}', customer_id, occurred_at, device_id, ip, city, {extra} FROM {_q(model)} "
+            f"SELECT '{per}', '{kind}', customer_id, {when}, device_id, ip, city, {extra} FROM {_q(model)} "
             f"WHERE {column} IN ({_marks(keys)}) AND occurred_at >= %s AND occurred_at <= %s"
         )
     return parts, keys
 
 
 def _windows(ruleset: RuleSet, items, devices, customer_ids):
-    """Earlier activity per customer, device and address, each in time order: one query
-    (a UNION ALL of the indexed reads of both tables)."""
+    """Earlier activity per customer, device and address, each in time order and as far back
+    as the rules reading it look: one query (a UNION ALL of the indexed reads of both tables)."""
     by_customer: dict[int, list[Activity]] = defaultdict(list)
     by_device: dict[str, list[Activity]] = defaultdict(list)
     by_ip: dict[str, list[Activity]] = defaultdict(list)
-    window = ruleset.window
-    if window <= 0:
+    spans, lean = _window_spans(ruleset)
+    if not any(spans.values()):
         return by_customer, by_device, by_ip
-    start = _dt_param(min(item.occurred_at for item in items) - datetime.timedelta(seconds=window))
+    first = min(item.occurred_at for item in items)
     end = _dt_param(max(item.occurred_at for item in items))
-    needs = ruleset.needs
-    windows = [("c", "customer_id", sorted(customer_ids))]
-    if "per:device" in needs:
+    windows = []
+    if spans["customer"]:
+        windows.append(("c", "customer_id", sorted(customer_ids), spans["customer"]))
+    if spans["device"]:
         device_ids = sorted(d.pk for d in devices.values())
         if device_ids:
-            windows.append(("d", "device_id", device_ids))
-    if "per:ip" in needs:
+            windows.append(("d", "device_id", device_ids, spans["device"]))
+    if spans["ip"]:
         ips = sorted({item.ip for item in items if item.ip})
         if ips:
-            windows.append(("i", "ip", ips))
+            windows.append(("i", "ip", ips, spans["ip"]))
+    if not windows:
+        return by_customer, by_device, by_ip
     parts, params = [], []
-    for per, column, keys in windows:
-        sqls, _keys = _window_sql(per, column, keys)
+    for per, column, keys, span in windows:
+        start = _dt_param(first - datetime.timedelta(seconds=span))
+        sqls, _keys = _window_sql(per, column, keys, lean=lean)
         for sql in sqls:
             parts.append(sql)
             params += [*keys, start, end]
@@ -404,6 +449,8 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
     by_customer, by_device, by_ip = _windows(ruleset, items, devices, customer_ids)
 
     now = timezone.now()
+    # The minute of the local day is read by the night-time rule only (a time zone conversion each).
+    local_minute = _local_minute if "night_time" in needs else _no_minute
     order = sorted(range(len(items)), key=lambda i: (items[i].occurred_at, i))
     # Device uses first seen in this call: (device key, customer) -> time; a device not known
     # yet is keyed by its fingerprint until it is created.
@@ -421,7 +468,7 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
             item.ip,
             item.city,
             item.counterparty,
-            _local_minute(item.occurred_at),
+            local_minute(item.occurred_at),
         )
         known = True
         if device_key:
@@ -479,6 +526,15 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
             row.update(success=item.success, user_id=None)
         rows[i] = row
 
+    # The rows' values are adapted for the database before the write lock is taken, which is
+    # then held for the statements only; a device first seen here gets its id under the lock.
+    inserts = []
+    for model, kind in ((Transaction, TRANSACTION), (LoginEvent, LOGIN)):
+        positions = [i for i, item in enumerate(items) if item.kind == kind]
+        if positions:
+            new_devices = [items[i].device if rows[i]["device_id"] is None else "" for i in positions]
+            inserts.append((positions, _insert_prepare(model, [rows[i] for i in positions], new_devices)))
+
     with _write_turn(), transaction.atomic():
         _devices_write(items, devices)
         for item, row in zip(items, rows, strict=True):
@@ -491,11 +547,9 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
                 pairs.append(DeviceCustomer(device_id=device_id, customer_id=customer_id, first_seen_at=at))
             DeviceCustomer.objects.bulk_create(pairs, ignore_conflicts=True)
         ids: list = [None] * len(rows)
-        for model, kind in ((Transaction, TRANSACTION), (LoginEvent, LOGIN)):
-            positions = [i for i, item in enumerate(items) if item.kind == kind]
-            if positions:
-                for i, pk in zip(positions, _insert(model, [rows[i] for i in positions]), strict=True):
-                    ids[i] = pk
+        for positions, prepared in inserts:
+            for i, pk in zip(positions, _insert_run(prepared, devices), strict=True):
+                ids[i] = pk
         for outcome, pk in zip(outcomes, ids, strict=True):
             outcome.id = pk
         _events_raise(items, outcomes, ids)
@@ -517,36 +571,76 @@ def _adapter(field):
     return None
 
 
-def _insert(model, rows: list[dict]) -> list[int]:
-    """Insert ``rows`` (``{attname: value}``, every concrete column but the key) and return
-    their primary keys in order: one multi-row INSERT ... RETURNING per 500 rows where the
-    database returns rows from bulk inserts (SQLite, MariaDB), each value adapted once by its
-    column's converter and no model instance built; ``bulk_create`` elsewhere. Several times
-    faster than ``bulk_create`` for these tables, whose per-row model and per-field
-    preparation dominated a batch."""
+@dataclass
+class _Prepared:
+    """The INSERT statements of a batch's rows, values adapted, ready to run under the lock.
+
+    ``patches``: (statement, parameter, fingerprint) of rows whose device is created under the
+    lock. ``rows``: where the database returns no keys from bulk inserts (``bulk_create`` then)."""
+
+    model: type
+    statements: list = field(default_factory=list)
+    patches: list = field(default_factory=list)
+    rows: list | None = None
+
+
+def _insert_prepare(model, rows: list[dict], new_devices: list[str]) -> _Prepared:
+    """The statements inserting ``rows`` (``{attname: value}``, every concrete column but the
+    key): one multi-row INSERT ... RETURNING per 500 rows where the database returns rows from
+    bulk inserts (SQLite, MariaDB), each value adapted once by its column's converter and no
+    model instance built; ``bulk_create`` elsewhere. Several times faster than ``bulk_create``
+    for these tables, whose per-row model and per-field preparation dominated a batch.
+    ``new_devices``: per row, the fingerprint of a device not created yet (else "")."""
     if not connection.features.can_return_rows_from_bulk_insert:
-        objects = [model(**row) for row in rows]
-        model.objects.bulk_create(objects, batch_size=500)
-        return [obj.pk for obj in objects]
+        return _Prepared(model, rows=rows)
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     getters = [(f.attname, _adapter(f)) for f in fields]
+    device_column = next(i for i, f in enumerate(fields) if f.attname == "device_id")
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    pks: list[int] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            params = []
-            for row in chunk:
-                for attname, adapt in getters:
-                    value = row[attname]
-                    params.append(adapt(value) if adapt is not None and value is not None else value)
-            cursor.execute(
+    prepared = _Prepared(model)
+    # A value shared by every row of a batch (the receiving time, the rule versions) is adapted
+    # once: the last object adapted per column is remembered.
+    last: list = [(None, None)] * len(getters)
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
+        params = []
+        for offset, row in enumerate(chunk):
+            if new_devices[start + offset]:
+                position = offset * len(fields) + device_column
+                prepared.patches.append((len(prepared.statements), position, new_devices[start + offset]))
+            for column, (attname, adapt) in enumerate(getters):
+                value = row[attname]
+                if adapt is not None and value is not None:
+                    seen, adapted = last[column]
+                    if seen is not value:
+                        adapted = adapt(value)
+                        last[column] = (value, adapted)
+                    value = adapted
+                params.append(value)
+        prepared.statements.append(
+            (
                 f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([one] * len(chunk))} "
                 f"RETURNING {quote(model._meta.pk.column)}",
                 params,
             )
+        )
+    return prepared
+
+
+def _insert_run(prepared: _Prepared, devices: dict[str, _Dev]) -> list[int]:
+    """Run the prepared statements (devices created meanwhile filled in); the new keys in order."""
+    if prepared.rows is not None:
+        objects = [prepared.model(**row) for row in prepared.rows]
+        prepared.model.objects.bulk_create(objects, batch_size=500)
+        return [obj.pk for obj in objects]
+    for statement, position, fingerprint in prepared.patches:
+        prepared.statements[statement][1][position] = devices[fingerprint].pk
+    pks: list[int] = []
+    with connection.cursor() as cursor:
+        for sql, params in prepared.statements:
+            cursor.execute(sql, params)
             pks += [pk for (pk,) in cursor.fetchall()]
     return pks
 
