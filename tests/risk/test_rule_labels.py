@@ -35,3 +35,15 @@ def test_event_list_and_page_name_the_rules(client, make_user):
     assert "大额交易, 监控名单" in listing and "large_amount" not in listing
     page = client.get(reverse("admin:risk_riskevent_change", args=[event.pk]), **ZH).content.decode()
     assert "大额交易, 监控名单" in page and "large_amount" not in page
+
+
+def test_event_timeline_details_in_chinese():
+    from django.utils import translation
+
+    from risk.templatetags.risk_labels import entry_details
+
+    with translation.override("zh-hans"):
+        shown = entry_details({"level": "high", "signal": "loan_overdue", "days_past_due": 12})
+    assert shown == "等级: 高; 信号: 贷款逾期; 逾期天数: 12"
+    with translation.override("en"):
+        assert entry_details({"level": "high"}) == "level: High"
