@@ -587,6 +587,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "GuaranteeStatusEnum": "loans.models.Guarantee.Status",
         "ScheduleVersionReasonEnum": "loans.models.ScheduleVersion.Reason",
         "LedgerEntryKindEnum": "loans.models.LedgerEntry.Kind",
+        # Documents' kinds (the staff and the portal APIs alike).
+        "DocumentKindEnum": "loans.models.DocumentKind",
     }
 )
 # ... and delinquency's, collections', ratings' and risk outcomes'.
