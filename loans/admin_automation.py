@@ -12,10 +12,12 @@ from audit.admin_mixins import ReadOnlyAdminMixin
 from loans.models import AutomatedDecision
 from loans.services.automation import PERM_REVIEW_AUTOMATED, automated_decision_reopen, automated_decision_review
 from loansite.errors import ApplicationError
+from loansite.scoping import ScopedAdminMixin
 
 
 @admin.register(AutomatedDecision)
-class AutomatedDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AutomatedDecisionAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "application__customer"  # an officer's own book only (loansite/scoping.py)
     list_display = [
         "created_at",
         "application",

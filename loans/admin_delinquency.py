@@ -35,6 +35,7 @@ from loans.services.classification import (
     loan_classification_request_upgrade,
 )
 from loansite.errors import ApplicationError
+from loansite.scoping import ScopedAdminMixin
 
 
 @admin.register(DayClose)
@@ -92,7 +93,8 @@ class DecideForm(forms.Form):
 
 
 @admin.register(ClassificationChange)
-class ClassificationChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ClassificationChangeAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "loan__customer"  # an officer's own book only (loansite/scoping.py)
     list_display = (
         "date",
         "loan",
@@ -195,7 +197,8 @@ class ClassificationChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LoanDaySnapshot)
-class LoanDaySnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LoanDaySnapshotAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "loan__customer"  # an officer's own book only (loansite/scoping.py)
     list_display = (
         "date",
         "loan",
@@ -216,8 +219,9 @@ class LoanDaySnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("date", "loan", "installment_number", "kind", "channel", "status", "recipient", "language")
+class ReminderAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "loan__customer"  # an officer's own book only (loansite/scoping.py)
     list_filter = ("status", "kind", "channel", "date")
     list_select_related = ("loan", "installment")
     search_fields = ("=loan__loan_number",)
@@ -230,8 +234,11 @@ class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return obj.installment.number
 
 
+
+
 @admin.register(DelinquencySignal)
-class DelinquencySignalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DelinquencySignalAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    scope_path = "loan__customer"  # an officer's own book only (loansite/scoping.py)
     list_display = ("date", "loan", "customer", "kind", "detail", "consumed_at")
     list_filter = ("kind", ("consumed_at", admin.EmptyFieldListFilter))
     list_select_related = ("loan", "customer")

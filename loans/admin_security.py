@@ -23,6 +23,7 @@ from loans.services.collateral import (
 )
 from loans.servicing_forms import CollateralForm, CollateralRegisterForm, GuaranteeForm, ReasonRequiredForm
 from loansite.errors import ApplicationError
+from loansite.scoping import ScopedAdminMixin
 
 
 def _application_url(application_id) -> str:
@@ -39,8 +40,11 @@ def _form_error(form, exc: ApplicationError) -> None:
         form.add_error(field if field in form.fields else None, str(exc.message))
 
 
-class _SecurityAdmin(admin.ModelAdmin):
+class _SecurityAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Shared: an add form that calls the service, a read-only change page, no delete."""
+
+    # An officer's own book only (loansite/scoping.py), by the application or the loan.
+    scope_path = ("application__customer", "loan__customer")
 
     raw_id_fields = ("application",)
     list_select_related = ("application", "loan")
@@ -64,7 +68,7 @@ class _SecurityAdmin(admin.ModelAdmin):
     def _reason_view(self, request, object_id, *, service, title, model_kwarg):
         if not request.user.has_perm("loans.release_collateral"):
             raise PermissionDenied
-        obj = self.model.objects.filter(pk=object_id).first()
+        obj = self.get_queryset(request).filter(pk=object_id).first()
         if obj is None:
             raise Http404
         form = ReasonRequiredForm(request.POST or None)

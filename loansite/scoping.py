@@ -68,12 +68,21 @@ def customer_scope_q(user, *, path: str = "") -> Q:
     return Q(**{f"{path}__isnull": True}) | Q(**{f"{path}__in": visible_customer_ids(user)})
 
 
-def scope_queryset(queryset: QuerySet, user, *, path: str = "") -> QuerySet:
-    """``queryset`` restricted to what ``user`` may see (unchanged for see-all users)."""
+def scope_queryset(queryset: QuerySet, user, *, path: str | tuple = "") -> QuerySet:
+    """``queryset`` restricted to what ``user`` may see (unchanged for see-all users).
+
+    ``path`` may be a tuple of ways to a customer (collateral belongs to an application or
+    a loan): a row is seen when one of them leads into the book (no shared pool then)."""
     if not scoping_applies(user):
         return queryset
     if user is None or not user.is_active:
         return queryset.none()
+    if isinstance(path, tuple):
+        visible = visible_customer_ids(user)
+        either = Q(pk__in=[])
+        for way in path:
+            either |= Q(**{f"{way}__in": visible})
+        return queryset.filter(either)
     return queryset.filter(customer_scope_q(user, path=path))
 
 
@@ -115,11 +124,18 @@ class ScopedAdminMixin:
         return scope_queryset(super().get_queryset(request), request.user, path=self.scope_path)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # A customer picked on a form (new application, credit line ...) must be in the book.
+        # A customer (or an application or loan) picked on a form must be in the book.
         from customers.models import Customer
 
-        if db_field.related_model is Customer and "queryset" not in kwargs:
-            kwargs["queryset"] = scope_customers(Customer.objects.all(), request.user)
+        related = db_field.related_model
+        if "queryset" not in kwargs:
+            if related is Customer:
+                kwargs["queryset"] = scope_customers(Customer.objects.all(), request.user)
+            elif any(
+                getattr(f, "related_model", None) is Customer and f.name == "customer" for f in related._meta.fields
+            ):
+                # An application or a loan picked on a form (collateral, guarantees ...).
+                kwargs["queryset"] = scope_by_customer(related._default_manager.all(), request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_object(self, request, object_id, from_field=None):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from loans.models import AutomatedDecision
 from loans.services.automation import PERM_REVIEW_AUTOMATED, automated_decision_reopen, automated_decision_review
 from loansite.api.permissions import require_perms
+from loansite.scoping import ScopedViewSetMixin
 
 TEXT_MAX = 2000
 
@@ -51,7 +52,8 @@ class ReopenInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=TEXT_MAX)
 
 
-class AutomatedDecisionViewSet(viewsets.ReadOnlyModelViewSet):
+class AutomatedDecisionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    scope_path = "application__customer"  # an officer's own book only (loansite/scoping.py)
     queryset = AutomatedDecision.objects.select_related("application")
     serializer_class = AutomatedDecisionSerializer
     filterset_fields = ["review_status", "kind", "sampled", "application"]

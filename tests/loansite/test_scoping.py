@@ -310,3 +310,39 @@ def test_grant_admin_form_shows_errors_and_grants(client, make_user, book):
 def test_officers_cannot_open_the_grants_admin(client, book):
     client.force_login(book["officer"])
     assert client.get(reverse("admin:customers_customeraccessgrant_add")).status_code == 403
+
+
+def test_collateral_is_scoped_by_application_or_loan(client, book):
+    import datetime as dt
+    from decimal import Decimal
+
+    from loans.models import Collateral
+
+    def collateral(app):
+        return Collateral.objects.create(
+            application=app,
+            kind="real_estate",
+            owner="Owner",
+            description="Shop",
+            appraised_value=Decimal("100000.00"),
+            appraisal_date=dt.date(2026, 1, 1),
+            appraiser="Appraiser",
+            haircut=Decimal("0.3000"),
+        )
+
+    mine, other = collateral(book["mine_app"]), collateral(book["other_app"])
+    client.force_login(book["officer"])
+    response = client.get(reverse("admin:loans_collateral_changelist"))
+    assert [c.pk for c in response.context["cl"].result_list] == [mine.pk]
+    assert client.get(reverse("admin:loans_collateral_change", args=[other.pk])).status_code == 404
+
+
+def test_automated_decisions_api_is_scoped(book):
+    from loans.models import AutomatedDecision
+
+    mine = AutomatedDecision.objects.create(application=book["mine_app"], review_round=1, kind="approved")
+    other = AutomatedDecision.objects.create(application=book["other_app"], review_round=1, kind="approved")
+    client = api(book["officer"])
+    ids = _ids(client.get("/api/v1/loans/automated-decisions/"))
+    assert mine.pk in ids and other.pk not in ids
+    assert client.get(f"/api/v1/loans/automated-decisions/{other.pk}/").status_code == 404
