@@ -219,9 +219,9 @@ class LoanDaySnapshotAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 
 
 @admin.register(Reminder)
-    list_display = ("date", "loan", "installment_number", "kind", "channel", "status", "recipient", "language")
 class ReminderAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     scope_path = "loan__customer"  # an officer's own book only (loansite/scoping.py)
+    list_display = ("date", "loan", "installment_number", "kind", "channel", "status", "recipient", "language")
     list_filter = ("status", "kind", "channel", "date")
     list_select_related = ("loan", "installment")
     search_fields = ("=loan__loan_number",)
@@ -232,8 +232,6 @@ class ReminderAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("installment"))
     def installment_number(self, obj):
         return obj.installment.number
-
-
 
 
 @admin.register(DelinquencySignal)
