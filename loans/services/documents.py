@@ -172,10 +172,13 @@ def document_detect(data: bytes) -> str:
 
 def document_clean_name(name: str) -> str:
     """The uploader's file name made safe to show and to put in a download header: the last path
-    component only, no control characters, at most 255 characters (the extension kept)."""
+    component only, no control or format characters, at most 255 characters (the extension kept)."""
     text = unicodedata.normalize("NFC", str(name or ""))
     text = text.replace("\\", "/").rsplit("/", 1)[-1]
-    text = "".join(" " if text_has_control_characters(ch) else ch for ch in text).strip().strip(".").strip()
+    # Control characters become spaces; format characters (bidirectional overrides that would
+    # show "evil\u202egpj.exe" as "evilexe.jpg", zero-width spaces) are dropped.
+    text = "".join(" " if text_has_control_characters(ch) else ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = text.strip().strip(".").strip()
     if not text:
         return _("document")
     if len(text) > 255:

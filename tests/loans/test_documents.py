@@ -131,6 +131,8 @@ def test_oversized_file_refused():
         ("/var/lib/secret.pdf", "secret.pdf"),
         ("营业执照.pdf", "营业执照.pdf"),
         ("bad\r\nSet-Cookie: x.pdf", "bad  Set-Cookie: x.pdf"),
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),
+        ("a\u200bb.pdf", "ab.pdf"),
         ("..", "document"),
         ("", "document"),
     ],
