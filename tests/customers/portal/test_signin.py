@@ -138,3 +138,24 @@ def test_writing_the_phone_another_way_does_not_escape_the_lockout(client, accou
         assert _login(client, variant, "wrong-password-1").status_code == 200
     assert _login(client, phone).status_code == 429
     assert _login(client, "LANTERNS").status_code == 429  # the username names the same account
+
+
+def test_unknown_login_costs_a_password_check_like_a_wrong_password(client, account, monkeypatch):
+    """The same work either way, so timing does not tell whether a phone or username exists."""
+    from django.contrib.auth import hashers
+
+    import customers.models_portal
+
+    calls = []
+    real = hashers.check_password
+
+    def counting(password, encoded, *args, **kwargs):
+        calls.append(encoded)
+        return real(password, encoded, *args, **kwargs)
+
+    monkeypatch.setattr(hashers, "check_password", counting)
+    monkeypatch.setattr(customers.models_portal, "check_password", counting)
+    _login(client, account.phone, "wrong-password-1")
+    _login(client, "13900000000", "wrong-password-1")
+    assert len(calls) == 2
+    assert calls[0] == account.password and calls[1] != account.password
