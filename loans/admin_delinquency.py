@@ -221,7 +221,7 @@ class LoanDaySnapshotAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 @admin.register(Reminder)
 class ReminderAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     scope_path = "loan__customer"  # an officer's own book only (loansite/scoping.py)
-    list_display = ("date", "loan", "installment_number", "kind", "channel", "status", "recipient", "language")
+    list_display = ("date", "loan", "installment_number", "kind", "channel", "status", "recipient", "language_name")
     list_filter = ("status", "kind", "channel", "date")
     list_select_related = ("loan", "installment")
     search_fields = ("=loan__loan_number",)
@@ -232,6 +232,16 @@ class ReminderAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("installment"))
     def installment_number(self, obj):
         return obj.installment.number
+
+    @admin.display(description=_("language"), ordering="language")
+    def language_name(self, obj):
+        # 简体中文 / English, not the language code the reminder was written in.
+        from django.utils.translation import get_language_info
+
+        try:
+            return get_language_info(obj.language)["name_translated"] if obj.language else ""
+        except KeyError:
+            return obj.language
 
 
 @admin.register(DelinquencySignal)

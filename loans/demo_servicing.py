@@ -148,7 +148,8 @@ def _prepare(apps, officers, rng, today) -> list:
             guarantee_add(
                 actor=officer,
                 application=app,
-                guarantor_name="Guarantor of " + app.customer.name[:120],
+                # The business's actual controller (实际控制人) guarantees personally.
+                guarantor_name=app.customer.name[:110] + " 实际控制人",
                 guarantor_id_number=_resident_id(rng),
                 guaranteed_amount=app.approved_amount,
             )

@@ -101,3 +101,16 @@ def test_decision_and_product_read_in_the_language():
     with translation.override("zh-hans"):
         assert str(decision) == "LA-1 开始审查"
         assert str(product) == "EQP 设备贷款"
+
+
+def test_reminder_language_by_name():
+    from django.contrib import admin
+    from django.utils import translation
+
+    from loans.admin_delinquency import ReminderAdmin
+    from loans.models import Reminder
+
+    shown = ReminderAdmin(Reminder, admin.site)
+    with translation.override("zh-hans"):
+        assert shown.language_name(Reminder(language="zh-hans")) == "简体中文"
+        assert shown.language_name(Reminder(language="en")) == "英语"
