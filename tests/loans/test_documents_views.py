@@ -357,3 +357,14 @@ def test_admin_upload_past_the_reading_limit_is_a_form_error(client, users, retu
     assert response.status_code == 200
     assert "larger than" in response.content.decode()
     assert not Document.objects.exists()
+
+
+def test_admin_detail_page_never_shows_where_the_file_is(client, users, returned):
+    document = _doc(users, returned.customer)
+    client.force_login(users["auditor"])
+    response = client.get(reverse("admin:loans_document_change", args=[document.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert document.sha256 in html
+    assert document.storage_name not in html
+    assert document.storage_name.split("/")[-1] not in html
