@@ -54,7 +54,15 @@ def alert_raise(*, event: RiskEvent | None, customer_id, severity: str, title: s
 
 
 def _title(level: str, rules: list[str]) -> str:
-    return _("%(level)s risk: %(rules)s") % {"level": level.capitalize(), "rules": ", ".join(rules) or "-"}
+    """The alert's title: the level and the rules by name (High risk: large amount), in the
+    language of whoever raised it (a worker writes the default language)."""
+    from risk.models import Level
+    from risk.selectors import risk_rule_labels
+
+    return _("%(level)s risk: %(rules)s") % {
+        "level": dict(Level.choices).get(level, level.capitalize()),
+        "rules": risk_rule_labels(rules) or "-",
+    }
 
 
 def risk_event_raise(

@@ -47,3 +47,15 @@ def test_event_timeline_details_in_chinese():
     assert shown == "等级: 高; 信号: 贷款逾期; 逾期天数: 12"
     with translation.override("en"):
         assert entry_details({"level": "high"}) == "level: High"
+
+
+def test_alert_title_names_level_and_rules():
+    from django.utils import translation
+
+    from risk.services.events import _title
+
+    with translation.override("en"):
+        title = _title("high", ["geo_velocity", "large_amount"])
+        assert title == "High risk: another city within an hour, large amount"
+    with translation.override("zh-hans"):
+        assert "大额交易" in _title("high", ["large_amount"]) and "large_amount" not in _title("high", ["large_amount"])
