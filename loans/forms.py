@@ -65,7 +65,8 @@ class _ActiveProductIterator(forms.models.ModelChoiceIterator):
 
 
 class ProductChoiceField(forms.ModelChoiceField):
-    """An active product, offered and looked up from the per-process copy of the products."""
+    """An active product, offered and looked up from the per-process copy of the active
+    products (``loans.selectors.products``): the queryset given is not read."""
 
     widget = ProductSelect
     iterator = _ActiveProductIterator
