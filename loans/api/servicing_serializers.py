@@ -226,10 +226,20 @@ class RepaymentSerializer(serializers.ModelSerializer):
         )
 
 
+class InBookSlugField(serializers.SlugRelatedField):
+    """A loan or an application of the requesting user's book (loansite/scoping.py); others
+    "do not exist"."""
+
+    def get_queryset(self):
+        from loansite.scoping import scope_by_customer
+
+        request = self.context.get("request")
+        rows = super().get_queryset()
+        return rows if request is None else scope_by_customer(rows, request.user)
+
+
 class RepaymentCreateSerializer(serializers.Serializer):
-    loan = serializers.SlugRelatedField(
-        slug_field="loan_number", queryset=Loan.objects.all(), help_text=_("The loan number.")
-    )
+    loan = InBookSlugField(slug_field="loan_number", queryset=Loan.objects.all(), help_text=_("The loan number."))
     amount = serializers.DecimalField(**MONEY, min_value=0)
     value_date = serializers.DateField()
     bank_reference = serializers.CharField(max_length=64)
@@ -285,7 +295,7 @@ class DisbursementSerializer(serializers.ModelSerializer):
 
 
 class DisbursementPrepareSerializer(serializers.Serializer):
-    application = serializers.SlugRelatedField(
+    application = InBookSlugField(
         slug_field="reference", queryset=LoanApplication.objects.all(), help_text=_("The application's reference.")
     )
     amount = serializers.DecimalField(**MONEY, min_value=0)

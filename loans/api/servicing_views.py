@@ -168,7 +168,7 @@ class DisbursementViewSet(
         responses={201: s.DisbursementSerializer, 403: FORBIDDEN, 409: CONFLICT},
     )
     def create(self, request, *args, **kwargs):
-        data = s.DisbursementPrepareSerializer(data=request.data)
+        data = s.DisbursementPrepareSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         disbursement = disbursements.disbursement_prepare(
             actor=request.user, idempotency_key=_idempotency_key(request), **data.validated_data
@@ -224,7 +224,7 @@ class RepaymentViewSet(
         responses={201: s.RepaymentSerializer, 403: FORBIDDEN, 409: CONFLICT},
     )
     def create(self, request, *args, **kwargs):
-        data = s.RepaymentCreateSerializer(data=request.data)
+        data = s.RepaymentCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         repayment = repayments.repayment_post(
             actor=request.user,

@@ -346,3 +346,18 @@ def test_automated_decisions_api_is_scoped(book):
     ids = _ids(client.get("/api/v1/loans/automated-decisions/"))
     assert mine.pk in ids and other.pk not in ids
     assert client.get(f"/api/v1/loans/automated-decisions/{other.pk}/").status_code == 404
+
+
+def test_api_refuses_repayments_and_disbursements_outside_the_book(book):
+    client = api(book["officer"])
+    payload = {
+        "loan": book["other_loan"].loan_number,
+        "amount": "100.00",
+        "value_date": "2026-01-15",
+        "bank_reference": "BR-1",
+    }
+    response = client.post("/api/v1/loans/repayments/", payload, format="json")
+    assert response.status_code == 400 and "loan" in str(response.json())
+    payload = {"application": book["other_app"].reference, "amount": "1000.00", "value_date": "2026-01-15"}
+    response = client.post("/api/v1/loans/disbursements/", payload, format="json")
+    assert response.status_code == 400 and "application" in str(response.json())
