@@ -15,6 +15,7 @@ from audit.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 from loans.models import LoanProduct
 from loansite.admin_progress import ProgressRefreshMixin
 from loansite.errors import ApplicationError
+from loansite.scoping import ScopedAdminMixin
 from loansite.tabular import tabular_size_message
 from scoring.forms import PredictFileForm, PredictionForm, SchemaEditForm, TrainFileForm, VersionActionForm
 from scoring.models import (
@@ -494,7 +495,9 @@ class ScoringRunAdmin(ProgressRefreshMixin, _ProgressMixin, ReadOnlyAdminMixin, 
 
 
 @admin.register(Score)
-class ScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ScoreAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    # An officer sees the scores of their own book's applications only (loansite.scoping).
+    scope_path = "application__customer"
     list_display = ["application", "model_version", "probability", "points", "grade", "value", "created_at"]
     list_filter = ["model_version__kind", "grade"]
     list_select_related = ["application", "model_version"]
@@ -507,7 +510,8 @@ class ScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LoanOutcome)
-class LoanOutcomeAdmin(AuditedModelAdmin, admin.ModelAdmin):
+class LoanOutcomeAdmin(ScopedAdminMixin, AuditedModelAdmin, admin.ModelAdmin):
+    scope_path = "application__customer"
     list_display = ["application", "defaulted", "source", "observed_at"]
     list_filter = ["defaulted", "source"]
     list_select_related = ["application"]
