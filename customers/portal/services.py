@@ -265,12 +265,35 @@ def portal_lockout_seconds(*, login: str, ip: str | None, account=None) -> int:
     return max(int(left) + 1, 0)
 
 
-def _failure_record(*, login: str, ip: str | None, account) -> int:
+# The account-wide count: failures from every address together (an attacker rotating addresses
+# gets ``AXES_FAILURE_LIMIT`` tries per address, but no more than this many in all). A lock of
+# the whole account is lifted by a password reset by code (the owner holds the phone).
+ANY_ADDRESS = "*"
+
+
+def account_failure_limit() -> int:
+    return int(getattr(settings, "PORTAL_ACCOUNT_FAILURE_LIMIT", 20))
+
+
+def account_lockout_cooloff() -> datetime.timedelta:
+    return datetime.timedelta(minutes=int(getattr(settings, "PORTAL_ACCOUNT_COOLOFF_MINUTES", 60)))
+
+
+def _account_lockout_seconds(*, login: str, account=None) -> int:
+    """Seconds left of the account-wide lockout (every address); 0 when not locked."""
+    row = PortalLoginFailure.objects.filter(key=_failure_key(login, ANY_ADDRESS, account)).first()
+    if row is None or row.failures < account_failure_limit():
+        return 0
+    left = (row.last_at + account_lockout_cooloff() - timezone.now()).total_seconds()
+    return max(int(left) + 1, 0)
+
+
+def _failure_record(*, login: str, ip: str | None, account, cooloff=None) -> int:
     """Count one failed sign-in of the pair; the pair's count now."""
     key = _failure_key(login, ip, account)
     now = timezone.now()
     row = PortalLoginFailure.objects.filter(key=key).first()
-    if row is not None and row.last_at + lockout_cooloff() <= now:
+    if row is not None and row.last_at + (cooloff or lockout_cooloff()) <= now:
         row.failures = 0  # the cool-off passed: count afresh
     if row is None:
         PortalLoginFailure.objects.create(key=key, account=account, failures=1, last_at=now)
@@ -328,7 +351,9 @@ def portal_sign_in(
     every outcome is audited.
     """
     account = portal_account_by_login(login)
-    seconds = portal_lockout_seconds(login=login, ip=ip, account=account)
+    seconds = portal_lockout_seconds(login=login, ip=ip, account=account) or _account_lockout_seconds(
+        login=login, account=account
+    )
     label = account_label(account) if account is not None else "portal:"
     audit_changes = {"channel": channel, "login_hash": _keyed("audit-login", login.strip().lower())[:16]}
     audit_target = account or ("customers.portalaccount", "", "")
@@ -341,10 +366,19 @@ def portal_sign_in(
     if not ok:
         with transaction.atomic():
             failures = _failure_record(login=login, ip=ip, account=account)
+            everywhere = _failure_record(
+                login=login, ip=ANY_ADDRESS, account=account, cooloff=account_lockout_cooloff()
+            )
             with audit_context_label(label):
                 audit_record(action=AuditAction.LOGIN_FAILED, target=audit_target, changes=audit_changes)
                 if failures == lockout_limit():
                     audit_record(action=AuditAction.LOCKED_OUT, target=audit_target, changes=audit_changes)
+                if everywhere == account_failure_limit():
+                    audit_record(
+                        action=AuditAction.LOCKED_OUT,
+                        target=audit_target,
+                        changes={**audit_changes, "all_addresses": True},
+                    )
         _login_event(account=account if account is not None and account.is_active else None, success=False, **event)
         raise SignInRefused(_("The phone number / username or the password is not right."), reason="credentials")
     if account_frozen(account):
@@ -353,7 +387,9 @@ def portal_sign_in(
         _login_event(account=account, success=False, **event)
         raise SignInRefused(frozen_message(), reason="frozen", account=account)
     with transaction.atomic():
-        PortalLoginFailure.objects.filter(key=_failure_key(login, ip, account)).delete()
+        PortalLoginFailure.objects.filter(
+            key__in=[_failure_key(login, ip, account), _failure_key(login, ANY_ADDRESS, account)]
+        ).delete()
         PortalAccount.objects.filter(pk=account.pk).update(last_login_at=timezone.now())
         with acting_as(account):
             audit_record(action=AuditAction.LOGIN, target=account, changes={"channel": channel})
