@@ -48,3 +48,14 @@ def test_collateral_registration_payoff_date_names_and_open_items():
     assert pgettext("payoff quote", "On") == "日期"
     assert gettext("Name") == "名称"  # a business's name (姓名 is a person's)
     assert gettext("Open") == "待处理"
+
+
+def test_the_project_catalogue_keeps_the_audit_app_and_the_admin_index_headers():
+    # A catalogue rebuilt from loansite/ alone dropped the audit app's strings (English actions
+    # and headers on the audit trail); Django 5's own catalogue lacks the index's table headers.
+    from audit.models import AuditAction
+
+    assert AuditAction.TRANSITION.label == "状态变更"
+    assert apps.get_app_config("audit").verbose_name == "审计"
+    assert gettext("Change or view list link") == "修改或查看列表链接"
+    assert gettext("access attempts") == "登录尝试"
