@@ -197,6 +197,11 @@ def portfolio_charts(data: dict, add) -> None:
                 names = _industry_names(items)
             elif dimension == "tier":
                 names = {item: _label(CityTier, int(item)) for item in items if str(item).isdigit()}
+            elif dimension == "tag":
+                from customers.models import installed_label
+
+                # The tags installed with the system in the reader's language (风险关注).
+                names = {item: installed_label("tag", item) for item in items if item}
             else:
                 names = {}
             labels = [names.get(item) or item or str(_("None")) for item in items]
