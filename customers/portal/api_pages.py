@@ -8,7 +8,7 @@ customer: another customer's id answers 404. Thin callers of ``selectors_portal`
 """
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -415,9 +415,10 @@ class DocumentDownloadView(PortalAPIView):
             handle = document_open(document=document, portal_account=request.user)
         except NotFound:
             raise Http404 from None
-        return FileResponse(
-            handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
-        )
+        from loans.admin_documents import document_download_response
+
+        # As for staff: an attachment of the detected type, never sniffed, sandboxed, not cached.
+        return document_download_response(document, handle)
 
 
 class LoanListView(PortalAPIView):

@@ -7,7 +7,7 @@ looked up through the customer the portal selected: someone else's id answers 40
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -232,7 +232,10 @@ def document_download(request, pk):
         handle = document_open(document=document, portal_account=request.portal_account)
     except NotFound:
         raise Http404 from None
-    return FileResponse(handle, as_attachment=True, filename=document.original_name, content_type=document.content_type)
+    from loans.admin_documents import document_download_response
+
+    # As for staff: an attachment of the detected type, never sniffed, sandboxed, not cached.
+    return document_download_response(document, handle)
 
 
 # ---------------------------------------------------------------------------
