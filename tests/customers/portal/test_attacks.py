@@ -65,3 +65,45 @@ def test_failures_under_the_account_limit_do_not_lock_the_owner_out(client, acco
     for n in range(5):
         _sign_in(client, account.phone, f"wrong-{n}", f"198.51.100.{n + 1}")
     assert _sign_in(client, account.phone, PORTAL_PASSWORD, "203.0.113.9").status_code == 302
+
+
+# -- held: recorded so that they stay held -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/portal/login/", "/portal/logout/", "/portal/switch/", "/portal/password/reset/", "/portal/register/"],
+)
+def test_portal_posts_without_a_csrf_token_are_refused(account, url):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(url, {"login": account.phone, "password": PORTAL_PASSWORD, "customer": "1"})
+    assert response.status_code == 403
+    assert "_portal_account_id" not in browser.session
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "https:evil.example", "javascript:x"]
+)
+def test_sign_in_never_redirects_off_site(client, account, target):
+    response = client.post(
+        f"/portal/login/?next={target}", {"login": account.phone, "password": PORTAL_PASSWORD, "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/"
+
+
+def test_refresh_token_is_no_access_token_and_the_reverse(client, account):
+    tokens = client.post(
+        "/api/v1/portal/auth/token/",
+        {"login": account.phone, "password": PORTAL_PASSWORD},
+        content_type="application/json",
+    ).json()
+    as_access = client.get("/api/v1/portal/auth/me/", HTTP_AUTHORIZATION=f"Bearer {tokens['refresh']}")
+    assert as_access.status_code == 401
+    as_refresh = client.post(
+        "/api/v1/portal/auth/refresh/", {"refresh": tokens["access"]}, content_type="application/json"
+    )
+    assert as_refresh.status_code == 401
+    assert client.get("/api/v1/portal/auth/me/", HTTP_AUTHORIZATION=f"Bearer {tokens['access']}").status_code == 200
