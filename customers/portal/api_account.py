@@ -5,7 +5,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
@@ -74,7 +74,7 @@ class TokenView(APIView):
     throttle_classes = [LoginRateThrottle, PortalAuthRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=TokenSerializer, responses={200: TokenPair})
+    @extend_schema(request=TokenSerializer, responses={200: TokenPair}, auth=[])
     def post(self, request):
         serializer = TokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -101,6 +101,7 @@ class TokenView(APIView):
         return Response(portal_token_pair(account=account))
 
 
+@extend_schema_serializer(component_name="PortalRefreshRequest")
 class RefreshSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
@@ -114,7 +115,7 @@ class RefreshView(APIView):
     throttle_classes = [PortalAuthRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=RefreshSerializer, responses={200: TokenPair})
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPair}, auth=[])
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -153,6 +154,7 @@ class MeCustomerSerializer(serializers.Serializer):
     kind = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="PortalMe")
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField(allow_null=True)
