@@ -15,7 +15,7 @@ earlier day of the same month are removed when a later one is written).
 """
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -149,6 +149,7 @@ def _portfolio_roll(day: datetime.date) -> int:
 
 
 TMP_CUSTOMER = "portfolio_customer_tmp"
+CENT = Decimal("0.01")
 
 
 def _portfolio_mix(d: str, *, current: bool) -> int:
@@ -228,7 +229,7 @@ def _portfolio_mix(d: str, *, current: bool) -> int:
                 item="risky" if is_risky else "good",
                 customers=customers,
                 loans=loans or 0,
-                outstanding_principal=Decimal(str(round(float(outstanding or 0), 2))),
+                outstanding_principal=Decimal(str(outstanding or 0)).quantize(CENT, rounding=ROUND_HALF_UP),
                 defaulted_loans=bad or 0,
                 measures=measures_json,
             )
