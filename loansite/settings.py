@@ -385,6 +385,9 @@ PORTAL_CODE_ATTEMPTS = env.int("PORTAL_CODE_ATTEMPTS", default=5)
 PORTAL_CODE_RATE = env.str("PORTAL_CODE_RATE", default="5/10m")
 # Codes texted to one customer or account per hour, from any number of addresses.
 PORTAL_CODE_PER_HOUR = env.int("PORTAL_CODE_PER_HOUR", default=5)
+# Failed portal sign-ins from all addresses together before an account locks, and for how long.
+PORTAL_ACCOUNT_FAILURE_LIMIT = env.int("PORTAL_ACCOUNT_FAILURE_LIMIT", default=20)
+PORTAL_ACCOUNT_COOLOFF_MINUTES = env.int("PORTAL_ACCOUNT_COOLOFF_MINUTES", default=60)
 PORTAL_JWT_SIGNING_KEY = env.str("PORTAL_JWT_SIGNING_KEY", default="")
 PORTAL_JWT_ACCESS_MINUTES = env.int("PORTAL_JWT_ACCESS_MINUTES", default=15)
 PORTAL_JWT_REFRESH_DAYS = env.int("PORTAL_JWT_REFRESH_DAYS", default=1)
