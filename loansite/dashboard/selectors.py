@@ -157,6 +157,15 @@ def risk_event_figures(*, period: Period) -> dict:
     )
 
 
+def _training_auc(metrics) -> float | None:
+    """The hold-out AUC training recorded (``metrics["holdout"]["auc"]``; older versions kept it at the top)."""
+    metrics = metrics or {}
+    holdout = metrics.get("holdout")
+    if isinstance(holdout, dict) and holdout.get("auc") is not None:
+        return holdout["auc"]
+    return metrics.get("auc")
+
+
 def model_figures() -> list[dict]:
     """Each kind's active model: its training AUC and its last backtest's AUC and PSI."""
     from scoring.models import ModelVersion
@@ -179,7 +188,7 @@ def model_figures() -> list[dict]:
             {
                 "kind": model["kind"],
                 "version": model["version"],
-                "auc": last.get("auc") if last.get("auc") is not None else (model["metrics"] or {}).get("auc"),
+                "auc": last.get("auc") if last.get("auc") is not None else _training_auc(model["metrics"]),
                 "psi": last.get("psi"),
                 "as_of": last.get("as_of"),
             }
