@@ -33,3 +33,11 @@ def test_manager_display_name_is_family_name_first(make_user):
 
     manager = ManagerFactory(user=make_user("mgr", first_name="涛", last_name="杨"))
     assert str(manager).startswith("杨涛")
+
+
+def test_the_admin_greets_a_chinese_name_whole_and_others_by_given_name():
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    assert User(username="rm", first_name="伟", last_name="刘").get_short_name() == "刘伟"
+    assert User(username="tao", first_name="Tao", last_name="Yang").get_short_name() == "Tao"
