@@ -630,8 +630,6 @@ class ImportJob(models.Model):
         return min(100, int(100 * self.processed / self.total_rows))
 
 
-from customers.models_rating import CustomerRating  # noqa: E402,F401
-from customers.models_scoping import CustomerAccessGrant  # noqa: E402,F401
 from customers.models_portal import (  # noqa: E402,F401
     PortalAccess,
     PortalAccount,
@@ -640,3 +638,5 @@ from customers.models_portal import (  # noqa: E402,F401
     PortalLoginFailure,
     PortalRevokedToken,
 )
+from customers.models_rating import CustomerRating  # noqa: E402,F401
+from customers.models_scoping import CustomerAccessGrant  # noqa: E402,F401
