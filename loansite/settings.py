@@ -419,7 +419,9 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The project's catalogue first; then catalogues of installed packages whose wheels ship no
+# compiled translation (django-celery-results).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "loansite" / "locale_third_party"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
