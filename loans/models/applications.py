@@ -225,7 +225,8 @@ class LoanApplication(EncryptedFieldsModel):
         ]
         indexes = [
             # Plus, where the database has partial indexes, loan_app_pending_idx on
-            # (submitted_at, id) WHERE status is pending (migration 0002).
+            # (submitted_at, id) WHERE status is pending (migration 0002) and
+            # loan_app_workbench_idx for the workbench's view with returned ones (0023).
             models.Index(fields=["status", "submitted_at"], name="loan_app_queue_idx"),
             models.Index(fields=["status", "product", "submitted_at"], name="loan_app_status_product_idx"),
             models.Index(fields=["status", "channel", "submitted_at"], name="loan_app_status_channel_idx"),

@@ -1,3 +1,5 @@
+import pytest
+
 from loans.models import LoanApplication
 from loans.services.batch import application_batch_queue
 from loans.tasks import application_batch_task
@@ -37,3 +39,18 @@ def test_refresh_query_statistics_makes_sqlite_use_the_queue_index(product):
         cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'loans_loanapplication'")
         assert cursor.fetchone()[0] > 0
     assert "loan_app_pending_idx" in application_queue()[:50].explain()
+
+
+@pytest.mark.django_db
+def test_the_workbench_view_with_returned_applications_reads_its_partial_index(product):
+    """The workbench's default view (pending plus returned for information) walks the partial
+    index of migration 0023 in submission order instead of the whole submission-date index."""
+    from loans.selectors.applications import application_workbench_queue
+    from loans.tasks import refresh_query_statistics
+
+    statuses = ["approved", "rejected", "submitted", "returned_for_info", "disbursed", "draft"]
+    for i in range(60):
+        ApplicationFactory(product=product, status=statuses[i % len(statuses)])
+    refresh_query_statistics.delay().get()
+    plan = application_workbench_queue().order_by("submitted_at", "id")[:50].explain()
+    assert "loan_app_workbench_idx" in plan
