@@ -44,10 +44,11 @@ class PortalAccountAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("customers")
 
     def get_search_results(self, request, queryset, search_term):
+        filtered = queryset  # what the list filters left: a phone match must stay inside it
         queryset, distinct = super().get_search_results(request, queryset, search_term)
         term = (search_term or "").strip()
         if term.isdigit() and len(term) == 11:  # a phone number, by its keyed hash
-            queryset = queryset | self.model.objects.filter(phone=term)
+            queryset = queryset | filtered.filter(phone=term)
         return queryset, distinct
 
     @admin.display(description=_("mobile phone"))

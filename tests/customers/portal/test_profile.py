@@ -188,3 +188,14 @@ def test_requested_id_number_is_masked_without_full_identifiers_and_audited_when
     assert AuditEntry.objects.filter(
         action=AuditAction.EXPORT, target_type="customers.portalchangerequest", target_id=str(request.pk)
     ).exists()
+
+
+def test_admin_phone_search_keeps_the_list_filters(customer, make_user, client_factory):
+    active = portal_account_make(customer, username="still-active")
+    staff = client_factory()
+    staff.force_login(make_user("portal-admin-search", role="Administrator"))
+    url = "/admin/customers/portalaccount/"
+    found = staff.get(url, {"q": active.phone}).content.decode()
+    assert "still-active" in found
+    inactive_only = staff.get(url, {"q": active.phone, "is_active__exact": "0"}).content.decode()
+    assert "still-active" not in inactive_only
