@@ -25,6 +25,33 @@ def term_choices() -> list[tuple[int, str]]:
     return [(m, ngettext("%(n)s month", "%(n)s months", m) % {"n": m}) for m in TERM_MONTHS]
 
 
+def product_limits_check(form: forms.Form, data: dict) -> None:
+    """Add the product's range errors (amount, term, repayment method) to ``form``, checked with
+    everything else rather than after the other errors are fixed. One check for every form that
+    takes an application: the public form, the portal's and the admin's."""
+    from loans.services import application_check_product_limits
+    from loansite.errors import ValidationFailed
+
+    product = data.get("product")
+    if not (product and data.get("amount") and data.get("term_months")):
+        return
+    try:
+        application_check_product_limits(
+            product=product,
+            amount=data["amount"],
+            term_months=data["term_months"],
+            method=data.get("repayment_method") or "",
+        )
+    except ValidationFailed as exc:
+        errors = exc.extra.get("errors") or {}
+        for field, messages in errors.items():
+            for message in messages if isinstance(messages, list | tuple) else [messages]:
+                if field not in form.fields or field not in form.errors:
+                    form.add_error(field if field in form.fields else None, message)
+        if not errors:
+            form.add_error(None, str(exc.message))
+
+
 class ProductSelect(forms.Select):
     """Each product option carries its ranges, read by loans/apply.js to narrow the terms
     and repayment methods to the chosen product (no inline script: Content-Security-Policy)."""
@@ -191,9 +218,6 @@ class PublicApplicationForm(forms.Form):
         return token
 
     def clean(self):
-        from loans.services import application_check_product_limits
-        from loansite.errors import ValidationFailed
-
         data = super().clean()
         kind = data.get("kind")
         if kind == Customer.Kind.ENTERPRISE and not data.get("credit_code") and "credit_code" not in self.errors:
@@ -205,24 +229,7 @@ class PublicApplicationForm(forms.Form):
             and "id_number" not in self.errors
         ):
             self.add_error("id_number", _("Give the owner's resident ID number or the unified social credit code."))
-        # The product's ranges, checked with everything else (not after the other errors are fixed).
-        product = data.get("product")
-        if product and data.get("amount") and data.get("term_months"):
-            try:
-                application_check_product_limits(
-                    product=product,
-                    amount=data["amount"],
-                    term_months=data["term_months"],
-                    method=data.get("repayment_method") or "",
-                )
-            except ValidationFailed as exc:
-                errors = exc.extra.get("errors") or {}
-                for field, messages in errors.items():
-                    for message in messages if isinstance(messages, list | tuple) else [messages]:
-                        if field not in self.fields or field not in self.errors:
-                            self.add_error(field if field in self.fields else None, message)
-                if not errors:
-                    self.add_error(None, str(exc.message))
+        product_limits_check(self, data)
         return data
 
     def customer_fields(self) -> dict:
@@ -317,20 +324,6 @@ class ApplicationAdminForm(forms.ModelForm):
         return notes
 
     def clean(self):
-        from loans.services import application_check_product_limits
-        from loansite.errors import ValidationFailed
-
         data = super().clean()
-        product = data.get("product")
-        if product and data.get("amount") and data.get("term_months"):
-            try:
-                application_check_product_limits(
-                    product=product,
-                    amount=data["amount"],
-                    term_months=data["term_months"],
-                    method=data.get("repayment_method") or "",
-                )
-            except ValidationFailed as exc:
-                for field, message in exc.extra.get("errors", {}).items():
-                    self.add_error(field if field in self.fields else None, message)
+        product_limits_check(self, data)
         return data

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from loans.forms import ProductChoiceField, term_choices
+from loans.forms import ProductChoiceField, product_limits_check, term_choices
 from loans.models import DocumentKind, LoanPurpose, RepaymentMethod
 from loans.selectors import product_active_list
 
@@ -42,23 +42,8 @@ class PortalApplicationForm(forms.Form):
         return token
 
     def clean(self):
-        from loans.services import application_check_product_limits
-        from loansite.errors import ValidationFailed
-
         data = super().clean()
-        product = data.get("product")
-        if product and data.get("amount") and data.get("term_months"):
-            try:
-                application_check_product_limits(
-                    product=product,
-                    amount=data["amount"],
-                    term_months=data["term_months"],
-                    method=data.get("repayment_method") or "",
-                )
-            except ValidationFailed as exc:
-                for field, message in (exc.extra.get("errors") or {}).items():
-                    if field not in self.errors:
-                        self.add_error(field if field in self.fields else None, message)
+        product_limits_check(self, data)
         return data
 
 
