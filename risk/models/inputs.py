@@ -85,8 +85,12 @@ class Device(models.Model):
 class DeviceCustomer(models.Model):
     """A customer seen on a device, from when (a device is "new" for a customer before that)."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="links")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="device_links")
+    # No single-column indexes: the unique (device, customer) and (customer, first_seen_at)
+    # indexes start with these columns and serve every lookup by either.
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="links", db_index=False)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="device_links", db_index=False
+    )
     first_seen_at = models.DateTimeField(_("first seen"))
 
     class Meta:
@@ -116,8 +120,14 @@ class Transaction(ScoredMixin):
     external_id = models.CharField(
         _("external id"), max_length=64, null=True, blank=True, unique=True, help_text=_("The sender's id; unique.")
     )
+    # The customer's and the device's lookups use the (customer, time) and (device, time)
+    # indexes below; a single-column index of each only cost every insert its upkeep.
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="risk_transactions"
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="risk_transactions",
+        db_index=False,
     )
     account = models.CharField(_("account"), max_length=64, blank=True)
     amount = models.DecimalField(_("amount"), **MONEY)
@@ -127,7 +137,13 @@ class Transaction(ScoredMixin):
     counterparty = models.CharField(_("counterparty"), max_length=200, blank=True)
     occurred_at = models.DateTimeField(_("time"))
     device = models.ForeignKey(
-        Device, verbose_name=_("device"), null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+        Device,
+        verbose_name=_("device"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="transactions",
+        db_index=False,
     )
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     city = models.CharField(_("city"), max_length=64, blank=True)
@@ -163,6 +179,7 @@ class LoginEvent(ScoredMixin):
         blank=True,
         on_delete=models.PROTECT,
         related_name="risk_logins",
+        db_index=False,  # (customer, time) below
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -171,6 +188,7 @@ class LoginEvent(ScoredMixin):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # (user, time) below
     )
     occurred_at = models.DateTimeField(_("time"))
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
