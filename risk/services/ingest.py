@@ -22,6 +22,7 @@ from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -106,7 +107,7 @@ def _fetch(sql: str, params) -> list[tuple]:
 
 
 def _dt_param(when: datetime.datetime):
-    return connection.ops.adapt_datetimefield_value(when)
+    return _datetime_adapter()(when)
 
 
 def _dt(value) -> datetime.datetime:
@@ -185,15 +186,27 @@ def _devices_write(items: list[EventInput], devices: dict[str, _Dev]) -> None:
         if item.occurred_at > last.get(device.pk, device.last_seen_at) + LAST_SEEN_STEP:
             last[device.pk] = item.occurred_at
     if last:
-        # One statement for the whole batch (a query per device cost most of a batch's time).
         field = Device._meta.get_field("last_seen_at")
         table, column = connection.ops.quote_name(Device._meta.db_table), connection.ops.quote_name(field.column)
-        values = [(field.get_db_prep_save(when, connection), pk) for pk, when in last.items()]
+        adapt = _datetime_adapter()
+        values = [(pk, adapt(when)) for pk, when in last.items()]
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET {column} = %s WHERE id = %s AND {column} < %s",
-                [(value, pk, value) for value, pk in values],
-            )
+            if connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 33):
+                # One statement for the whole batch, joined to its values (UPDATE ... FROM):
+                # the same rows as one UPDATE per device at a third of the time.
+                for start in range(0, len(values), 2000):
+                    chunk = values[start : start + 2000]
+                    cursor.execute(
+                        f"UPDATE {table} SET {column} = v.column2 "
+                        f"FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS v "
+                        f"WHERE {table}.id = v.column1 AND {table}.{column} < v.column2",
+                        [value for pair in chunk for value in pair],
+                    )
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET {column} = %s WHERE id = %s AND {column} < %s",
+                    [(value, pk, value) for pk, value in values],
+                )
 
 
 def _activity(kind: str, row: tuple) -> Activity:
@@ -555,6 +568,22 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
         _events_raise(items, outcomes, ids)
 
 
+def _sqlite_utc_text(value: datetime.datetime) -> str:
+    """What SQLite's ``adapt_datetimefield_value`` gives with the database in UTC (naive UTC
+    text), without its settings and time zone look-ups per value."""
+    if value.tzinfo is None:
+        return str(value)
+    if value.tzinfo is not datetime.UTC:
+        value = value.astimezone(datetime.UTC)
+    return str(value.replace(tzinfo=None))
+
+
+def _datetime_adapter():
+    if connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone is datetime.UTC:
+        return _sqlite_utc_text
+    return connection.ops.adapt_datetimefield_value
+
+
 def _adapter(field):
     """A fast value-to-database converter for one column (what ``get_db_prep_save`` gives)."""
     from django.db import models
@@ -563,7 +592,7 @@ def _adapter(field):
     if isinstance(field, models.DecimalField):
         return lambda value: ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
     if isinstance(field, models.DateTimeField):
-        return ops.adapt_datetimefield_value
+        return _datetime_adapter()
     if isinstance(field, models.JSONField):
         # What JSONField.get_db_prep_save gives (ops.adapt_json_value), without its layers.
         encoder = field.encoder
@@ -603,6 +632,8 @@ def _insert_prepare(model, rows: list[dict], new_devices: list[str]) -> _Prepare
     # A value shared by every row of a batch (the receiving time, the rule versions) is adapted
     # once: the last object adapted per column is remembered.
     last: list = [(None, None)] * len(getters)
+    attnames = [attname for attname, _adapt in getters]
+    adapted_columns = [(column, adapt) for column, (_attname, adapt) in enumerate(getters) if adapt is not None]
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
         params = []
@@ -610,15 +641,16 @@ def _insert_prepare(model, rows: list[dict], new_devices: list[str]) -> _Prepare
             if new_devices[start + offset]:
                 position = offset * len(fields) + device_column
                 prepared.patches.append((len(prepared.statements), position, new_devices[start + offset]))
-            for column, (attname, adapt) in enumerate(getters):
-                value = row[attname]
-                if adapt is not None and value is not None:
+            values = [row[attname] for attname in attnames]
+            for column, adapt in adapted_columns:
+                value = values[column]
+                if value is not None:
                     seen, adapted = last[column]
                     if seen is not value:
                         adapted = adapt(value)
                         last[column] = (value, adapted)
-                    value = adapted
-                params.append(value)
+                    values[column] = adapted
+            params += values
         prepared.statements.append(
             (
                 f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([one] * len(chunk))} "
