@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRED = os.environ.get("LOANSITE_REQUIRE_SERVICES") == "1"
@@ -76,6 +77,10 @@ def admin_login(page):
         if device is not None:
             page.fill("#id_code", totp_code(device))
             page.click("input[type=submit]")
-        page.wait_for_selector("#user-tools")
+        try:
+            page.wait_for_selector("#user-tools")
+        except PlaywrightTimeoutError:
+            text = " ".join(page.inner_text("body").split())[:600]
+            raise AssertionError(f"{username} is not signed in at {page.url}: {text}") from None
 
     return login
