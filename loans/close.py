@@ -90,6 +90,8 @@ CLOSE_STEPS: tuple[CloseStep, ...] = (
     CloseStep("snapshot", "loans.close.step_snapshot"),
     # The day's portfolio sums the dashboard reads (after the per-loan snapshots).
     CloseStep("portfolio", "loans.services.portfolio.portfolio_close_day"),
+    # The day's application sums (and any earlier day an application changed on since).
+    CloseStep("applications", "loans.services.application_days.application_days_close_day"),
     CloseStep("reminders", "loans.services.reminders.reminders_close_day"),
     CloseStep("promises", "loans.services.collections.promises_close_day"),
     # Last: the risk app turns the day's delinquency signals into risk events (queued on commit).

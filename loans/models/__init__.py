@@ -55,7 +55,14 @@ from loans.models.delinquency import (
     RiskClass,
 )
 from loans.models.documents import Document, DocumentKind, DocumentRequest, DocumentRequestStatus
-from loans.models.portfolio import PortfolioDay, PortfolioMix, PortfolioRoll, PortfolioVintage
+from loans.models.portfolio import (
+    ApplicationDay,
+    ApplicationDaysSummed,
+    PortfolioDay,
+    PortfolioMix,
+    PortfolioRoll,
+    PortfolioVintage,
+)
 from loans.models.products import (
     ALLOCATION_COMPONENTS,
     MONEY,
@@ -81,6 +88,8 @@ from loans.models.servicing import (
 from loans.models.snapshots import SNAPSHOT_CUSTOMER_FIELDS, SNAPSHOT_VERSION, ApplicationSnapshot
 
 __all__ = [
+    "ApplicationDay",
+    "ApplicationDaysSummed",
     "AutomatedDecision",
     "ALLOCATION_COMPONENTS",
     "DPD_BUCKET_FROM",

@@ -129,3 +129,68 @@ class PortfolioMix(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.dimension} {self.item}"
+
+
+class ApplicationDay(models.Model):
+    """The applications and disbursements of one local day, summed for the whole bank: what the
+    dashboard's application figures, growth, industry and status charts read for closed days
+    (``loans.services.application_days``). Rows are keyed by the customer's industry and the
+    application's status when the day was summed; each counter counts the events of that day:
+
+    - ``submitted``: applications submitted that day, their requested ``submitted_amount``, the
+      sum and count of their customers' bureau scores and of their model grades (A=1 … E=5);
+    - ``decided``: applications decided that day and ``decided_amount`` (the approved amount,
+      else the requested one); by ``status`` the reader tells approvals from rejections;
+    - ``created``: applications created that day and their requested ``created_amount``;
+    - ``disbursed``: loans disbursed that day and their principal (``status``: the loan's
+      application's, empty for a loan without one).
+
+    ``has_customer`` is false for public applications whose identity is not verified yet.
+    """
+
+    date = models.DateField(_("date"))
+    industry = models.CharField(_("industry"), max_length=32, blank=True)
+    has_customer = models.BooleanField(_("has a customer"), default=True)
+    status = models.CharField(_("status"), max_length=20, blank=True)
+    submitted = models.PositiveIntegerField(_("applications submitted"), default=0)
+    submitted_amount = models.DecimalField(_("amount submitted"), **MONEY, default=0)
+    score_sum = models.BigIntegerField(_("sum of bureau scores"), default=0)
+    score_count = models.PositiveIntegerField(_("bureau scores"), default=0)
+    grade_sum = models.PositiveIntegerField(_("sum of grade points"), default=0)
+    grade_count = models.PositiveIntegerField(_("grades"), default=0)
+    decided = models.PositiveIntegerField(_("applications decided"), default=0)
+    decided_amount = models.DecimalField(_("amount decided"), **MONEY, default=0)
+    created = models.PositiveIntegerField(_("applications created"), default=0)
+    created_amount = models.DecimalField(_("amount created"), **MONEY, default=0)
+    disbursed = models.PositiveIntegerField(_("loans disbursed"), default=0)
+    disbursed_amount = models.DecimalField(_("principal disbursed"), **MONEY, default=0)
+
+    class Meta:
+        verbose_name = _("application day")
+        verbose_name_plural = _("application days")
+        ordering = ["-date", "industry", "status"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "industry", "has_customer", "status"], name="application_day_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.industry} {self.status}"
+
+
+class ApplicationDaysSummed(models.Model):
+    """How far the application days are summed (one row): every day up to ``through``, from
+    the applications as they were at ``as_of`` (later changes are summed again next time)."""
+
+    through = models.DateField(_("summed through"))
+    as_of = models.DateTimeField(_("as of"))
+
+    class Meta:
+        verbose_name = _("application days summed")
+        verbose_name_plural = _("application days summed")
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.through} ({self.as_of:%Y-%m-%d %H:%M})"

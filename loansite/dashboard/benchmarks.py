@@ -1,4 +1,5 @@
-"""The dashboard over 1,000,000 applications and 1,000,000 loans (scaled by ``--scale``):
+"""The dashboard over 1,000,000 applications and 1,000,000 loans (scaled by ``--scale``), with the
+daily application sums the close keeps (``loans.services.application_days``, timed first and daily):
 the figures of the administrator's dashboard computed uncached, then served from the cache,
 and the admin index page itself, each next to one ``COUNT(*)`` over the applications; and the
 daily close's ``portfolio`` step over the same book (the per-loan snapshots of three closes,
@@ -86,10 +87,30 @@ def _snapshot_loans(day: datetime.date) -> None:
 
 
 def _clear_snapshots(days) -> None:
-    from loans.models import LoanDaySnapshot, PortfolioDay, PortfolioMix, PortfolioRoll, PortfolioVintage
+    from loans.models import (
+        ApplicationDay,
+        ApplicationDaysSummed,
+        LoanDaySnapshot,
+        PortfolioDay,
+        PortfolioMix,
+        PortfolioRoll,
+        PortfolioVintage,
+    )
 
     for model in (LoanDaySnapshot, PortfolioDay, PortfolioMix, PortfolioRoll, PortfolioVintage):
         model.objects.filter(date__in=days)._raw_delete(model.objects.db)
+    for model in (ApplicationDay, ApplicationDaysSummed):
+        model.objects.all()._raw_delete(model.objects.db)
+
+
+def _group_by_day() -> None:
+    """The least a sum by day can do: one GROUP BY of every application by its submission day."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DATE(submitted_at), COUNT(*), SUM(amount) FROM {LoanApplication._meta.db_table}"
+            " GROUP BY DATE(submitted_at)"
+        )
+        cursor.fetchall()
 
 
 @benchmark(name="loansite.dashboard", order=90)
@@ -97,6 +118,7 @@ def bench_dashboard(ctx: BenchContext) -> list[Figure]:
     from django.contrib.auth import get_user_model
 
     from loans.bench_servicing import _clear, _insert_loans, _product
+    from loans.services.application_days import application_days_sum
     from loans.services.portfolio import month_end, portfolio_snapshot_take, previous_month_end
 
     n = ctx.n(1_000_000, minimum=2_000)
@@ -121,6 +143,13 @@ def bench_dashboard(ctx: BenchContext) -> list[Figure]:
                 counts = portfolio_snapshot_take(date=day, current=day == days[-1])
             steps.append(t.seconds)
             ctx.log(f"    {counts} in {t.seconds:.1f} s")
+        with Timer() as grouped:
+            _group_by_day()
+        with Timer() as first_sum:
+            first_counts = application_days_sum(through=yesterday)
+        with Timer() as daily_sum:
+            daily_counts = application_days_sum(through=yesterday)
+        ctx.log(f"  application day sums: first {first_counts} in {first_sum.seconds:.1f} s, daily {daily_counts}")
         sections = frozenset(ROLE_SECTIONS[ADMINISTRATOR])
         period = period_from("year")
 
@@ -147,6 +176,22 @@ def bench_dashboard(ctx: BenchContext) -> list[Figure]:
             page = _median_ms(lambda: client.get("/admin/"), 5)
         label = f"{n:,} applications + {n:,} loans"
         return [
+            Figure(
+                f"application day sums, first run over all history ({label})",
+                first_sum.seconds,
+                "s",
+                "one GROUP BY of every application by submission day (plain SQL)",
+                grouped.seconds,
+                "",
+            ),
+            Figure(
+                "application day sums, the close's daily run (the last 7 days and any changed day)",
+                daily_sum.seconds,
+                "s",
+                "one GROUP BY of every application by submission day (plain SQL)",
+                grouped.seconds,
+                "",
+            ),
             Figure(
                 f"daily close's portfolio step, one day ({label}; the last of {len(days)} days)",
                 steps[-1],

@@ -99,7 +99,8 @@ class LocalDate(Func):
     zone tables: Django's own ``CONVERT_TZ(col, 'UTC', 'Asia/Shanghai')`` gives NULL on a server
     whose zone tables were never loaded (``mariadb-install-db`` does not load them). Where the
     offset changes inside the window, the named zone is used (then the tables are needed).
-    SQLite: Django's conversion with Python's zoneinfo.
+    SQLite: ``DATE(col, '+28800 seconds')`` likewise (the column is stored as UTC text), else
+    Django's conversion with Python's zoneinfo (a Python call per row).
     """
 
     output_field = DateField()
@@ -114,4 +115,6 @@ class LocalDate(Func):
         tzname = str(local_zone())
         if connection.vendor == "mysql" and self.offset is not None:
             return f"DATE(DATE_ADD({sql}, INTERVAL {self.offset} SECOND))", params
+        if connection.vendor == "sqlite" and self.offset is not None:
+            return f"DATE({sql}, '{self.offset:+d} seconds')", params
         return connection.ops.datetime_cast_date_sql(sql, tuple(params), tzname)

@@ -80,6 +80,80 @@ def _application_row(row: dict, prefix: str = "") -> dict:
     return out
 
 
+# --- the daily application sums (whole bank): closed days from the table, later days live ----------
+
+
+def _summed_through(owner: int | None) -> dt.date | None:
+    """The last day the daily application sums cover, for the whole bank's view (None: an
+    officer's own book, which is aggregated live, or nothing summed yet)."""
+    if owner is not None:
+        return None
+    from loans.services.application_days import application_days_summed
+
+    state = application_days_summed()
+    return state.through if state else None
+
+
+def _day_sums(first: dt.date, last: dt.date, *, by: tuple[str, ...], through: dt.date) -> dict[tuple, dict]:
+    """The daily application sums over local days ``first`` … ``last`` grouped by ``by`` (of
+    date, industry, has_customer, status): the table's rows for the days up to ``through``
+    (one GROUP BY over a few rows per day), the days after it computed live."""
+    from loans.models import ApplicationDay
+    from loans.services.application_days import COUNTERS, application_day_rows
+
+    out: dict[tuple, dict] = {}
+
+    def add(key: tuple, row: dict) -> None:
+        into = out.setdefault(key, dict.fromkeys(COUNTERS, 0))
+        for counter in COUNTERS:
+            into[counter] += row[counter] or 0
+
+    if first <= through:
+        for row in (
+            ApplicationDay.objects.filter(date__gte=first, date__lte=min(last, through))
+            .values(*by)
+            .order_by()
+            .annotate(**{counter: Sum(counter) for counter in COUNTERS})
+        ):
+            add(tuple(row[key] for key in by), row)
+    if last > through:
+        names = ("date", "industry", "has_customer", "status")
+        for key, row in application_day_rows(max(first, through + dt.timedelta(days=1)), last).items():
+            values = dict(zip(names, key, strict=True))
+            add(tuple(values[name] for name in by), row)
+    return out
+
+
+def _average(total, count) -> float | None:
+    return float(total) / count if count else None
+
+
+def _summed_application_row(sums: dict[tuple, dict]) -> dict:
+    """``_application_row``'s figures from sums grouped by status."""
+    decided = {"approved": 0, "rejected": 0}
+    amount_approved = ZERO
+    total = dict.fromkeys(("submitted", "score_sum", "score_count", "grade_sum", "grade_count"), 0)
+    for (status,), row in sums.items():
+        for key in total:
+            total[key] += row[key]
+        if status in APPROVED:
+            decided["approved"] += row["decided"]
+            amount_approved += row["decided_amount"]
+        elif status == "rejected":
+            decided["rejected"] += row["decided"]
+    out = {
+        "applications": total["submitted"],
+        "decided": decided["approved"] + decided["rejected"],
+        "approved": decided["approved"],
+        "amount_approved": Decimal(amount_approved),
+        "credit_score": _average(total["score_sum"], total["score_count"]),
+        "grade_points": _average(total["grade_sum"], total["grade_count"]),
+        "disbursed": Decimal(sum((row["disbursed_amount"] for row in sums.values()), ZERO)),
+    }
+    out["approval_rate"] = (Decimal(out["approved"]) / out["decided"]) if out["decided"] else None
+    return out
+
+
 def application_figures(*, period: Period, owner: int | None = None) -> dict:
     """Applications submitted, decided and approved in the period, in one query."""
     return _application_row(_applications(owner).aggregate(**_application_aggregates(period)))
@@ -91,17 +165,23 @@ def _disbursed_in(period: Period):
     )
 
 
-def loan_figures(*, period: Period, owner: int | None = None, latest: dict | None = None) -> dict:
-    """Disbursed in the period, and the book: outstanding, PAR30 and NPL ratios, at the latest
-    close (``latest``: the daily portfolio sums, a few rows) or live before any close."""
+def loan_figures(
+    *, period: Period, owner: int | None = None, latest: dict | None = None, disbursed: tuple | None = None
+) -> dict:
+    """Disbursed in the period (``disbursed``: this and the previous period's, when the caller
+    has them from the daily sums), and the book: outstanding, PAR30 and NPL ratios, at the
+    latest close (``latest``: the daily portfolio sums, a few rows) or live before any close."""
     from loans.models.delinquency import NPL_CLASSES
 
     if latest is not None:
-        row = (
-            _loans(owner)
-            .filter(disbursement_date__gte=period.previous.first_day, disbursement_date__lte=period.last_day)
-            .aggregate(disbursed=_disbursed_in(period), disbursed_before=_disbursed_in(period.previous))
-        )
+        if disbursed is not None:
+            row = {"disbursed": disbursed[0], "disbursed_before": disbursed[1]}
+        else:
+            row = (
+                _loans(owner)
+                .filter(disbursement_date__gte=period.previous.first_day, disbursement_date__lte=period.last_day)
+                .aggregate(disbursed=_disbursed_in(period), disbursed_before=_disbursed_in(period.previous))
+            )
         book = history.book_on(day=latest["date"], owner=owner)
         keys = ("outstanding", "par30", "npl", "par30_ratio", "npl_ratio")
         row.update({key: book[key] for key in keys} if book else dict.fromkeys(keys))
@@ -205,17 +285,26 @@ def _change(now, before):
 def kpis(*, period: Period, owner: int | None = None, latest: dict | None = None) -> dict:
     """The KPI cards, each with its value for the previous period of equal length."""
     previous = period.previous
-    # One pass over the applications of both periods (submitted or decided in them).
-    both = Q(submitted_at__gte=previous.start, submitted_at__lt=period.end) | Q(
-        decided_at__gte=previous.start, decided_at__lt=period.end
-    )
-    row = (
-        _applications(owner)
-        .filter(both)
-        .aggregate(**_application_aggregates(period, "now_"), **_application_aggregates(previous, "before_"))
-    )
-    apps_now, apps_before = _application_row(row, "now_"), _application_row(row, "before_")
-    loans_now = loan_figures(period=period, owner=owner, latest=latest)
+    through = _summed_through(owner)
+    if through is not None:
+        apps_now, apps_before = (
+            _summed_application_row(_day_sums(p.first_day, p.last_day, by=("status",), through=through))
+            for p in (period, previous)
+        )
+        disbursed = (apps_now["disbursed"], apps_before["disbursed"])
+    else:
+        # One pass over the applications of both periods (submitted or decided in them).
+        both = Q(submitted_at__gte=previous.start, submitted_at__lt=period.end) | Q(
+            decided_at__gte=previous.start, decided_at__lt=period.end
+        )
+        row = (
+            _applications(owner)
+            .filter(both)
+            .aggregate(**_application_aggregates(period, "now_"), **_application_aggregates(previous, "before_"))
+        )
+        apps_now, apps_before = _application_row(row, "now_"), _application_row(row, "before_")
+        disbursed = None
+    loans_now = loan_figures(period=period, owner=owner, latest=latest, disbursed=disbursed)
     loans_before = {"disbursed": loans_now["disbursed_before"]}
     book_before = book_at(day=previous.last_day, owner=owner)
     events_now, events_before = risk_event_figures(period=period), risk_event_figures(period=previous)
@@ -255,6 +344,17 @@ def growth_series(*, months: int = 12, owner: int | None = None, now=None) -> li
     to the next month's), counted with conditional aggregates in one pass over the rows since
     the first month: exact for any zone, no time zone conversion in the database."""
     starts = month_starts(months=months, now=now)
+    through = _summed_through(owner)
+    if through is not None:
+        nxt = starts[-1].replace(day=28) + dt.timedelta(days=4)
+        sums = _day_sums(starts[0], nxt.replace(day=1) - dt.timedelta(days=1), by=("date", "status"), through=through)
+        months_out = {month: {"month": month, "applications": 0, "approvals": 0, "disbursed": ZERO} for month in starts}
+        for (day, status), row in sums.items():
+            out = months_out[day.replace(day=1)]
+            out["applications"] += row["submitted"]
+            out["approvals"] += row["decided"] if status in APPROVED else 0
+            out["disbursed"] += row["disbursed_amount"]
+        return list(months_out.values())
     zone = local_zone()
     bounds = [dt.datetime.combine(day, dt.time.min, tzinfo=zone) for day in starts]
     nxt = starts[-1].replace(day=28) + dt.timedelta(days=4)
@@ -296,6 +396,20 @@ def growth_series(*, months: int = 12, owner: int | None = None, now=None) -> li
 
 def industry_series(*, period: Period, owner: int | None = None, limit: int = 12) -> list[dict]:
     """Applications submitted in the period by the customer's industry: count, amount, average score."""
+    through = _summed_through(owner)
+    if through is not None:
+        sums = _day_sums(period.first_day, period.last_day, by=("industry", "has_customer"), through=through)
+        rows = [
+            {
+                "industry": industry,
+                "count": row["submitted"],
+                "amount": Decimal(row["submitted_amount"]),
+                "credit_score": _average(row["score_sum"], row["score_count"]),
+            }
+            for (industry, has_customer), row in sums.items()
+            if has_customer and row["submitted"]
+        ]
+        return sorted(rows, key=lambda row: (-row["amount"], row["industry"]))[:limit]
     return list(
         _applications(owner)
         .filter(_in("submitted_at", period), customer__isnull=False)
@@ -307,6 +421,15 @@ def industry_series(*, period: Period, owner: int | None = None, limit: int = 12
 
 def status_series(*, period: Period, owner: int | None = None) -> list[dict]:
     """Applications created in the period by status: count and amount."""
+    through = _summed_through(owner)
+    if through is not None:
+        sums = _day_sums(period.first_day, period.last_day, by=("status",), through=through)
+        rows = [
+            {"status": status, "count": row["created"], "amount": Decimal(row["created_amount"])}
+            for (status,), row in sums.items()
+            if row["created"]
+        ]
+        return sorted(rows, key=lambda row: (-row["count"], row["status"]))
     return list(
         _applications(owner)
         .filter(_in("created_at", period))

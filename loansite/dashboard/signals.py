@@ -22,6 +22,8 @@ WATCHED = (
     "loans.PortfolioVintage",
     "loans.PortfolioRoll",
     "loans.PortfolioMix",
+    "loans.ApplicationDay",
+    "loans.ApplicationDaysSummed",
     "risk.RiskEvent",
     "scoring.ModelVersion",
     "scoring.Backtest",

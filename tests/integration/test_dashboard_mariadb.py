@@ -44,6 +44,28 @@ def test_rows_either_side_of_shanghai_midnight_land_in_october_and_november():
     assert selectors.application_figures(period=november_only)["applications"] == 1
 
 
+def test_application_day_sums_on_mariadb_cut_at_shanghai_midnight():
+    from unittest import mock
+
+    from loans.models import ApplicationDay
+    from loans.services.application_days import application_days_sum
+
+    customer = CustomerFactory(industry="retail", credit_score=640)
+    for moment in (dt.datetime(2026, 10, 31, 23, 30, tzinfo=SH), dt.datetime(2026, 11, 1, 0, 30, tzinfo=SH)):
+        ApplicationFactory(
+            customer=customer, status=S.APPROVED, submitted_at=moment, decided_at=moment, created_at=moment
+        )
+    application_days_sum(through=dt.date(2026, 11, 29))
+
+    days = {row.date: (row.submitted, row.decided) for row in ApplicationDay.objects.filter(industry="retail")}
+    assert days == {dt.date(2026, 10, 31): (1, 1), dt.date(2026, 11, 1): (1, 1)}
+    period = Period("custom", dt.datetime(2026, 10, 1, tzinfo=SH), dt.datetime(2026, 12, 1, tzinfo=SH))
+    sections = frozenset({"kpis", "growth", "industry", "status"})
+    summed = selectors.dashboard_compute(period=period, sections=sections)
+    with mock.patch.object(selectors, "_summed_through", lambda owner: None):
+        assert summed == selectors.dashboard_compute(period=period, sections=sections)
+
+
 def test_portfolio_snapshots_on_mariadb(make_user):
     book = build_book(make_user("officer", role=roles.LOAN_OFFICER))
     portfolio_backfill()

@@ -4,7 +4,9 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from loans.services.application_days import application_days_sum
 from loans.services.portfolio import portfolio_backfill
 from loansite.dashboard.selectors import dashboard_invalidate
 
@@ -22,7 +24,8 @@ class Command(BaseCommand):
     help = (
         "Fill the daily portfolio snapshots the dashboard reads (book by bucket and class, vintages, "
         "month-end roll rates, customer mix) from the daily close's per-loan snapshots, one day at a "
-        "time, oldest first. Each day's rows are replaced, so running it again changes nothing."
+        "time, oldest first, then the daily application sums of every day up to yesterday. Each day's "
+        "rows are replaced, so running it again changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -38,6 +41,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{day}: {counts}")
 
         done = portfolio_backfill(since=first, until=last, progress=progress)
+        yesterday = timezone.localdate() - datetime.timedelta(days=1)
+        summed = application_days_sum(through=yesterday, full=True)
+        self.stdout.write(f"Application sums: {summed['days']} day(s), {summed['rows']} row(s).")
         dashboard_invalidate()
         if not done:
             self.stdout.write("No per-loan snapshots in that range: nothing to fill.")
