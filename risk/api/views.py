@@ -1,6 +1,7 @@
 """``/api/v1/risk/``: scoring transactions and logins, events, alerts and rules; thin callers."""
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -69,9 +70,10 @@ class TransactionBatchView(APIView):
         if len(raw_tx) + len(raw_logins) > BATCH_MAX:
             raise ValidationFailed(_("At most %(n)s events per call.") % {"n": BATCH_MAX})
         items, errors = [], {}
+        now = timezone.now()  # "in the future" is judged against one time for the whole call
         for key, parse, raws in (("transactions", transaction_input, raw_tx), ("logins", login_input, raw_logins)):
             for index, raw in enumerate(raws):
-                item, problems = parse(raw)
+                item, problems = parse(raw, now=now)
                 if problems:
                     errors[f"{key}[{index}]"] = problems
                 items.append(item)

@@ -468,6 +468,9 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
     # Device uses first seen in this call: (device key, customer) -> time; a device not known
     # yet is keyed by its fingerprint until it is created.
     new_links: dict[tuple[str, int], datetime.datetime] = {}
+    # A device's or an address's window is kept up to date only when a rule reads it.
+    spans, _lean = _window_spans(ruleset)
+    per_device, per_ip = spans["device"] > 0, spans["ip"] > 0
     rows: list = [None] * len(items)
     for i in order:
         item = items[i]
@@ -495,8 +498,8 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
                 new_links[pair] = item.occurred_at
         context = Context(
             _upto(by_customer.get(item.customer_id, []), activity.at),
-            _upto(by_device.get(device_key, []), activity.at) if device_key else (),
-            _upto(by_ip.get(item.ip, []), activity.at) if item.ip else (),
+            _upto(by_device.get(device_key, []), activity.at) if per_device and device_key else (),
+            _upto(by_ip.get(item.ip, []), activity.at) if per_ip and item.ip else (),
             bool(device and device.flagged),
             known,
             item.customer_id in watched_customers,
@@ -504,9 +507,9 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
         )
         result = event_score(activity, context, ruleset)
         insort(by_customer[item.customer_id], activity, key=_AT)
-        if device_key:
+        if per_device and device_key:
             insort(by_device[device_key], activity, key=_AT)
-        if item.ip:
+        if per_ip and item.ip:
             insort(by_ip[item.ip], activity, key=_AT)
         outcome = outcomes[i]
         outcome.score, outcome.level = result.score, result.level
