@@ -63,3 +63,16 @@ def loans_close_day(self, date: str | None = None) -> dict:
     except Conflict as exc:  # another run holds the lock: try again later
         raise self.retry(exc=exc, countdown=600) from exc
     return {str(close.date): close.status for close in closes}
+
+
+@shared_task(name="loans.application_days_refresh")
+def application_days_refresh() -> dict:
+    """Every few minutes (beat): the dashboard's daily application sums of past days brought up
+    to date with what changed since (a late decision, a re-scoring); the close does it nightly."""
+    import datetime
+
+    from django.utils import timezone
+
+    from loans.services.application_days import application_days_sum
+
+    return application_days_sum(through=timezone.localdate() - datetime.timedelta(days=1))

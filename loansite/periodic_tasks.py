@@ -57,6 +57,9 @@ SCHEDULABLE_TASKS: dict[str, Schedulable] = {
     "loans.close_day": Schedulable(
         _("Close the day (days past due, penalties, classification, provisions, reminders)")
     ),
+    "loans.application_days_refresh": Schedulable(
+        _("Bring the dashboard's daily application sums up to date with what changed since")
+    ),
     "risk.early_warnings_scan": Schedulable(_("Scan for early warnings (PD, credit lines, revenue, overdue loans)")),
     "risk.quality_checks_run": Schedulable(_("Run the data-quality checks")),
     "scoring.outcomes_refresh": Schedulable(_("Derive loan outcomes from servicing and backtest the PD models")),

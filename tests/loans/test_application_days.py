@@ -166,3 +166,21 @@ def test_the_close_sums_the_days_after_its_portfolio_step(db):
     assert close.status == "done" and close.counts["applications"]["rows"] >= 1
     assert ApplicationDaysSummed.objects.get().through == day
     assert ApplicationDay.objects.filter(submitted=1).exists()
+
+
+def test_the_beat_refresh_brings_a_rescoring_into_the_summed_days(book):
+    from django_celery_beat.models import PeriodicTask
+
+    from loans.models import LoanApplication
+    from loans.tasks import application_days_refresh
+
+    assert PeriodicTask.objects.get(task="loans.application_days_refresh").enabled
+    application_days_sum(through=NOV_29)
+    # A batch re-scoring moves old applications' grades with a queryset update (no save()).
+    LoanApplication.objects.filter(score_grade="C").update(score_grade="A", scored_at=timezone.now())
+    stale = selectors.dashboard_compute(period=NOV, sections=SECTIONS)
+    assert stale != live(NOV)
+
+    application_days_refresh()
+
+    assert selectors.dashboard_compute(period=NOV, sections=SECTIONS) == live(NOV)
