@@ -30,7 +30,12 @@ class LoanRefField(serializers.PrimaryKeyRelatedField):
     }
 
     def get_queryset(self):
-        return Loan.objects.select_related("customer")
+        # A loan outside the caller's book answers like one that does not exist.
+        from loansite.scoping import scope_by_customer
+
+        request = self.context.get("request")
+        loans = Loan.objects.select_related("customer")
+        return scope_by_customer(loans, request.user) if request is not None else loans.none()
 
 
 class QueueSerializer(serializers.ModelSerializer):

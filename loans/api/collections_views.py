@@ -75,7 +75,7 @@ class CollectionsViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def assign(self, request):
-        data = s.CollectorAssignSerializer(data=request.data)
+        data = s.CollectorAssignSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         outcome = svc.collection_assign_many(actor=request.user, **data.validated_data)
         if not outcome.done and outcome.failed:
@@ -121,7 +121,7 @@ class ContactViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     @extend_schema(request=s.ContactCreateSerializer, responses={201: s.ContactSerializer, 400: BAD, 403: FORBIDDEN})
     def create(self, request):
-        data = s.ContactCreateSerializer(data=request.data)
+        data = s.ContactCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         contact = svc.collection_contact_log(actor=request.user, **data.validated_data)
         return Response(s.ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
@@ -144,7 +144,7 @@ class PromiseViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     @extend_schema(request=s.PromiseCreateSerializer, responses={201: s.PromiseSerializer, 400: BAD, 403: FORBIDDEN})
     def create(self, request):
-        data = s.PromiseCreateSerializer(data=request.data)
+        data = s.PromiseCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         promise = svc.promise_create(actor=request.user, **data.validated_data)
         return Response(s.PromiseSerializer(promise).data, status=status.HTTP_201_CREATED)
@@ -169,7 +169,7 @@ class LegalCaseViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
         request=s.LegalOpenSerializer, responses={201: s.LegalCaseSerializer, 400: BAD, 403: FORBIDDEN, 409: CONFLICT}
     )
     def create(self, request):
-        data = s.LegalOpenSerializer(data=request.data)
+        data = s.LegalOpenSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         legal = svc.legal_case_open(actor=request.user, **data.validated_data)
         return Response(s.LegalCaseSerializer(legal).data, status=status.HTTP_201_CREATED)
@@ -178,7 +178,7 @@ class LegalCaseViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
         legal = self.get_object()
-        data = s.LegalMoveSerializer(data=request.data)
+        data = s.LegalMoveSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         legal = svc.legal_case_move(
@@ -211,7 +211,7 @@ class WriteOffViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         responses={201: s.WriteOffSerializer, 400: BAD, 403: FORBIDDEN, 409: CONFLICT},
     )
     def create(self, request):
-        data = s.WriteOffCreateSerializer(data=request.data)
+        data = s.WriteOffCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         record = writeoff.loan_write_off(actor=request.user, **data.validated_data)
         return Response(s.WriteOffSerializer(record).data, status=status.HTTP_201_CREATED)
@@ -237,7 +237,7 @@ class RecoveryViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         responses={201: s.RecoverySerializer, 400: BAD, 403: FORBIDDEN, 409: CONFLICT},
     )
     def create(self, request):
-        data = s.RecoveryCreateSerializer(data=request.data)
+        data = s.RecoveryCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         key = (request.headers.get("Idempotency-Key") or "").strip() or None
         recovery = writeoff.recovery_post(actor=request.user, idempotency_key=key, **data.validated_data)

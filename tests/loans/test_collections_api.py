@@ -251,3 +251,23 @@ def test_a_recovery_on_a_live_loan_is_409(officer, overdue):
 def test_staff_without_a_role_and_anonymous_are_refused(make_user, url):
     assert api(make_user("plain")).get(BASE + url).status_code == 403
     assert APIClient().get(BASE + url).status_code in (401, 403)
+
+
+@pytest.mark.parametrize("endpoint", ["collection-contacts/", "promises/"])
+def test_an_officer_cannot_reach_another_books_loan_by_its_id(make_user, overdue, endpoint):
+    from tests.customers.factories import ManagerFactory
+
+    other = ManagerFactory(user=make_user("rm-other", role="Loan officer"))
+    overdue.customer.manager = other
+    overdue.customer.save(update_fields=["manager"])
+    outsider = make_user("rm-outsider", role="Loan officer")
+    body = {"loan": overdue.pk, "channel": "call", "outcome": "reached"}
+    if endpoint == "promises/":
+        body = {"loan": overdue.pk, "promised_date": str(TODAY() + datetime.timedelta(days=3)), "amount": "100.00"}
+
+    response = api(outsider).post(BASE + endpoint, body, format="json")
+
+    # Answered like a loan that does not exist: neither its number nor that it exists leaks.
+    assert response.status_code == 400
+    assert f"No loan with id {overdue.pk}" in str(response.json())
+    assert overdue.loan_number not in str(response.json())
