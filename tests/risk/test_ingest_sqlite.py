@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 
 from risk.inputs import transaction_input
-from risk.services.ingest import WRITE_CACHE_KIB, _datetime_adapter, events_ingest
+from risk.models import Transaction
+from risk.services.ingest import WRITE_CACHE_KIB, _adapter, _datetime_adapter, events_ingest
 from tests.risk.factories import CustomerFactory, at
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -41,3 +42,13 @@ def test_scoring_widens_the_connections_page_cache(db):
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         assert cursor.fetchone()[0] == -WRITE_CACHE_KIB
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[], [{"rule": "large_amount", "version": 2, "points": 50, "detail": "12000.00 ≥ 10000"}], {}, {"a": [1, 2]}],
+)
+@pytest.mark.parametrize("column", ["rules_hit", "rule_versions"])
+def test_json_adapter_gives_what_the_field_gives(value, column, db):
+    field = Transaction._meta.get_field(column)
+    assert _adapter(field)(value) == field.get_db_prep_save(value, connection)
