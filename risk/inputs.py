@@ -17,6 +17,7 @@ from risk.engine import LOGIN, TRANSACTION, counterparty_normalise, ip_normalise
 from risk.models import Transaction
 
 MAX_AMOUNT = Decimal("99999999999999.99")
+CENT = Decimal("0.01")
 DIRECTIONS = frozenset(Transaction.Direction.values)
 CHANNELS = frozenset(Transaction.Channel.values)
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -90,6 +91,8 @@ def _when(raw: dict, errors: dict, now: datetime.datetime) -> datetime.datetime 
 
 def _customer(raw: dict, errors: dict, *, required: bool) -> int | None:
     value = raw.get("customer", raw.get("customer_id"))
+    if value.__class__ is int and 0 <= value < 10**18:
+        return value  # what the text checks below accept of a JSON number, without them
     if value in (None, ""):
         if required:
             errors["customer"] = _("The customer's id is needed.")
@@ -125,9 +128,12 @@ def transaction_input(raw, *, now: datetime.datetime | None = None) -> tuple[Eve
         if isinstance(amount, bool | float) or amount is None:
             raise InvalidOperation
         value = Decimal(str(amount).replace(",", "").strip())
-        if not value.is_finite() or value <= 0 or value > MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
+        if not value.is_finite() or value <= 0 or value > MAX_AMOUNT:
             raise InvalidOperation
-        values["amount"] = value.quantize(Decimal("0.01"))
+        cents = value.quantize(CENT)
+        if value != cents:
+            raise InvalidOperation
+        values["amount"] = cents
     except (InvalidOperation, ValueError):
         errors["amount"] = _("A positive amount with at most two decimals is needed (as a string or integer).")
     currency = _text(raw, "currency", 3, errors).upper() or "CNY"
