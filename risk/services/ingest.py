@@ -456,11 +456,12 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
         ids = sorted(customer_ids)
         # By customer only (its index), the devices checked here: with both IN lists SQLite
         # probed the (device, customer) key for every pair (700 x 1,000 for one batch).
+        # First-seen times as epoch seconds (read so by SQLite), as the scoring compares them.
         links = {
-            (str(device_id), customer_id): _dt(first)
+            (str(device_id), customer_id): first if first.__class__ is int else _epoch(_dt(first))
             for device_id, customer_id, first in _fetch(
-                f"SELECT device_id, customer_id, first_seen_at FROM {_q(DeviceCustomer)} "
-                f"WHERE customer_id IN ({_marks(ids)})",
+                f"SELECT device_id, customer_id, {_epoch_sql('first_seen_at') or 'first_seen_at'} "
+                f"FROM {_q(DeviceCustomer)} WHERE customer_id IN ({_marks(ids)})",
                 ids,
             )
             if device_id in device_ids
@@ -512,7 +513,7 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
             pair = (device_key, item.customer_id)
             first, batch_first = links.get(pair), new_links.get(pair)
             # To the second, as the replay of a simulation compares them.
-            known = (first is not None and _epoch(first) < activity.at) or (
+            known = (first is not None and first < activity.at) or (
                 batch_first is not None and _epoch(batch_first) < activity.at
             )
             if first is None and batch_first is None:
