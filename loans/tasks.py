@@ -76,3 +76,11 @@ def application_days_refresh() -> dict:
     from loans.services.application_days import application_days_sum
 
     return application_days_sum(through=timezone.localdate() - datetime.timedelta(days=1))
+
+
+@shared_task(name="loans.documents_orphans_sweep")
+def documents_orphans_sweep_task() -> int:
+    """Nightly (beat): stored document files that no document row names (an upload rolled back)."""
+    from loans.services.documents import documents_orphans_sweep
+
+    return documents_orphans_sweep()

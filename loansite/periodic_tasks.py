@@ -60,6 +60,7 @@ SCHEDULABLE_TASKS: dict[str, Schedulable] = {
     "loans.application_days_refresh": Schedulable(
         _("Bring the dashboard's daily application sums up to date with what changed since")
     ),
+    "loans.documents_orphans_sweep": Schedulable(_("Remove stored document files that no document names")),
     "risk.early_warnings_scan": Schedulable(_("Scan for early warnings (PD, credit lines, revenue, overdue loans)")),
     "risk.quality_checks_run": Schedulable(_("Run the data-quality checks")),
     "scoring.outcomes_refresh": Schedulable(_("Derive loan outcomes from servicing and backtest the PD models")),

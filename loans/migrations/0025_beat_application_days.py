@@ -1,6 +1,7 @@
 from django.db import migrations
 
 NAME = "Loans: dashboard application sums (every 10 minutes)"
+SWEEP = "Loans: stored document files without a document (nightly)"
 
 
 def schedule(apps, schema_editor):
@@ -12,10 +13,16 @@ def schedule(apps, schema_editor):
     PeriodicTask.objects.get_or_create(
         name=NAME, defaults={"task": "loans.application_days_refresh", "crontab": crontab, "enabled": True}
     )
+    nightly, _ = CrontabSchedule.objects.get_or_create(
+        minute="40", hour="3", day_of_week="*", day_of_month="*", month_of_year="*", timezone="Asia/Shanghai"
+    )
+    PeriodicTask.objects.get_or_create(
+        name=SWEEP, defaults={"task": "loans.documents_orphans_sweep", "crontab": nightly, "enabled": True}
+    )
 
 
 def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=[NAME, SWEEP]).delete()
 
 
 class Migration(migrations.Migration):

@@ -372,8 +372,47 @@ def document_upload(
         _unlink(storage_name)
         raise
     # Should a transaction further out roll back, the stored file is left without a row: nothing
-    # can reach it (downloads go by row), and it holds no more than the uploader sent.
+    # can reach it (downloads go by row); ``documents_orphans_sweep`` removes it the next night.
     return document
+
+
+ORPHAN_GRACE = 24 * 3600
+
+
+def documents_orphans_sweep(*, older_than_seconds: int = ORPHAN_GRACE) -> int:
+    """Remove stored files that no document row names and that are older than the grace period
+    (an upload whose transaction rolled back further out); returns how many were removed. Files
+    of uploads still in flight are younger than the grace period and stay."""
+    import time
+
+    root = documents_root()
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
+        files = {
+            f"{folder.name}/{path.name}": path
+            for path in folder.iterdir()
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff
+        }
+        if not files:
+            continue
+        known = set(Document.objects.filter(storage_name__in=list(files)).values_list("storage_name", flat=True))
+        for name, path in files.items():
+            if name not in known:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+    if removed:
+        audit_record(
+            action=AuditAction.DELETE,
+            actor=None,
+            target=("loans.document", "", "stored files without a row"),
+            changes={"removed": removed},
+            reason="Stored files without a document row (an upload rolled back)",
+        )
+    return removed
 
 
 def _record_upload(who, *, customer, application, loan, kind, name, storage_name, content_type, data) -> Document:

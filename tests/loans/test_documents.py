@@ -419,3 +419,40 @@ def test_upload_names_exactly_one_uploader(officer, returned, portal_account):
             kind="other",
             file=samples.pdf_bytes(),
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_left_by_a_rolled_back_upload_is_swept_once_old(officer, returned, _documents_root):
+    import os
+    import time
+
+    from django.db import transaction
+
+    from loans.services.documents import documents_orphans_sweep
+
+    kept = document_upload(
+        actor=officer,
+        customer=returned.customer,
+        kind=DocumentKind.OTHER,
+        file=SimpleUploadedFile("kept.pdf", samples.pdf_bytes()),
+    )
+    with pytest.raises(RuntimeError), transaction.atomic():
+        document_upload(
+            actor=officer,
+            customer=returned.customer,
+            kind=DocumentKind.OTHER,
+            file=SimpleUploadedFile("lost.pdf", samples.pdf_bytes() + b" "),
+        )
+        raise RuntimeError("a later step of the same request fails")
+    stored = sorted(p for p in _documents_root.rglob("*") if p.is_file())
+    assert len(stored) == 2 and Document.objects.count() == 1
+    orphan = next(p for p in stored if p != document_path(kept))
+
+    assert documents_orphans_sweep() == 0  # too young: an upload may still be committing
+    day_ago = time.time() - 2 * 24 * 3600
+    for path in stored:
+        os.utime(path, (day_ago, day_ago))
+
+    assert documents_orphans_sweep() == 1
+    assert not orphan.exists() and document_path(kept).exists()
+    assert AuditEntry.objects.filter(action=AuditAction.DELETE, target_type="loans.document").count() == 1
