@@ -635,12 +635,16 @@ class _Prepared:
     """The INSERT statements of a batch's rows, values adapted, ready to run under the lock.
 
     ``patches``: (statement, parameter, fingerprint) of rows whose device is created under the
-    lock. ``rows``: where the database returns no keys from bulk inserts (``bulk_create`` then)."""
+    lock. ``rows``: where the database returns no keys from bulk inserts (``bulk_create`` then).
+    ``qmark``: the statements carry SQLite's own ``?`` placeholders and run on the driver's
+    cursor (Django's rewrites every ``%s`` of a statement with a regular expression: 1.3 ms
+    for each 500-row INSERT, held under the write lock)."""
 
     model: type
     statements: list = field(default_factory=list)
     patches: list = field(default_factory=list)
     rows: list | None = None
+    qmark: bool = False
 
 
 def _insert_prepare(model, rows: list[dict], new_devices: list[str]) -> _Prepared:
@@ -657,8 +661,9 @@ def _insert_prepare(model, rows: list[dict], new_devices: list[str]) -> _Prepare
     device_column = next(i for i, f in enumerate(fields) if f.attname == "device_id")
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    prepared = _Prepared(model)
+    qmark = connection.vendor == "sqlite"
+    one = "(" + ", ".join(["?" if qmark else "%s"] * len(fields)) + ")"
+    prepared = _Prepared(model, qmark=qmark)
     # A value shared by every row of a batch (the receiving time, the rule versions) is adapted
     # once: the last object adapted per column is remembered.
     last: list = [(None, None)] * len(getters)
@@ -700,6 +705,18 @@ def _insert_run(prepared: _Prepared, devices: dict[str, _Dev]) -> list[int]:
     for statement, position, fingerprint in prepared.patches:
         prepared.statements[statement][1][position] = devices[fingerprint].pk
     pks: list[int] = []
+    if prepared.qmark:
+        # The driver's cursor on the same connection and transaction; its errors (a unique
+        # external id stored meanwhile) are raised as Django's, as its own cursor raises them.
+        with connection.wrap_database_errors:
+            cursor = connection.connection.cursor()
+            try:
+                for sql, params in prepared.statements:
+                    cursor.execute(sql, params)
+                    pks += [pk for (pk,) in cursor.fetchall()]
+            finally:
+                cursor.close()
+        return pks
     with connection.cursor() as cursor:
         for sql, params in prepared.statements:
             cursor.execute(sql, params)
