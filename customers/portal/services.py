@@ -556,6 +556,34 @@ def portal_change_request_create(
 
 
 @transaction.atomic
+def _account_phone_follow(*, actor, request: PortalChangeRequest, old_phone: str) -> None:
+    """The account that asked signs in (and gets reset codes) by the phone it registered with, the
+    customer's phone on file then. When that phone is the one approved away, the login phone
+    follows to the new number: codes must not keep going to a number the customer gave up
+    (carriers hand such numbers to someone else). An account that signs in with a phone of its
+    own, or a new number another account already uses, is left as it is."""
+    new_phone = request.changes.get("phone")
+    if not new_phone or request.account_id is None:
+        return
+    account = PortalAccount.objects.select_for_update().get(pk=request.account_id)
+    if not _phones_match(account.phone, old_phone):
+        return
+    digits = normalize_mobile_phone(new_phone)
+    if PortalAccount.objects.filter(phone=digits).exclude(pk=account.pk).exists():
+        return
+    account.phone = digits
+    account.save(update_fields=["phone", "phone_hash"])
+    from loansite.sms import phone_masked
+
+    audit_record(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        target=account,
+        changes={"phone": [phone_masked(old_phone), phone_masked(digits)], "change_request": request.pk},
+        reason=_("The login phone follows the customer's phone on file (request %(id)s)") % {"id": request.pk},
+    )
+
+
 def portal_change_request_decide(*, actor, request: PortalChangeRequest, approve: bool, reason: str = ""):
     """An officer approves (the change is written through the customer service, validated and
     audited there) or rejects a pending request."""
@@ -573,12 +601,14 @@ def portal_change_request_decide(*, actor, request: PortalChangeRequest, approve
     if not approve and not (reason or "").strip():
         raise ValidationFailed(_("Give a reason for the rejection."), extra={"reason": True})
     if approve:
+        old_phone = request.customer.phone
         customer_update(
             actor=actor,
             customer=request.customer,
             reason=_("Change requested by the customer in the portal (request %(id)s)") % {"id": request.pk},
             **request.changes,
         )
+        _account_phone_follow(actor=actor, request=request, old_phone=old_phone)
     request.status = PortalChangeRequest.Status.APPROVED if approve else PortalChangeRequest.Status.REJECTED
     request.decided_by = actor
     request.decided_at = timezone.now()

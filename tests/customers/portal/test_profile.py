@@ -199,3 +199,42 @@ def test_admin_phone_search_keeps_the_list_filters(customer, make_user, client_f
     assert "still-active" in found
     inactive_only = staff.get(url, {"q": active.phone, "is_active__exact": "0"}).content.decode()
     assert "still-active" not in inactive_only
+
+
+def test_an_approved_phone_change_moves_the_requesting_accounts_login_phone(customer, account, make_user):
+    from customers.portal.services import (
+        portal_account_by_login,
+        portal_change_request_create,
+        portal_change_request_decide,
+    )
+
+    old_phone, new_phone = account.phone, "13911112222"
+    other = portal_account_make(CustomerFactory(), username="other-person")
+    request = portal_change_request_create(account=account, customer=customer, changes={"phone": new_phone})
+
+    portal_change_request_decide(actor=make_user("rm-admin", role="Administrator"), request=request, approve=True)
+
+    account.refresh_from_db()
+    assert account.phone == new_phone
+    # Reset codes and sign-in follow the new number; the number given up names no one.
+    assert portal_account_by_login(new_phone) == account
+    assert portal_account_by_login(old_phone) is None
+    other.refresh_from_db()
+    assert other.phone != new_phone
+    entry = AuditEntry.objects.get(action=AuditAction.UPDATE, target_type="customers.portalaccount")
+    assert "phone" in entry.changes and new_phone not in str(entry.changes)
+
+
+def test_an_account_with_a_phone_of_its_own_keeps_it(customer, make_user):
+    from customers.portal.services import portal_change_request_create, portal_change_request_decide
+
+    own = PortalAccount(phone="13722223333", username="own-phone")
+    own.set_password(PORTAL_PASSWORD)
+    own.save()
+    PortalAccess.objects.create(account=own, customer=customer)
+    request = portal_change_request_create(account=own, customer=customer, changes={"phone": "13911114444"})
+
+    portal_change_request_decide(actor=make_user("rm-admin", role="Administrator"), request=request, approve=True)
+
+    own.refresh_from_db()
+    assert own.phone == "13722223333"
