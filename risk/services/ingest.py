@@ -14,6 +14,7 @@ import datetime
 import fcntl
 import json
 import os
+import re
 import threading
 from bisect import bisect_right, insort
 from collections import defaultdict
@@ -98,12 +99,32 @@ def _marks(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+_FORMAT_MARK = re.compile(r"(?<!%)%s")
+
+
+@lru_cache(maxsize=256)
+def _qmark(sql: str) -> str:
+    """``sql`` with SQLite's own ``?`` placeholders, as Django's SQLite cursor rewrites it."""
+    return _FORMAT_MARK.sub("?", sql).replace("%%", "%")
+
+
 def _fetch(sql: str, params) -> list[tuple]:
     """Rows of one plain SQL read (no queryset built: the ORM's query compilation cost more
-    than the reads themselves on a one-event call)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    than the reads themselves on a one-event call). On SQLite the read runs on the driver's
+    cursor with the statement's placeholders rewritten once per statement text (Django's
+    cursor and its wrappers took a fifth of a one-event call's reads)."""
+    if connection.vendor != "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(_qmark(sql), params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 def _dt_param(when: datetime.datetime):

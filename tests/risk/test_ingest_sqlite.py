@@ -52,3 +52,19 @@ def test_scoring_widens_the_connections_page_cache(db):
 def test_json_adapter_gives_what_the_field_gives(value, column, db):
     field = Transaction._meta.get_field(column)
     assert _adapter(field)(value) == field.get_db_prep_save(value, connection)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM t WHERE id IN (%s, %s, %s)",
+        "SELECT CAST(strftime('%%s', occurred_at) AS INTEGER) FROM t WHERE a >= %s AND b <= %s",
+        "SELECT 'c', 't', x FROM t WHERE y = %s UNION ALL SELECT 'c', 'l', x FROM u WHERE y = %s",
+    ],
+)
+def test_reads_placeholders_rewritten_as_djangos_sqlite_cursor_does(sql):
+    from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+
+    from risk.services.ingest import _qmark
+
+    assert _qmark(sql) == FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
