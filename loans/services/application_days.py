@@ -14,7 +14,6 @@ the days the table does not cover yet (today).
 
 import datetime
 from collections import defaultdict
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, IntegerField, Q, Sum, Value, When
@@ -22,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from loans.models import ApplicationDay, ApplicationDaysSummed, Loan, LoanApplication
-from loansite.dashboard.periods import LocalDate, local_zone
+from loansite.dashboard.periods import LocalDate, local_midnight, local_zone
 
 RECENT_DAYS = 7
 GRADE_POINTS = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
@@ -41,14 +40,10 @@ COUNTERS = (
     "disbursed",
     "disbursed_amount",
 )
-ZERO = Decimal("0")
 
 
-def _midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=local_zone())
-
-
-def _grade_points():
+def grade_points():
+    """An application's model grade as points (A=1 … E=5; none: NULL), for sums and averages."""
     return Case(
         *[When(score_grade=grade, then=Value(points)) for grade, points in GRADE_POINTS.items()],
         default=None,
@@ -57,7 +52,7 @@ def _grade_points():
 
 
 def _application_groups(column: str, first: datetime.date, last: datetime.date):
-    start, end = _midnight(first), _midnight(last + datetime.timedelta(days=1))
+    start, end = local_midnight(first), local_midnight(last + datetime.timedelta(days=1))
     return (
         LoanApplication.objects.filter(**{f"{column}__gte": start, f"{column}__lt": end})
         .values(
@@ -88,8 +83,8 @@ def application_day_rows(first: datetime.date, last: datetime.date) -> dict[tupl
             amount=Sum("amount"),
             scores=Sum("customer__credit_score"),
             scored=Count("customer__credit_score"),
-            grades=Sum(_grade_points()),
-            graded=Count(_grade_points()),
+            grades=Sum(grade_points()),
+            graded=Count(grade_points()),
         ),
         submitted="n",
         submitted_amount="amount",

@@ -410,7 +410,7 @@ def documents_orphans_sweep(*, older_than_seconds: int = ORPHAN_GRACE) -> int:
             actor=None,
             target=("loans.document", "", "stored files without a row"),
             changes={"removed": removed},
-            reason="Stored files without a document row (an upload rolled back)",
+            reason=_("Stored files without a document row (an upload rolled back)"),
         )
     return removed
 

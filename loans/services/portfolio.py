@@ -94,7 +94,7 @@ def _defaulted_collect(d: str) -> None:
     """The loans an applied change made non-performing by D, once, in a keyed temporary table:
     a derived table in the join was read again for every loan where the planner put it inside
     the loop (hours at a million loans with a hundred thousand changes)."""
-    _defaulted_drop()
+    _tmp_drop(TMP_DEFAULTED)
     _execute(f"CREATE TEMPORARY TABLE {TMP_DEFAULTED} (loan_id BIGINT NOT NULL PRIMARY KEY)")
     _execute(
         f"INSERT INTO {TMP_DEFAULTED} (loan_id) SELECT DISTINCT h.loan_id FROM {T_CHANGE} h"
@@ -103,12 +103,9 @@ def _defaulted_collect(d: str) -> None:
     )
 
 
-def _defaulted_drop() -> None:
-    _execute(
-        f"DROP TEMPORARY TABLE IF EXISTS {TMP_DEFAULTED}"
-        if connection.vendor == "mysql"
-        else f"DROP TABLE IF EXISTS temp.{TMP_DEFAULTED}"
-    )
+def _tmp_drop(name: str) -> None:
+    mysql = connection.vendor == "mysql"
+    _execute(f"DROP TEMPORARY TABLE IF EXISTS {name}" if mysql else f"DROP TABLE IF EXISTS temp.{name}")
 
 
 def _defaulted(*, current: bool) -> tuple[str, str]:
@@ -180,11 +177,7 @@ def _portfolio_mix(d: str, *, current: bool) -> int:
     join, defaulted = _defaulted(current=current)
     # Each customer's live loans, outstanding, defaulted loans (by D) and loans over 30 days
     # past due, once, in a temporary table the queries below join.
-    _execute(
-        f"DROP TEMPORARY TABLE IF EXISTS {TMP_CUSTOMER}"
-        if connection.vendor == "mysql"
-        else f"DROP TABLE IF EXISTS temp.{TMP_CUSTOMER}"
-    )
+    _tmp_drop(TMP_CUSTOMER)
     _execute(
         f"CREATE TEMPORARY TABLE {TMP_CUSTOMER} AS SELECT l.customer_id AS customer_id,"
         f" SUM(CASE WHEN l.status IN {LIVE} THEN 1 ELSE 0 END) AS n,"
@@ -233,9 +226,7 @@ def _portfolio_mix(d: str, *, current: bool) -> int:
         f"SELECT {OWNER}, {risky}, COUNT(*), SUM(x.n), SUM(x.o), SUM(x.bad), {measures}"
         f" FROM {_customers_joined()} JOIN {per_customer} ON x.customer_id = c.id GROUP BY {OWNER}, {risky}"
     )
-    _execute(
-        f"DROP TEMPORARY TABLE {TMP_CUSTOMER}" if connection.vendor == "mysql" else f"DROP TABLE temp.{TMP_CUSTOMER}"
-    )
+    _tmp_drop(TMP_CUSTOMER)
     objs = []
     for owner, is_risky, customers, loans, outstanding, bad, *values in rows:
         measures_json = {
@@ -282,7 +273,7 @@ def portfolio_snapshot_take(*, date: datetime.date, current: bool = True, full: 
         _defaulted_collect(d)
         counts["vintages"] = _portfolio_vintage(d, current=current)
         counts["mix"] = _portfolio_mix(d, current=current)
-        _defaulted_drop()
+        _tmp_drop(TMP_DEFAULTED)
     return counts
 
 

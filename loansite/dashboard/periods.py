@@ -27,7 +27,8 @@ def local_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def _midnight(day: dt.date) -> dt.datetime:
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The aware date-time at which local ``day`` begins."""
     return dt.datetime.combine(day, dt.time.min, tzinfo=local_zone())
 
 
@@ -58,16 +59,16 @@ def period_from(key: str | None, *, start: dt.date | None = None, end: dt.date |
     """The period for a selector key; ``custom`` takes inclusive local dates ``start``..``end``."""
     now = (now or timezone.now()).astimezone(local_zone())
     today = now.date()
-    tomorrow = _midnight(today + dt.timedelta(days=1))
+    tomorrow = local_midnight(today + dt.timedelta(days=1))
     if key == "custom" and start and end and start <= end:
-        return Period("custom", _midnight(start), _midnight(end + dt.timedelta(days=1)))
+        return Period("custom", local_midnight(start), local_midnight(end + dt.timedelta(days=1)))
     if key == "30d":
-        return Period(key, _midnight(today - dt.timedelta(days=29)), tomorrow)
+        return Period(key, local_midnight(today - dt.timedelta(days=29)), tomorrow)
     if key == "90d":
-        return Period(key, _midnight(today - dt.timedelta(days=89)), tomorrow)
+        return Period(key, local_midnight(today - dt.timedelta(days=89)), tomorrow)
     if key == "year":
-        return Period(key, _midnight(today.replace(month=1, day=1)), tomorrow)
-    return Period("month", _midnight(today.replace(day=1)), tomorrow)
+        return Period(key, local_midnight(today.replace(month=1, day=1)), tomorrow)
+    return Period("month", local_midnight(today.replace(day=1)), tomorrow)
 
 
 def month_starts(*, months: int, now=None) -> list[dt.date]:

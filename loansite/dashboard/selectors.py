@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Avg, Case, Count, DecimalField, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Avg, Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from loansite.dashboard import history
@@ -23,7 +23,6 @@ CACHE_SECONDS = 60
 VERSION_KEY = "dashboard:version"
 APPROVED = ("approved", "disbursed", "cancelled")
 LIVE_LOANS = ("active", "overdue")
-GRADE_POINTS = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
 
 
 def _money_sum(field: str, **kwargs):
@@ -52,15 +51,9 @@ def _in(field: str, period: Period) -> Q:
     return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
 
 
-def _grade_points():
-    return Case(
-        *[When(score_grade=grade, then=Value(points)) for grade, points in GRADE_POINTS.items()],
-        default=None,
-        output_field=IntegerField(),
-    )
-
-
 def _application_aggregates(period: Period, prefix: str = "") -> dict:
+    from loans.services.application_days import grade_points
+
     submitted = _in("submitted_at", period)
     decided = _in("decided_at", period)
     approved = decided & Q(status__in=APPROVED)
@@ -70,7 +63,7 @@ def _application_aggregates(period: Period, prefix: str = "") -> dict:
         f"{prefix}approved": Count("pk", filter=approved),
         f"{prefix}amount_approved": _money_sum(Coalesce("approved_amount", "amount"), filter=approved),
         f"{prefix}credit_score": Avg("customer__credit_score", filter=submitted),
-        f"{prefix}grade_points": Avg(_grade_points(), filter=submitted),
+        f"{prefix}grade_points": Avg(grade_points(), filter=submitted),
     }
 
 
@@ -344,9 +337,9 @@ def growth_series(*, months: int = 12, owner: int | None = None, now=None) -> li
     to the next month's), counted with conditional aggregates in one pass over the rows since
     the first month: exact for any zone, no time zone conversion in the database."""
     starts = month_starts(months=months, now=now)
+    nxt = starts[-1].replace(day=28) + dt.timedelta(days=4)
     through = _summed_through(owner)
     if through is not None:
-        nxt = starts[-1].replace(day=28) + dt.timedelta(days=4)
         sums = _day_sums(starts[0], nxt.replace(day=1) - dt.timedelta(days=1), by=("date", "status"), through=through)
         months_out = {month: {"month": month, "applications": 0, "approvals": 0, "disbursed": ZERO} for month in starts}
         for (day, status), row in sums.items():
@@ -357,7 +350,6 @@ def growth_series(*, months: int = 12, owner: int | None = None, now=None) -> li
         return list(months_out.values())
     zone = local_zone()
     bounds = [dt.datetime.combine(day, dt.time.min, tzinfo=zone) for day in starts]
-    nxt = starts[-1].replace(day=28) + dt.timedelta(days=4)
     bounds.append(dt.datetime.combine(nxt.replace(day=1), dt.time.min, tzinfo=zone))
     apps = _applications(owner)
     counts = {}
