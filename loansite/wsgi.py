@@ -14,3 +14,18 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loansite.settings")
 
 application = get_wsgi_application()
+
+
+def _urlconf_load() -> None:
+    """Import the URLconf (every app's views and the API) now rather than on the first
+    request: under ``gunicorn --preload`` the workers then fork with it loaded, instead of each
+    importing it while its first callers wait; a broken URLconf stops the start. Connections
+    opened meanwhile are closed, so that no worker inherits one."""
+    from django.db import connections
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the import is the point
+    connections.close_all()
+
+
+_urlconf_load()
