@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import re
-import sys
 import threading
 from bisect import bisect_right, insort
 from collections import defaultdict
@@ -370,17 +369,22 @@ def _page_cache_widen() -> None:
 
 
 @contextlib.contextmanager
-def _write_turn():
+def _write_turn(events: int = 0):
     """On SQLite, scoring calls of every process on the machine take their write transactions
     in turn, waiting on a lock file beside the database: a waiter wakes the moment the lock is
     free. Without it, concurrent writers wait in SQLite's busy handler, which sleeps 1, 2, 5,
     10 ... 100 ms between tries, and a few calls out of hundreds waited a quarter of a second.
     (Other writers do not take the file lock; SQLite's own lock still orders them.) Not taken
-    inside an outer transaction, which may hold the database's lock already."""
+    inside an outer transaction, which may hold the database's lock already.
+
+    The turn also counts what was written (``events``) in the lock file for every process, and
+    the call whose writes pass :data:`CHECKPOINT_WEIGHT` checkpoints once its turn is over (see
+    :func:`_commit_unchecked`)."""
     if connection.vendor != "sqlite" or connection.in_atomic_block or connection.is_in_memory_db():
         yield
         return
     path = f"{connection.settings_dict['NAME']}-risk-write.lock"
+    due = False
     with _turn_lock:
         fd = _turn_files.get(path)
         if fd is None:
@@ -388,14 +392,17 @@ def _write_turn():
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
+            due = _written_count(fd, events)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+    if due:
+        _checkpoint()
 
 
 @contextlib.contextmanager
 def _commit_unchecked():
-    """SQLite's automatic checkpoint off for the commit inside; :func:`_checkpoint_if_due`
-    does its work once the write turn is over.
+    """SQLite's automatic checkpoint off for the commit inside; :func:`_write_turn` has its
+    work done once the turn is over.
 
     The automatic checkpoint runs in the commit that fills the log past
     ``wal_autocheckpoint`` pages, copying it into the database with two fsyncs, while every
@@ -407,7 +414,6 @@ def _commit_unchecked():
     connection.ensure_connection()
     raw = connection.connection
     automatic = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-    connection._risk_autocheckpoint = automatic
     raw.execute("PRAGMA wal_autocheckpoint = 0")
     try:
         yield
@@ -415,36 +421,29 @@ def _commit_unchecked():
         raw.execute(f"PRAGMA wal_autocheckpoint = {automatic}")
 
 
-def _log_backlog() -> int:
-    """Pages in the SQLite log not yet copied into the database, from the wal-index header
-    (the ``-shm`` file, native byte order: ``mxFrame`` at byte 16, the checkpoint's
-    ``nBackfill`` at byte 96; sqlite.org/walformat.html). 0 when there is none to read."""
-    try:
-        fd = os.open(f"{connection.settings_dict['NAME']}-shm", os.O_RDONLY)
-    except OSError:
-        return 0
-    try:
-        header = os.pread(fd, 100, 0)
-    finally:
-        os.close(fd)
-    if len(header) < 100:
-        return 0
-    last_frame = int.from_bytes(header[16:20], sys.byteorder)
-    copied = int.from_bytes(header[96:100], sys.byteorder)
-    return max(0, last_frame - copied)
+# Weight of the writes since the last checkpoint at which the call that passes it checkpoints:
+# a call counts its events, and at least 10 (about the pages a one-event call adds to the log).
+# With SQLite's automatic checkpoint at 4,000 pages: every 400 one-event calls, as before,
+# and every four 1,000-event batches (most of a batch's pages are those of the last).
+CHECKPOINT_WEIGHT = 4000
 
 
-def _checkpoint_if_due() -> None:
-    """After a write turn: checkpoint as SQLite's automatic checkpoint would have (the log
-    holds ``wal_autocheckpoint`` pages or more not yet copied), without holding anyone up
-    (PASSIVE: writers go on meanwhile; another checkpoint running or a reader on an older
-    snapshot leaves the rest to the next one). The events are stored already: a failure
-    here is logged, not raised."""
-    automatic = getattr(connection, "_risk_autocheckpoint", 0)
-    if connection.vendor != "sqlite" or automatic <= 0 or connection.in_atomic_block or connection.is_in_memory_db():
-        return
-    if _log_backlog() < automatic:
-        return
+def _written_count(fd: int, events: int) -> bool:
+    """Add a call of ``events`` to the weight kept in the lock file (held by the caller); True,
+    and the weight back to 0, once it reaches :data:`CHECKPOINT_WEIGHT`. (SQLite's own count,
+    the wal-index, is not read: a descriptor on its ``-shm`` file opened and closed in a
+    process drops that process's SQLite locks on it.)"""
+    text = os.pread(fd, 20, 0).strip()
+    weight = (int(text) if text.isdigit() else 0) + max(10, events)
+    due = weight >= CHECKPOINT_WEIGHT
+    os.pwrite(fd, f"{0 if due else weight:<20}".encode(), 0)
+    return due
+
+
+def _checkpoint() -> None:
+    """Checkpoint now, without holding anyone up (PASSIVE: writers go on meanwhile; another
+    checkpoint running or a reader on an older snapshot leaves the rest to the next one).
+    The events are stored already: a failure here is logged, not raised."""
     try:
         with connection.wrap_database_errors:
             connection.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -680,7 +679,7 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
             new_devices = [items[i].device if rows[i]["device_id"] is None else "" for i in positions]
             inserts.append((positions, _insert_prepare(model, [rows[i] for i in positions], new_devices)))
 
-    with _write_turn(), _commit_unchecked(), transaction.atomic():
+    with _write_turn(len(items)), _commit_unchecked(), transaction.atomic():
         _devices_write(items, devices)
         for item, row in zip(items, rows, strict=True):
             if item.device and row["device_id"] is None:
@@ -698,7 +697,6 @@ def _score_and_store(items, outcomes, source, ruleset) -> None:
         for outcome, pk in zip(outcomes, ids, strict=True):
             outcome.id = pk
         _events_raise(items, outcomes, ids)
-    _checkpoint_if_due()
 
 
 def _sqlite_utc_text(value: datetime.datetime) -> str:

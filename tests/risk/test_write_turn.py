@@ -38,3 +38,43 @@ def test_no_turn_inside_an_outer_transaction(tmp_path, monkeypatch):
     monkeypatch.setattr(default, "is_in_memory_db", lambda: False)
     with _write_turn():  # the test's transaction holds the database already
         assert not (tmp_path / "db.sqlite3-risk-write.lock").exists()
+
+
+def test_the_writes_are_weighed_in_the_lock_file_and_checkpointed_after_the_turn(tmp_path, monkeypatch):
+    from risk.services import ingest
+
+    default = connections["default"]
+    monkeypatch.setitem(default.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setattr(default, "is_in_memory_db", lambda: False)
+    lock = tmp_path / "db.sqlite3-risk-write.lock"
+    checkpoints = []
+    monkeypatch.setattr(ingest, "_checkpoint", lambda: checkpoints.append(_free(lock)))
+    # One-event calls weigh 10 each: the 400th reaches 4,000.
+    for _ in range(399):
+        with _write_turn(1):
+            pass
+    assert checkpoints == []
+    assert int(lock.read_text().strip()) == 3990
+    with _write_turn(1):
+        pass
+    assert checkpoints == [True]  # once, with the turn free again
+    assert int(lock.read_text().strip()) == 0
+    # A 1,000-event batch weighs 1,000: the fourth checkpoints.
+    for _ in range(3):
+        with _write_turn(1000):
+            pass
+    assert checkpoints == [True]
+    with _write_turn(1000):
+        pass
+    assert checkpoints == [True, True]
+
+
+def test_a_failed_write_is_not_weighed(tmp_path, monkeypatch):
+    default = connections["default"]
+    monkeypatch.setitem(default.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setattr(default, "is_in_memory_db", lambda: False)
+    with pytest.raises(RuntimeError), _write_turn(5000):
+        raise RuntimeError("rolled back")
+    lock = tmp_path / "db.sqlite3-risk-write.lock"
+    assert lock.read_text().strip() in ("", "0")
+    assert _free(lock)
