@@ -80,3 +80,34 @@ def test_a_change_behind_the_models_back_counts_once_the_copy_is_old(analyst, mo
     type(analyst).objects.filter(pk=analyst.pk).update(is_active=False)  # no signal
     monkeypatch.setattr("loansite.security.TOKEN_USER_TTL", 0.0)
     assert api.get(RULES).status_code == 401
+
+
+def test_a_token_is_checked_once_until_it_expires_and_a_tampered_one_is_refused(analyst, monkeypatch):
+    import time
+
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    from loansite.api import authentication
+
+    checked = []
+    parent = JWTAuthentication.get_validated_token
+
+    def counted(self, raw_token):
+        checked.append(raw_token)
+        return parent(self, raw_token)
+
+    monkeypatch.setattr(JWTAuthentication, "get_validated_token", counted)
+    access = _login("analyst")["access"]
+    api = _api(access)
+    assert api.get(RULES).status_code == 200
+    assert api.get(RULES).status_code == 200
+    assert len(checked) == 1  # the signature and claims were checked once
+    expires = authentication._validated[access.encode()][1]
+    monkeypatch.setattr(authentication.time, "time", lambda: expires)
+    assert api.get(RULES).status_code == 200  # (still valid by the clock simplejwt reads)
+    assert len(checked) == 2  # at its expiry the kept check no longer counts
+    monkeypatch.setattr(authentication.time, "time", time.time)
+    header, payload, signature = access.split(".")
+    tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    assert _api(tampered).get(RULES).status_code == 401
+    assert tampered.encode() not in authentication._validated
