@@ -313,7 +313,12 @@ def bench_api(ctx: BenchContext) -> list[Figure]:
     batches = max(4, ctx.n(100, minimum=4))
     paced_total = max(300, total * 2 // 3)  # 20 s at 300/s
     port = _free_port()
-    workers = int(os.environ.get("RISK_BENCH_WORKERS", 0)) or 4 * (os.cpu_count() or 2)
+    # One sync worker per core (RISK_BENCH_WORKERS to change it). On the embedded default every
+    # write takes its turn on the one database: more processes than cores only preempted the
+    # one holding the turn and, each with a page cache every other writer makes stale, spent
+    # more per call (flat out on 2 cores, same run order: 2 workers 789 and 793/s, 1.9 ms of
+    # server time a call; 8 workers 590 and 637/s, 2.7 to 2.9 ms).
+    workers = int(os.environ.get("RISK_BENCH_WORKERS", 0)) or (os.cpu_count() or 2)
     proc, log = _gunicorn_start(ctx, port, workers)
     rng = random.Random(52)
     run = f"{int(time.time())}"

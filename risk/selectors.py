@@ -36,8 +36,12 @@ def ruleset_current(*, overrides: dict | None = None, thresholds: Thresholds | N
 # within RULESET_TTL seconds.
 RULESET_TTL = 5.0
 RULES_STAMP_KEY = "risk:rules-stamp"
+# The stamp itself is read at most once a second per process (on the embedded default's cache
+# each read opens a file): a change reaches the other processes within a second, and the
+# process that made it at once.
+RULES_STAMP_EVERY = 1.0
 _ruleset_lock = threading.Lock()
-_ruleset_local: dict = {"stamp": None, "at": 0.0, "ruleset": None}
+_ruleset_local: dict = {"stamp": None, "at": 0.0, "checked": 0.0, "ruleset": None}
 
 
 def rules_changed() -> None:
@@ -52,7 +56,7 @@ def rules_changed() -> None:
 
 def ruleset_forget() -> None:
     with _ruleset_lock:
-        _ruleset_local.update(stamp=None, at=0.0, ruleset=None)
+        _ruleset_local.update(stamp=None, at=0.0, checked=0.0, ruleset=None)
 
 
 def ruleset_cached() -> RuleSet:
@@ -61,18 +65,23 @@ def ruleset_cached() -> RuleSet:
 
     from django.core.cache import cache
 
+    now = time.monotonic()
+    with _ruleset_lock:
+        local = dict(_ruleset_local)
+    fresh = local["ruleset"] is not None and now - local["at"] < RULESET_TTL
+    if fresh and now - local["checked"] < RULES_STAMP_EVERY:
+        return local["ruleset"]
     stamp = cache.get(RULES_STAMP_KEY)
     if stamp is None:
         cache.add(RULES_STAMP_KEY, uuid.uuid4().hex, None)
         stamp = cache.get(RULES_STAMP_KEY)
-    now = time.monotonic()
-    with _ruleset_lock:
-        local = dict(_ruleset_local)
-    if local["ruleset"] is not None and local["stamp"] == stamp and now - local["at"] < RULESET_TTL:
+    if fresh and local["stamp"] == stamp:
+        with _ruleset_lock:
+            _ruleset_local["checked"] = now
         return local["ruleset"]
     ruleset = ruleset_current()
     with _ruleset_lock:
-        _ruleset_local.update(stamp=stamp, at=now, ruleset=ruleset)
+        _ruleset_local.update(stamp=stamp, at=now, checked=now, ruleset=ruleset)
     return ruleset
 
 
