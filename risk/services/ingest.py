@@ -413,7 +413,11 @@ def _commit_unchecked():
         return
     connection.ensure_connection()
     raw = connection.connection
-    automatic = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    kept = getattr(connection, "_risk_autocheckpoint", None)
+    if kept is None or kept[0] is not raw:
+        # The connection's own setting (init_command), read once per connection.
+        kept = connection._risk_autocheckpoint = (raw, int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]))
+    automatic = kept[1]
     raw.execute("PRAGMA wal_autocheckpoint = 0")
     try:
         yield
