@@ -5,7 +5,7 @@ import datetime
 import zoneinfo
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from risk.inputs import transaction_input
 from risk.models import Transaction
@@ -68,3 +68,64 @@ def test_reads_placeholders_rewritten_as_djangos_sqlite_cursor_does(sql):
     from risk.services.ingest import _qmark
 
     assert _qmark(sql) == FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's automatic checkpoint")
+def test_scoring_commits_run_without_the_automatic_checkpoint_and_restore_it(db, monkeypatch):
+    from risk.services.ingest import _commit_unchecked
+
+    def setting():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint = 1234")
+    wrapper = connections["default"]
+    with monkeypatch.context() as patch:
+        patch.setattr(wrapper, "is_in_memory_db", lambda: False)
+        patch.setattr(wrapper, "in_atomic_block", False)  # as a scoring call outside a transaction
+        with _commit_unchecked():
+            assert setting() == 0
+        assert setting() == 1234
+        with pytest.raises(RuntimeError), _commit_unchecked():
+            raise RuntimeError("rolled back")
+        assert setting() == 1234
+
+
+def test_device_uses_read_by_pair_equal_those_read_by_customer(db, monkeypatch):
+    """SQLite looks up the (device, customer) pairs of the call; other databases read the
+    customers' uses and keep those of the call's devices. Both give the same first uses."""
+    from risk.models import Device, DeviceCustomer
+    from risk.services.ingest import _devices_known, _links_read
+
+    alice, bob, carol = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    phone, laptop, other = (Device.objects.create(fingerprint=f) for f in ("phone", "laptop", "other"))
+    DeviceCustomer.objects.create(device=phone, customer=alice, first_seen_at=at(minutes=-60))
+    DeviceCustomer.objects.create(device=laptop, customer=alice, first_seen_at=at(minutes=-30, seconds=7))
+    DeviceCustomer.objects.create(device=phone, customer=bob, first_seen_at=at(minutes=-5))
+    DeviceCustomer.objects.create(device=other, customer=carol, first_seen_at=at(minutes=-1))
+    raws = [
+        {"customer": alice.pk, "device": "phone"},
+        {"customer": alice.pk, "device": "laptop"},
+        {"customer": bob.pk, "device": "laptop"},  # a first use: not stored
+        {"customer": carol.pk, "device": "phone"},  # not stored either
+        {"customer": bob.pk},  # no device
+    ]
+    items = []
+    for raw in raws:
+        item, errors = transaction_input({**raw, "amount": "10.00", "occurred_at": at().isoformat()})
+        assert not errors
+        items.append(item)
+    devices = _devices_known(items)
+    customer_ids = {item.customer_id for item in items}
+    expected = {
+        (str(phone.pk), alice.pk): int(at(minutes=-60).timestamp()),
+        (str(laptop.pk), alice.pk): int(at(minutes=-30, seconds=7).timestamp()),
+    }
+    assert _links_read(items, devices, customer_ids) == expected
+    in_call = {(str(devices[item.device].pk), item.customer_id) for item in items if item.device in devices}
+    with monkeypatch.context() as patch:
+        patch.setattr(type(connections["default"]), "vendor", "other")
+        by_customer = _links_read(items, devices, customer_ids)
+    assert {pair: first for pair, first in by_customer.items() if pair in in_call} == expected
