@@ -91,6 +91,8 @@ class PortalAccess(models.Model):
     )
     marketing_consent = models.BooleanField(_("agrees to hear about products and offers"), default=False)
     consent_updated_at = models.DateTimeField(_("consent updated"), null=True, blank=True)
+    # The newest message this account has seen for this customer (later ones show as new).
+    messages_seen_at = models.DateTimeField(_("messages seen up to"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -302,17 +302,38 @@ class MessageSerializer(serializers.Serializer):
     kind = serializers.CharField()
     subject = serializers.CharField()
     body = serializers.CharField()
+    new = serializers.BooleanField(help_text="Sent after the newest message this account marked seen.")
+
+
+class MessagesSeenSerializer(serializers.Serializer):
+    up_to = serializers.DateTimeField(help_text="The newest message shown (its ``at``).")
 
 
 class MessagesView(PortalAPIView):
-    """Reminders and notices sent to the selected customer, newest first."""
+    """Reminders and notices sent to the selected customer, newest first; ``new`` marks those
+    after the last one this account marked seen (``POST messages/seen/``)."""
 
     @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request):
-        from customers.portal.selectors_accounts import portal_messages
+        from customers.portal.selectors_accounts import portal_messages, portal_messages_seen_at
 
-        items = portal_messages(customer=portal_customer(request))
+        customer = portal_customer(request)
+        seen_at = portal_messages_seen_at(account=request.user, customer=customer)
+        items = portal_messages(customer=customer, seen_at=seen_at)
         return Response(MessageSerializer([item.__dict__ for item in items], many=True).data)
+
+
+class MessagesSeenView(PortalAPIView):
+    """Mark the selected customer's messages seen up to ``up_to`` (never moves back, and never
+    past now)."""
+
+    @extend_schema(request=MessagesSeenSerializer, responses={204: None})
+    def post(self, request):
+        body = MessagesSeenSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        up_to = min(body.validated_data["up_to"], timezone.now())
+        services.portal_messages_seen(account=request.user, customer=portal_customer(request), up_to=up_to)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PasswordSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ urlpatterns = [
     path("profile/", api_account.ProfileView.as_view(), name="profile"),
     path("profile/change-requests/", api_account.ChangeRequestView.as_view(), name="change-requests"),
     path("messages/", api_account.MessagesView.as_view(), name="messages"),
+    path("messages/seen/", api_account.MessagesSeenView.as_view(), name="messages-seen"),
 ]
 
 if find_spec("customers.portal.api_urls_pages"):

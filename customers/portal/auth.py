@@ -20,6 +20,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -152,6 +153,13 @@ def portal_login_url(request) -> str:
     return url
 
 
+def _unread(account, customer) -> int:
+    from customers.portal.selectors_accounts import portal_messages_seen_at, portal_messages_unread
+
+    seen_at = portal_messages_seen_at(account=account, customer=customer)
+    return portal_messages_unread(customer=customer, seen_at=seen_at)
+
+
 def portal_login_required(view):
     """Views of signed-in customers: ``request.portal_account``, ``request.portal_customer`` (the
     one selected) and ``request.portal_customers`` (all the account holds) are set; anonymous,
@@ -177,6 +185,8 @@ def portal_login_required(view):
         request.portal_customers = customers
         request.portal_account = account
         request.portal_customer = customer
+        # Messages after the last seen one, for the menu (counted only when a page shows it).
+        request.portal_unread = SimpleLazyObject(lambda: _unread(account, customer))
         with acting_as(account):
             response = view(request, *args, **kwargs)
         response.headers.setdefault("Cache-Control", "no-store")

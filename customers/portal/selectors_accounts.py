@@ -1,6 +1,6 @@
 """Reads for the portal's account pages."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.utils.translation import gettext as _
@@ -16,18 +16,20 @@ class PortalMessage:
     kind: str
     subject: str
     body: str
+    new: bool = False
 
 
-def portal_messages(*, customer: Customer, limit: int = MESSAGES_LIMIT) -> list[PortalMessage]:
-    """What the bank sent this customer, newest first: the reminders that went out (email or text
-    message) and the decisions on its profile change requests."""
+def _sent_reminders(customer: Customer):
     from loans.models.delinquency import Reminder
 
-    reminders = (
-        Reminder.objects.filter(loan__customer=customer, status=Reminder.Status.SENT)
-        .select_related("loan")
-        .order_by("-sent_at", "-id")[:limit]
-    )
+    return Reminder.objects.filter(loan__customer=customer, status=Reminder.Status.SENT)
+
+
+def portal_messages(*, customer: Customer, limit: int = MESSAGES_LIMIT, seen_at=None) -> list[PortalMessage]:
+    """What the bank sent this customer, newest first: the reminders that went out (email or text
+    message) and the decisions on its profile change requests. Those after ``seen_at`` (all
+    when it is None) are ``new``."""
+    reminders = _sent_reminders(customer).select_related("loan").order_by("-sent_at", "-id")[:limit]
     items = [
         PortalMessage(
             at=reminder.sent_at or reminder.created_at,
@@ -53,4 +55,27 @@ def portal_messages(*, customer: Customer, limit: int = MESSAGES_LIMIT) -> list[
             )
         )
     items.sort(key=lambda item: item.at, reverse=True)
-    return items[:limit]
+    return [replace(item, new=seen_at is None or item.at > seen_at) for item in items[:limit]]
+
+
+def portal_messages_unread(*, customer: Customer, seen_at=None) -> int:
+    """How many of this customer's messages came after ``seen_at`` (all when it is None)."""
+    reminders = _sent_reminders(customer)
+    decided = PortalChangeRequest.objects.filter(customer=customer, decided_at__isnull=False)
+    if seen_at is not None:
+        from django.db.models.functions import Coalesce
+
+        reminders = reminders.annotate(at=Coalesce("sent_at", "created_at")).filter(at__gt=seen_at)
+        decided = decided.filter(decided_at__gt=seen_at)
+    return reminders.count() + decided.count()
+
+
+def portal_messages_seen_at(*, account, customer: Customer):
+    """When this account last saw this customer's messages (None: never)."""
+    from customers.models import PortalAccess
+
+    return (
+        PortalAccess.objects.filter(account=account, customer=customer)
+        .values_list("messages_seen_at", flat=True)
+        .first()
+    )

@@ -17,7 +17,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -222,6 +222,22 @@ def portal_access_add(*, account: PortalAccount, code_id, code: str) -> PortalAc
                 changes={"portal_account": account.pk, "customer": row.customer_id},
             )
     return access
+
+
+def portal_messages_seen(*, account: PortalAccount, customer: Customer, up_to) -> bool:
+    """Mark this customer's messages up to ``up_to`` (the newest one shown) seen by ``account``;
+    later messages then show as new. Never moves back. True (and audited) when it moved."""
+    with transaction.atomic():
+        moved = (
+            PortalAccess.objects.filter(account=account, customer=customer)
+            .filter(Q(messages_seen_at__isnull=True) | Q(messages_seen_at__lt=up_to))
+            .update(messages_seen_at=up_to)
+        )
+        if moved:
+            access = PortalAccess.objects.get(account=account, customer=customer)
+            with acting_as(account):
+                audit_record(action=AuditAction.UPDATE, target=access, changes={"messages_seen_at": up_to.isoformat()})
+    return bool(moved)
 
 
 # --- sign-in, lockout ---------------------------------------------------------------------------

@@ -351,7 +351,13 @@ def change_request(request):
 
 @portal_login_required
 def messages_page(request):
-    from customers.portal.selectors_accounts import portal_messages
+    from customers.portal.selectors_accounts import portal_messages, portal_messages_seen_at
+    from customers.portal.services import portal_messages_seen
 
-    items = portal_messages(customer=request.portal_customer)
+    account, customer = request.portal_account, request.portal_customer
+    items = portal_messages(customer=customer, seen_at=portal_messages_seen_at(account=account, customer=customer))
+    if items:
+        # Shown now: marked seen, so that only later ones count as new.
+        portal_messages_seen(account=account, customer=customer, up_to=items[0].at)
+        request.portal_unread = 0
     return render(request, "portal/messages.html", {"items": items, "portal_section": "messages"})

@@ -97,3 +97,44 @@ def test_staff_token_is_refused_on_the_account_endpoints(client, make_user):
     staff = {"HTTP_AUTHORIZATION": f"Bearer {login.json()['access']}"}
     for url in ("/api/v1/portal/profile/", "/api/v1/portal/messages/"):
         assert client.get(url, **staff).status_code == 401
+
+
+def test_messages_say_which_are_new_until_marked_seen(client, bearer, customer, account):
+    import datetime
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for days in (2, 1):
+        PortalChangeRequest.objects.create(
+            customer=customer,
+            account=account,
+            changes={},
+            status="approved",
+            decided_at=now - datetime.timedelta(days=days),
+        )
+    items = client.get("/api/v1/portal/messages/", **bearer).json()
+    assert [item["new"] for item in items] == [True, True]
+    # Seen up to the older one: the newer stays new.
+    older = items[1]["at"]
+    response = client.post("/api/v1/portal/messages/seen/", {"up_to": older}, content_type="application/json", **bearer)
+    assert response.status_code == 204
+    assert [item["new"] for item in client.get("/api/v1/portal/messages/", **bearer).json()] == [True, False]
+    # A time in the future counts as now; a bad time is refused.
+    later = (now + datetime.timedelta(days=365)).isoformat()
+    assert (
+        client.post(
+            "/api/v1/portal/messages/seen/", {"up_to": later}, content_type="application/json", **bearer
+        ).status_code
+        == 204
+    )
+    assert not any(item["new"] for item in client.get("/api/v1/portal/messages/", **bearer).json())
+    bad = client.post("/api/v1/portal/messages/seen/", {"up_to": "soon"}, content_type="application/json", **bearer)
+    assert bad.status_code == 400
+    stranger = {"HTTP_X_CUSTOMER_ID": str(CustomerFactory().pk), **bearer}
+    assert (
+        client.post(
+            "/api/v1/portal/messages/seen/", {"up_to": older}, content_type="application/json", **stranger
+        ).status_code
+        == 404
+    )

@@ -238,3 +238,66 @@ def test_an_account_with_a_phone_of_its_own_keeps_it(customer, make_user):
 
     own.refresh_from_db()
     assert own.phone == "13722223333"
+
+
+def _decided(customer, account, *, at, status="approved", reason="Checked."):
+    return PortalChangeRequest.objects.create(
+        customer=customer,
+        account=account,
+        changes={"email": "x@shop.example"},
+        status=status,
+        decided_at=at,
+        reason=reason,
+    )
+
+
+def _menu_count(page: str) -> str | None:
+    import re
+
+    found = re.search(r'class="nav-count">(\d+)<', page)
+    return found.group(1) if found else None
+
+
+def test_new_messages_are_counted_in_the_menu_until_the_customer_opens_them(portal_client, customer, account):
+    from django.utils import timezone
+
+    now = timezone.now()
+    assert _menu_count(portal_client.get("/portal/").content.decode()) is None  # nothing sent yet
+    _decided(customer, account, at=now - datetime.timedelta(days=2))
+    _decided(customer, account, at=now - datetime.timedelta(days=1), status="rejected", reason="No proof given")
+    assert _menu_count(portal_client.get("/portal/").content.decode()) == "2"
+    page = portal_client.get("/portal/messages/").content.decode()
+    assert page.count('class="message-new"') == 2
+    assert _menu_count(page) is None  # shown now, so no longer new
+    access = PortalAccess.objects.get(account=account, customer=customer)
+    assert access.messages_seen_at == now - datetime.timedelta(days=1)
+    assert AuditEntry.objects.filter(target_type="customers.portalaccess", action=AuditAction.UPDATE).count() == 1
+    # Opened again: nothing new, nothing moved, nothing audited.
+    assert 'class="message-new"' not in portal_client.get("/portal/messages/").content.decode()
+    assert AuditEntry.objects.filter(target_type="customers.portalaccess", action=AuditAction.UPDATE).count() == 1
+    # A later decision is new again, and only that one.
+    _decided(customer, account, at=now)
+    assert _menu_count(portal_client.get("/portal/").content.decode()) == "1"
+    assert portal_client.get("/portal/messages/").content.decode().count('class="message-new"') == 1
+
+
+def test_seen_messages_are_kept_per_customer_of_the_account(customer, account):
+    from django.utils import timezone
+
+    from customers.portal.selectors_accounts import portal_messages_seen_at, portal_messages_unread
+    from customers.portal.services import portal_messages_seen
+
+    other = CustomerFactory()
+    PortalAccess.objects.create(account=account, customer=other)
+    now = timezone.now()
+    _decided(customer, account, at=now)
+    _decided(other, account, at=now)
+    assert portal_messages_seen(account=account, customer=customer, up_to=now)
+    assert (
+        portal_messages_unread(customer=customer, seen_at=portal_messages_seen_at(account=account, customer=customer))
+        == 0
+    )
+    assert portal_messages_unread(customer=other, seen_at=portal_messages_seen_at(account=account, customer=other)) == 1
+    # Never moves back.
+    assert not portal_messages_seen(account=account, customer=customer, up_to=now - datetime.timedelta(days=1))
+    assert portal_messages_seen_at(account=account, customer=customer) == now
