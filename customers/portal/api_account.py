@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.models import PortalRevokedToken
+from customers.models import PortalCode, PortalRevokedToken
 from customers.portal import services
 from customers.portal.api_auth import (
     ACCOUNT_CLAIM,
@@ -24,7 +24,7 @@ from customers.portal.api_auth import (
 from customers.portal.auth import account_customers, portal_customer
 from loansite.api.throttles import AuthRateThrottle, LoginRateThrottle
 from loansite.errors import ApplicationError
-from loansite.proxy import client_ip
+from loansite.proxy import client_ip, client_key
 from loansite.throttling import retry_message
 
 
@@ -126,6 +126,108 @@ class RefreshView(APIView):
                 raise exceptions.AuthenticationFailed(_("This token has been used already."), code="token_reused")
         expires_at = datetime.datetime.fromtimestamp(claims["exp"], tz=datetime.UTC)
         return Response(portal_token_pair(account=account, refresh_expires_at=expires_at))
+
+
+# --- registration and password reset by code (anonymous; the same checks as the web pages) ------
+
+
+CodeSent = inline_serializer("PortalCodeSent", {"code_id": serializers.UUIDField(), "detail": serializers.CharField()})
+Done = inline_serializer("PortalDone", {"detail": serializers.CharField()})
+
+
+class PortalIdentitySerializer(serializers.Serializer):
+    identifier = serializers.CharField(max_length=32, help_text="Unified social credit code or resident ID number.")
+    phone = serializers.CharField(max_length=20, help_text="The mobile phone on file with the bank.")
+
+
+class PortalResetCodeSerializer(serializers.Serializer):
+    login = serializers.CharField(max_length=150, help_text="Mobile phone or username.")
+
+
+class _PortalCodeAndPasswordSerializer(serializers.Serializer):
+    code_id = serializers.UUIDField(help_text="From the code request's answer.")
+    code = serializers.RegexField(r"^\d{6}\Z", help_text="The six digits sent by text message.")
+    password = serializers.CharField(trim_whitespace=False, write_only=True, max_length=128)
+
+
+class PortalRegisterSerializer(_PortalCodeAndPasswordSerializer):
+    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150, required=False, allow_blank=True, default="")
+
+
+class PortalResetSerializer(_PortalCodeAndPasswordSerializer):
+    pass
+
+
+class _CodeStepView(APIView):
+    authentication_classes = [_Anonymous]
+    permission_classes = [AllowAny]
+    throttle_classes = [PortalAuthRateThrottle]
+    throttle_scope = "auth"
+
+    def _code_rate_check(self, request) -> None:
+        if services.portal_code_rate_hit(key=client_key(request)):
+            raise exceptions.Throttled(detail=_("Too many codes were requested from this address. Try again later."))
+
+
+class RegisterCodeView(_CodeStepView):
+    """Step 1 of registration: the identifier and the phone on file. The answer is the same
+    whether or not they match a customer (a code goes to the phone on file only if they do);
+    keep ``code_id`` for step 2."""
+
+    @extend_schema(request=PortalIdentitySerializer, responses={202: CodeSent}, auth=[])
+    def post(self, request):
+        body = PortalIdentitySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self._code_rate_check(request)
+        row = services.portal_code_request(purpose=PortalCode.Purpose.REGISTER, **body.validated_data)
+        detail = _(
+            "If the details match our records, a verification code is on its way to the phone on file. "
+            "It expires in %(minutes)s minutes."
+        ) % {"minutes": services.code_minutes()}
+        return Response({"code_id": str(row.pk), "detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+class RegisterView(_CodeStepView):
+    """Step 2 of registration: the code, a password and an optional username. The account's login
+    phone is the phone on file; sign in with ``auth/token/`` afterwards."""
+
+    @extend_schema(request=PortalRegisterSerializer, responses={201: Done}, auth=[])
+    def post(self, request):
+        body = PortalRegisterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        services.portal_account_register(
+            code_id=data["code_id"], code=data["code"], password=data["password"], username=data["username"]
+        )
+        detail = _("Your account is ready. Sign in with your mobile phone and password.")
+        return Response({"detail": detail}, status=status.HTTP_201_CREATED)
+
+
+class ResetCodeView(_CodeStepView):
+    """Step 1 of a password reset: the phone or username. The same answer whether or not an
+    account matches; keep ``code_id`` for step 2."""
+
+    @extend_schema(request=PortalResetCodeSerializer, responses={202: CodeSent}, auth=[])
+    def post(self, request):
+        body = PortalResetCodeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self._code_rate_check(request)
+        row = services.portal_reset_request(login=body.validated_data["login"])
+        detail = _("If an account matches, a verification code is on its way to its phone.")
+        return Response({"code_id": str(row.pk), "detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+class ResetView(_CodeStepView):
+    """Step 2 of a password reset: the code and the new password. Every session and token of the
+    account ends and its lockouts are lifted."""
+
+    @extend_schema(request=PortalResetSerializer, responses={200: Done}, auth=[])
+    def post(self, request):
+        body = PortalResetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        services.portal_password_reset(code_id=data["code_id"], code=data["code"], password=data["password"])
+        return Response({"detail": _("Your password was changed. Sign in with the new password.")})
 
 
 class LogoutView(PortalAPIView):

@@ -110,6 +110,14 @@ def _recent_codes(**target) -> int:
     return PortalCode.objects.filter(created_at__gte=since, **target).count()
 
 
+def portal_code_rate_hit(*, key: str) -> bool:
+    """Count one code request from ``key`` (the client's address); True once PORTAL_CODE_RATE
+    (default five in ten minutes) is passed: the request is then refused, nothing is sent."""
+    from loans import ratelimit
+
+    return ratelimit.rate_limit_hit(scope="portal-code", key=key, rate=getattr(settings, "PORTAL_CODE_RATE", "5/10m"))
+
+
 def portal_code_request(*, purpose: str, identifier: str, phone: str) -> PortalCode:
     """Registration / added access: ``identifier`` (credit code or resident ID) and the phone on
     file. A code goes to that phone only if both match one customer; the caller answers the same

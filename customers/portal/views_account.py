@@ -23,7 +23,6 @@ from customers.portal.auth import (
     portal_session_end,
     portal_session_start,
 )
-from loans import ratelimit
 from loansite.errors import ApplicationError
 from loansite.proxy import client_ip, client_key
 from loansite.throttling import login_rate_check, too_many_logins_response
@@ -64,8 +63,7 @@ def _form_errors(form, exc: ApplicationError) -> None:
 
 
 def _code_rate_exceeded(request) -> bool:
-    rate = getattr(settings, "PORTAL_CODE_RATE", "5/10m")
-    return ratelimit.rate_limit_hit(scope="portal-code", key=client_key(request), rate=rate)
+    return services.portal_code_rate_hit(key=client_key(request))
 
 
 def _safe_next(request, default: str) -> str:
