@@ -21,7 +21,14 @@ from customers.portal.api_auth import (
     portal_token_decode,
     portal_token_pair,
 )
-from customers.portal.auth import account_customers, portal_customer
+from customers.portal.auth import (
+    account_customers,
+    code_rate_message,
+    code_sent_message,
+    password_reset_message,
+    portal_customer,
+    registered_message,
+)
 from loansite.api.throttles import AuthRateThrottle, LoginRateThrottle
 from loansite.errors import ApplicationError
 from loansite.proxy import client_ip, client_key
@@ -166,7 +173,7 @@ class _CodeStepView(APIView):
 
     def _code_rate_check(self, request) -> None:
         if services.portal_code_rate_hit(key=client_key(request)):
-            raise exceptions.Throttled(detail=_("Too many codes were requested from this address. Try again later."))
+            raise exceptions.Throttled(detail=code_rate_message())
 
 
 class RegisterCodeView(_CodeStepView):
@@ -180,11 +187,7 @@ class RegisterCodeView(_CodeStepView):
         body.is_valid(raise_exception=True)
         self._code_rate_check(request)
         row = services.portal_code_request(purpose=PortalCode.Purpose.REGISTER, **body.validated_data)
-        detail = _(
-            "If the details match our records, a verification code is on its way to the phone on file. "
-            "It expires in %(minutes)s minutes."
-        ) % {"minutes": services.code_minutes()}
-        return Response({"code_id": str(row.pk), "detail": detail}, status=status.HTTP_202_ACCEPTED)
+        return Response({"code_id": str(row.pk), "detail": code_sent_message()}, status=status.HTTP_202_ACCEPTED)
 
 
 class RegisterView(_CodeStepView):
@@ -199,8 +202,7 @@ class RegisterView(_CodeStepView):
         services.portal_account_register(
             code_id=data["code_id"], code=data["code"], password=data["password"], username=data["username"]
         )
-        detail = _("Your account is ready. Sign in with your mobile phone and password.")
-        return Response({"detail": detail}, status=status.HTTP_201_CREATED)
+        return Response({"detail": registered_message()}, status=status.HTTP_201_CREATED)
 
 
 class ResetCodeView(_CodeStepView):
@@ -213,7 +215,7 @@ class ResetCodeView(_CodeStepView):
         body.is_valid(raise_exception=True)
         self._code_rate_check(request)
         row = services.portal_reset_request(login=body.validated_data["login"])
-        detail = _("If an account matches, a verification code is on its way to its phone.")
+        detail = code_sent_message(reset=True)
         return Response({"code_id": str(row.pk), "detail": detail}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -227,7 +229,7 @@ class ResetView(_CodeStepView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         services.portal_password_reset(code_id=data["code_id"], code=data["code"], password=data["password"])
-        return Response({"detail": _("Your password was changed. Sign in with the new password.")})
+        return Response({"detail": password_reset_message()})
 
 
 class LogoutView(PortalAPIView):
@@ -417,11 +419,9 @@ class MessagesView(PortalAPIView):
 
     @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request):
-        from customers.portal.selectors_accounts import portal_messages, portal_messages_seen_at
+        from customers.portal.selectors_accounts import portal_messages
 
-        customer = portal_customer(request)
-        seen_at = portal_messages_seen_at(account=request.user, customer=customer)
-        items = portal_messages(customer=customer, seen_at=seen_at)
+        items = portal_messages(customer=portal_customer(request), account=request.user)
         return Response(MessageSerializer([item.__dict__ for item in items], many=True).data)
 
 

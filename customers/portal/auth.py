@@ -143,6 +143,33 @@ def frozen_message() -> str:
     return _("Your portal access has been suspended. Please contact the bank.")
 
 
+# The answers of the code steps, the same on the web pages and in the API. A code request's
+# answer never tells whether the details matched anyone.
+
+
+def code_rate_message() -> str:
+    return _("Too many codes were requested from this address. Try again later.")
+
+
+def code_sent_message(*, reset: bool = False) -> str:
+    from customers.portal.services import code_minutes
+
+    if reset:
+        return _("If an account matches, a verification code is on its way to its phone.")
+    return _(
+        "If the details match our records, a verification code is on its way to the phone on file. "
+        "It expires in %(minutes)s minutes."
+    ) % {"minutes": code_minutes()}
+
+
+def registered_message() -> str:
+    return _("Your account is ready. Sign in with your mobile phone and password.")
+
+
+def password_reset_message() -> str:
+    return _("Your password was changed. Sign in with the new password.")
+
+
 def portal_login_url(request) -> str:
     url = reverse("portal:login")
     path = request.get_full_path()
@@ -151,13 +178,6 @@ def portal_login_url(request) -> str:
 
         url = f"{url}?{urlencode({'next': path})}"
     return url
-
-
-def _unread(account, customer) -> int:
-    from customers.portal.selectors_accounts import portal_messages_seen_at, portal_messages_unread
-
-    seen_at = portal_messages_seen_at(account=account, customer=customer)
-    return portal_messages_unread(customer=customer, seen_at=seen_at)
 
 
 def portal_login_required(view):
@@ -186,7 +206,9 @@ def portal_login_required(view):
         request.portal_account = account
         request.portal_customer = customer
         # Messages after the last seen one, for the menu (counted only when a page shows it).
-        request.portal_unread = SimpleLazyObject(lambda: _unread(account, customer))
+        from customers.portal.selectors_accounts import portal_messages_unread
+
+        request.portal_unread = SimpleLazyObject(lambda: portal_messages_unread(account=account, customer=customer))
         with acting_as(account):
             response = view(request, *args, **kwargs)
         response.headers.setdefault("Cache-Control", "no-store")

@@ -25,10 +25,11 @@ def _sent_reminders(customer: Customer):
     return Reminder.objects.filter(loan__customer=customer, status=Reminder.Status.SENT)
 
 
-def portal_messages(*, customer: Customer, limit: int = MESSAGES_LIMIT, seen_at=None) -> list[PortalMessage]:
+def portal_messages(*, customer: Customer, account=None, limit: int = MESSAGES_LIMIT) -> list[PortalMessage]:
     """What the bank sent this customer, newest first: the reminders that went out (email or text
-    message) and the decisions on its profile change requests. Those after ``seen_at`` (all
-    when it is None) are ``new``."""
+    message) and the decisions on its profile change requests. With ``account``, those after
+    the last one it saw for this customer (all if it never did) are ``new``."""
+    seen_at = _seen_at(account, customer) if account is not None else None
     reminders = _sent_reminders(customer).select_related("loan").order_by("-sent_at", "-id")[:limit]
     items = [
         PortalMessage(
@@ -55,11 +56,15 @@ def portal_messages(*, customer: Customer, limit: int = MESSAGES_LIMIT, seen_at=
             )
         )
     items.sort(key=lambda item: item.at, reverse=True)
+    if account is None:
+        return items[:limit]
     return [replace(item, new=seen_at is None or item.at > seen_at) for item in items[:limit]]
 
 
-def portal_messages_unread(*, customer: Customer, seen_at=None) -> int:
-    """How many of this customer's messages came after ``seen_at`` (all when it is None)."""
+def portal_messages_unread(*, account, customer: Customer) -> int:
+    """How many of this customer's messages came after the last one ``account`` saw for it (all
+    if it never did)."""
+    seen_at = _seen_at(account, customer)
     reminders = _sent_reminders(customer)
     decided = PortalChangeRequest.objects.filter(customer=customer, decided_at__isnull=False)
     if seen_at is not None:
@@ -70,8 +75,8 @@ def portal_messages_unread(*, customer: Customer, seen_at=None) -> int:
     return reminders.count() + decided.count()
 
 
-def portal_messages_seen_at(*, account, customer: Customer):
-    """When this account last saw this customer's messages (None: never)."""
+def _seen_at(account, customer: Customer):
+    """When ``account`` last saw this customer's messages (None: never)."""
     from customers.models import PortalAccess
 
     return (

@@ -17,11 +17,15 @@ from django.views.decorators.http import require_POST
 from customers.models import PortalAccess, PortalChangeRequest, PortalCode
 from customers.portal import forms, services
 from customers.portal.auth import (
+    code_rate_message,
+    code_sent_message,
+    password_reset_message,
     portal_customer_select,
     portal_login_required,
     portal_session_account,
     portal_session_end,
     portal_session_start,
+    registered_message,
 )
 from loansite.errors import ApplicationError
 from loansite.proxy import client_ip, client_key
@@ -144,20 +148,13 @@ def _identity_step(request, *, purpose: str, template: str, next_url: str, extra
     form = forms.IdentityForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if _code_rate_exceeded(request):
-            form.add_error(None, _("Too many codes were requested from this address. Try again later."))
+            form.add_error(None, code_rate_message())
         else:
             row = services.portal_code_request(
                 purpose=purpose, identifier=form.cleaned_data["identifier"], phone=form.cleaned_data["phone"]
             )
             request.session[CODE_SESSION % purpose] = str(row.pk)
-            messages.info(
-                request,
-                _(
-                    "If the details match our records, a verification code is on its way to the phone on file. "
-                    "It expires in %(minutes)s minutes."
-                )
-                % {"minutes": services.code_minutes()},
-            )
+            messages.info(request, code_sent_message())
             return redirect(next_url)
     return render(request, template, {"form": form, **(extra or {})})
 
@@ -191,7 +188,7 @@ def register_verify(request):
             _form_errors(form, exc)
         else:
             request.session.pop(CODE_SESSION % PortalCode.Purpose.REGISTER, None)
-            messages.success(request, _("Your account is ready. Sign in with your mobile phone and password."))
+            messages.success(request, registered_message())
             return redirect("portal:login")
     return render(request, "portal/register_verify.html", {"form": form})
 
@@ -235,14 +232,11 @@ def reset(request):
     form = forms.ResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if _code_rate_exceeded(request):
-            form.add_error(None, _("Too many codes were requested from this address. Try again later."))
+            form.add_error(None, code_rate_message())
         else:
             row = services.portal_reset_request(login=form.cleaned_data["login"])
             request.session[CODE_SESSION % PortalCode.Purpose.RESET] = str(row.pk)
-            messages.info(
-                request,
-                _("If an account matches, a verification code is on its way to its phone."),
-            )
+            messages.info(request, code_sent_message(reset=True))
             return redirect("portal:reset-verify")
     return render(request, "portal/reset.html", {"form": form})
 
@@ -263,7 +257,7 @@ def reset_verify(request):
             _form_errors(form, exc)
         else:
             request.session.pop(CODE_SESSION % PortalCode.Purpose.RESET, None)
-            messages.success(request, _("Your password was changed. Sign in with the new password."))
+            messages.success(request, password_reset_message())
             return redirect("portal:login")
     return render(request, "portal/reset_verify.html", {"form": form})
 
@@ -349,11 +343,11 @@ def change_request(request):
 
 @portal_login_required
 def messages_page(request):
-    from customers.portal.selectors_accounts import portal_messages, portal_messages_seen_at
+    from customers.portal.selectors_accounts import portal_messages
     from customers.portal.services import portal_messages_seen
 
     account, customer = request.portal_account, request.portal_customer
-    items = portal_messages(customer=customer, seen_at=portal_messages_seen_at(account=account, customer=customer))
+    items = portal_messages(customer=customer, account=account)
     if items:
         # Shown now: marked seen, so that only later ones count as new.
         portal_messages_seen(account=account, customer=customer, up_to=items[0].at)

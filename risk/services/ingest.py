@@ -368,6 +368,12 @@ def _page_cache_widen() -> None:
         connection._risk_cache_widened = raw
 
 
+def _own_sqlite_write() -> bool:
+    """A write of its own on a SQLite file: not inside an outer transaction (which may hold the
+    database's lock already and commits later) nor on an in-memory database."""
+    return connection.vendor == "sqlite" and not connection.in_atomic_block and not connection.is_in_memory_db()
+
+
 @contextlib.contextmanager
 def _write_turn(events: int = 0):
     """On SQLite, scoring calls of every process on the machine take their write transactions
@@ -380,7 +386,7 @@ def _write_turn(events: int = 0):
     The turn also counts what was written (``events``) in the lock file for every process, and
     the call whose writes pass :data:`CHECKPOINT_WEIGHT` checkpoints once its turn is over (see
     :func:`_commit_unchecked`)."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block or connection.is_in_memory_db():
+    if not _own_sqlite_write():
         yield
         return
     path = f"{connection.settings_dict['NAME']}-risk-write.lock"
@@ -408,7 +414,7 @@ def _commit_unchecked():
     ``wal_autocheckpoint`` pages, copying it into the database with two fsyncs, while every
     other scoring call waited for the turn: a one-event call stalled them all every few
     hundred calls, and a 1,000-event batch's commit took 47 ms instead of 18."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block or connection.is_in_memory_db():
+    if not _own_sqlite_write():
         yield
         return
     connection.ensure_connection()

@@ -284,7 +284,7 @@ def test_new_messages_are_counted_in_the_menu_until_the_customer_opens_them(port
 def test_seen_messages_are_kept_per_customer_of_the_account(customer, account):
     from django.utils import timezone
 
-    from customers.portal.selectors_accounts import portal_messages_seen_at, portal_messages_unread
+    from customers.portal.selectors_accounts import portal_messages_unread
     from customers.portal.services import portal_messages_seen
 
     other = CustomerFactory()
@@ -293,11 +293,8 @@ def test_seen_messages_are_kept_per_customer_of_the_account(customer, account):
     _decided(customer, account, at=now)
     _decided(other, account, at=now)
     assert portal_messages_seen(account=account, customer=customer, up_to=now)
-    assert (
-        portal_messages_unread(customer=customer, seen_at=portal_messages_seen_at(account=account, customer=customer))
-        == 0
-    )
-    assert portal_messages_unread(customer=other, seen_at=portal_messages_seen_at(account=account, customer=other)) == 1
+    assert portal_messages_unread(account=account, customer=customer) == 0
+    assert portal_messages_unread(account=account, customer=other) == 1
     # Never moves back.
     assert not portal_messages_seen(account=account, customer=customer, up_to=now - datetime.timedelta(days=1))
-    assert portal_messages_seen_at(account=account, customer=customer) == now
+    assert PortalAccess.objects.get(account=account, customer=customer).messages_seen_at == now
