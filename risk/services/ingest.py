@@ -385,24 +385,43 @@ def _write_turn(events: int = 0):
 
     The turn also counts what was written (``events``) in the lock file for every process, and
     the call whose writes pass :data:`CHECKPOINT_WEIGHT` checkpoints once its turn is over (see
-    :func:`_commit_unchecked`)."""
+    :func:`_commit_unchecked`), in two steps:
+
+    - first with the turn free: the bulk of the log is copied while the others go on writing;
+    - then in a turn of its own: only what they wrote meanwhile is left, and with no writer
+      adding to the log the checkpoint reaches its end, so the next write starts the log over
+      from the beginning. A checkpoint never ends while another process keeps writing: under
+      steady load the log only grew, by each 1,000-event batch's 14 MB, past 1 GB within 80
+      batches (and writing into new space cost the kernel more than rewriting the file).
+
+    Both steps are PASSIVE: a reader on an older snapshot is not waited for (the log then
+    grows until the next checkpoint, as before)."""
     if not _own_sqlite_write():
         yield
         return
     path = f"{connection.settings_dict['NAME']}-risk-write.lock"
-    due = False
     with _turn_lock:
         fd = _turn_files.get(path)
         if fd is None:
             fd = _turn_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with _turn_held(fd):
+        yield
+        due = _written_count(fd, events)
+    if due:
+        _checkpoint()
+        with _turn_held(fd):
+            _checkpoint()
+
+
+@contextlib.contextmanager
+def _turn_held(fd: int):
+    """The write turn: the lock file held by this thread, for this process's other threads too."""
+    with _turn_lock:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
-            due = _written_count(fd, events)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
-    if due:
-        _checkpoint()
 
 
 @contextlib.contextmanager

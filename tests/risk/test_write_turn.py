@@ -41,6 +41,9 @@ def test_no_turn_inside_an_outer_transaction(tmp_path, monkeypatch):
 
 
 def test_the_writes_are_weighed_in_the_lock_file_and_checkpointed_after_the_turn(tmp_path, monkeypatch):
+    """The call that passes the weight checkpoints twice once its turn is over: first with the
+    turn free (the bulk, others writing meanwhile), then in a turn of its own (the rest, so
+    that the checkpoint reaches the end of the log and the next write starts it over)."""
     from risk.services import ingest
 
     default = connections["default"]
@@ -57,16 +60,17 @@ def test_the_writes_are_weighed_in_the_lock_file_and_checkpointed_after_the_turn
     assert int(lock.read_text().strip()) == 3990
     with _write_turn(1):
         pass
-    assert checkpoints == [True]  # once, with the turn free again
+    assert checkpoints == [True, False]  # with the turn free, then holding it
     assert int(lock.read_text().strip()) == 0
     # A 1,000-event batch weighs 1,000: the fourth checkpoints.
     for _ in range(3):
         with _write_turn(1000):
             pass
-    assert checkpoints == [True]
+    assert checkpoints == [True, False]
     with _write_turn(1000):
         pass
-    assert checkpoints == [True, True]
+    assert checkpoints == [True, False, True, False]
+    assert _free(lock)
 
 
 def test_a_failed_write_is_not_weighed(tmp_path, monkeypatch):
