@@ -83,11 +83,14 @@ def test_the_dashboard_from_the_sums_equals_the_live_figures(book, period):
 
 
 def test_today_is_added_live_to_the_summed_days(book):
-    application_days_sum(through=NOV_29)
-    before = selectors.application_figures(period=NOV)["applications"]
-    ApplicationFactory(customer=book["good"], status=S.SUBMITTED, submitted_at=timezone.now())
+    # Today is the book month's last day, whatever the clock says.
+    today = local(2026, 11, 30, 15, 0)
+    with mock.patch("django.utils.timezone.now", return_value=today):
+        application_days_sum(through=NOV_29)
+        before = selectors.application_figures(period=NOV)["applications"]
+        ApplicationFactory(customer=book["good"], status=S.SUBMITTED, submitted_at=today)
 
-    cards = selectors.kpis(period=NOV)
+        cards = selectors.kpis(period=NOV)
 
     assert cards["applications"]["value"] == before + 1 == 4
 
