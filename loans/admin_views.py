@@ -19,7 +19,7 @@ from audit.models import AuditEntry
 from customers.masking import application_identifiers_viewed, identifiers_visible
 from loans import services
 from loans.forms import AssignReviewerForm, ReasonForm
-from loans.models import ApplicationSnapshot, LoanApplication
+from loans.models import ApplicationSnapshot, LoanApplication, OfferResponse
 from loans.selectors import application_history, approver_authority_limit, customer_other_applications
 from loans.selectors.security import application_decision_warnings
 from loans.services.applications import ApplicationsFrozen
@@ -98,7 +98,24 @@ DECISIONS = {
         gettext_lazy("Cancel approval"),
         (LoanApplication.Status.APPROVED,),
     ),
+    # The applicant's answer to a counter-offer, given to the bank (by phone, at the branch):
+    # the reason says how and when. Offered only while the counter-offer waits for it.
+    "offer_accept": (
+        partial(services.application_offer_answer, accept=True),
+        "loans.change_loanapplication",
+        True,
+        gettext_lazy("Record acceptance of the counter-offer"),
+        (LoanApplication.Status.APPROVED,),
+    ),
+    "offer_decline": (
+        partial(services.application_offer_answer, accept=False),
+        "loans.change_loanapplication",
+        True,
+        gettext_lazy("Record decline of the counter-offer"),
+        (LoanApplication.Status.APPROVED,),
+    ),
 }
+OFFER_ANSWERS = frozenset({"offer_accept", "offer_decline"})
 
 
 def _change_url(model_admin, app) -> str:
@@ -110,6 +127,8 @@ def application_buttons(request, app: LoanApplication) -> list[dict]:
     """The decision buttons this user may press on this application now."""
     buttons = []
     for action, (_service, perm, _needs_reason, label, states) in DECISIONS.items():
+        if action in OFFER_ANSWERS and app.offer_response != OfferResponse.PENDING:
+            continue
         if app.status in states and request.user.has_perm(perm):
             buttons.append({"action": action, "label": label})
     return buttons
@@ -327,10 +346,19 @@ def application_decide_view(model_admin, request, object_id, action):
         else:
             if action == "approve" and result.status != LoanApplication.Status.APPROVED:
                 text = SECOND_APPROVAL_NEEDED
+            elif action in OFFER_ANSWERS:
+                text = _("Application %(ref)s: %(answer)s; now %(status)s.")
             else:
                 text = _("Application %(ref)s: %(status)s.")
             model_admin.message_user(
-                request, text % {"ref": result.reference, "status": result.get_status_display()}, messages.SUCCESS
+                request,
+                text
+                % {
+                    "ref": result.reference,
+                    "status": result.get_status_display(),
+                    "answer": result.get_offer_response_display(),
+                },
+                messages.SUCCESS,
             )
             return HttpResponseRedirect(_change_url(model_admin, app))
     context = {

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from loans.models import Installment, Loan, LoanApplication, Repayment
+from loans.models import Installment, Loan, LoanApplication, OfferResponse, Repayment
 from loans.selectors.loans import loan_payoff_quote
 from loans.services.collateral import collateral_add, collateral_register, guarantee_add
 from loans.services.disbursements import disbursement_authorise_batch, disbursement_prepare
@@ -108,6 +108,9 @@ def _decide_terms(apps, by_id, rng) -> None:
         app.approved_method = app.repayment_method
         app.conditions_precedent = CONDITIONS[: 1 + int(rng.random() < 0.5)]
         app.counter_offer = amount != app.amount
+        # Loans are disbursed on these: a counter-offer was accepted (within hours of the decision).
+        app.offer_response = OfferResponse.ACCEPTED if app.counter_offer else ""
+        app.offer_responded_at = app.decided_at + datetime.timedelta(hours=2) if app.counter_offer else None
     LoanApplication.objects.bulk_update(
         apps,
         [
@@ -117,6 +120,8 @@ def _decide_terms(apps, by_id, rng) -> None:
             "approved_method",
             "conditions_precedent",
             "counter_offer",
+            "offer_response",
+            "offer_responded_at",
         ],
         batch_size=500,
     )

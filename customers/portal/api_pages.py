@@ -67,6 +67,11 @@ class PortalOfferSerializer(serializers.Serializer):
     annual_rate_percent = serializers.DecimalField(max_digits=8, decimal_places=4, allow_null=True)
     method = serializers.CharField()
     requested_method = serializers.CharField()
+    response = serializers.CharField(
+        help_text="pending: waiting for your answer (POST applications/{id}/offer/); accepted; declined; "
+        "empty when no answer is asked for."
+    )
+    responded_at = serializers.DateTimeField(allow_null=True)
 
 
 class PortalApplicationSerializer(serializers.Serializer):
@@ -155,6 +160,11 @@ class PortalApplySerializer(serializers.Serializer):
 
 class PortalAnswerSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=services.ANSWER_MAX, required=False, allow_blank=True, default="")
+
+
+class PortalOfferAnswerSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=["accept", "decline"])
+    note = serializers.CharField(max_length=services.ANSWER_MAX, required=False, allow_blank=True, default="")
 
 
 class PortalUploadSerializer(serializers.Serializer):
@@ -395,6 +405,32 @@ class ApplicationAnswerView(PortalAPIView):
                 customer=portal_customer(request),
                 application=app,
                 message=serializer.validated_data["message"],
+            )
+        except ApplicationError as exc:
+            return _error(exc)
+        return Response(PortalApplicationDetailSerializer(_application(request, pk)).data)
+
+
+class ApplicationOfferView(PortalAPIView):
+    """Accept or decline a counter-offer waiting for your answer (409 when none waits).
+    Declining closes the application."""
+
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(
+        parameters=[CUSTOMER_HEADER], request=PortalOfferAnswerSerializer, responses=PortalApplicationDetailSerializer
+    )
+    def post(self, request, pk):
+        app = _application(request, pk)
+        serializer = PortalOfferAnswerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.portal_application_offer_answer(
+                account=request.user,
+                customer=portal_customer(request),
+                application=app,
+                accept=serializer.validated_data["answer"] == "accept",
+                note=serializer.validated_data["note"],
             )
         except ApplicationError as exc:
             return _error(exc)

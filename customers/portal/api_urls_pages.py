@@ -11,6 +11,7 @@ urlpatterns = [
     path("applications/<int:pk>/", views.ApplicationDetailView.as_view(), name="application"),
     path("applications/<int:pk>/documents/", views.ApplicationDocumentView.as_view(), name="application-documents"),
     path("applications/<int:pk>/answer/", views.ApplicationAnswerView.as_view(), name="application-answer"),
+    path("applications/<int:pk>/offer/", views.ApplicationOfferView.as_view(), name="application-offer"),
     path("documents/<int:pk>/", views.DocumentDownloadView.as_view(), name="document"),
     path("loans/", views.LoanListView.as_view(), name="loans"),
     path("loans/<int:pk>/", views.LoanDetailView.as_view(), name="loan"),

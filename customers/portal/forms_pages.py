@@ -69,5 +69,17 @@ class AnswerForm(forms.Form):
     )
 
 
+class OfferAnswerForm(forms.Form):
+    """The customer's answer to a counter-offer (two buttons on the application page)."""
+
+    answer = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))])
+    note = forms.CharField(
+        label=_("Anything you want us to know (optional)"),
+        max_length=MESSAGE_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class PayoffDateForm(forms.Form):
     on = forms.DateField(label=_("Pay off on"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -18,6 +18,7 @@ from loans.services.applications import (
     application_check_product_limits,
     application_create,
     application_customer_check,
+    application_offer_answer,
     application_reference_allocate,
     application_submit,
 )
@@ -135,6 +136,21 @@ def portal_application_answer(*, account, customer: Customer, application: LoanA
         actor=None,
         application=application,
         reason=message or _("Sent back by the customer through the portal."),
+        audit_details={**portal_audit_details(account), "answered_in": "portal"},
+    )
+
+
+def portal_application_offer_answer(
+    *, account, customer: Customer, application: LoanApplication, accept: bool, note: str = ""
+) -> LoanApplication:
+    """The customer accepts or declines a counter-offer of their own application (the loans
+    service locks the row, refuses an offer not waiting for an answer and audits it with the
+    portal account; declining cancels the approval)."""
+    _own_application(customer=customer, application=application)
+    return application_offer_answer(
+        application=application,
+        accept=accept,
+        reason=note,
         audit_details={**portal_audit_details(account), "answered_in": "portal"},
     )
 

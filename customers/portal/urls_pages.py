@@ -11,6 +11,7 @@ urlpatterns = [
     path("applications/<int:pk>/", views.application, name="application"),
     path("applications/<int:pk>/documents/", views.application_upload, name="application-upload"),
     path("applications/<int:pk>/answer/", views.application_answer, name="application-answer"),
+    path("applications/<int:pk>/offer/", views.application_offer, name="application-offer"),
     path("documents/<int:pk>/", views.document_download, name="document"),
     path("loans/", views.loans, name="loans"),
     path("loans/<int:pk>/", views.loan, name="loan"),

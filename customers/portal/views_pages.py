@@ -17,7 +17,14 @@ from django.views.decorators.http import require_POST
 from customers.portal import selectors_portal as selectors
 from customers.portal import services_pages as services
 from customers.portal.auth import portal_login_required
-from customers.portal.forms_pages import AnswerForm, DocumentUploadForm, PayoffDateForm, PortalApplicationForm
+from customers.portal.forms_pages import (
+    MESSAGE_MAX,
+    AnswerForm,
+    DocumentUploadForm,
+    OfferAnswerForm,
+    PayoffDateForm,
+    PortalApplicationForm,
+)
 from loans import ratelimit
 from loans.models import LoanApplication
 from loansite.errors import ApplicationError
@@ -218,6 +225,36 @@ def application_answer(request, pk):
         form.add_error(None, str(exc.message))
         return _application_page(request, app, answer_form=form, status=exc.status_code)
     messages.success(request, _("Thank you. Your application has been sent back to the bank."))
+    return redirect("portal:application", pk=app.pk)
+
+
+@require_POST
+@portal_login_required
+def application_offer(request, pk):
+    app = _application(request, pk)
+    form = OfferAnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("Please choose to accept or decline the offer; a note is at most %(n)s characters.") % {"n": MESSAGE_MAX},
+        )
+        return redirect("portal:application", pk=app.pk)
+    accept = form.cleaned_data["answer"] == "accept"
+    try:
+        services.portal_application_offer_answer(
+            account=request.portal_account,
+            customer=request.portal_customer,
+            application=app,
+            accept=accept,
+            note=form.cleaned_data["note"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("portal:application", pk=app.pk)
+    if accept:
+        messages.success(request, _("Thank you. You accepted our offer; your relationship manager will contact you."))
+    else:
+        messages.success(request, _("You declined our offer. The application is closed."))
     return redirect("portal:application", pk=app.pk)
 
 

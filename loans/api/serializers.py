@@ -101,6 +101,13 @@ class ApplicationOutputSerializer(serializers.ModelSerializer):
             "risk_flags",
             "claimed_identity",
             "identity_match",
+            "approved_amount",
+            "approved_term_months",
+            "approved_annual_rate",
+            "approved_method",
+            "counter_offer",
+            "offer_response",
+            "offer_responded_at",
         )
 
     def to_representation(self, instance):
@@ -163,6 +170,13 @@ class ApplicationUpdateSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
+
+
+class OfferAnswerSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=["accept", "decline"], help_text="The applicant's answer.")
+    reason = serializers.CharField(
+        max_length=TEXT_MAX, help_text="How and when the applicant answered (a call, a visit to the branch)."
+    )
 
 
 class VerifyIdentitySerializer(serializers.Serializer):

@@ -67,6 +67,8 @@ class ApplicationViewSet(
             return [require_perms("loans.review_loanapplication")()]
         if self.action == "verify_identity":
             return [require_perms("loans.verify_identity_loanapplication")()]
+        if self.action == "offer_answer":
+            return [require_perms("loans.change_loanapplication")()]
         return super().get_permissions()
 
     def get_queryset(self):
@@ -181,6 +183,26 @@ class ApplicationViewSet(
         data = s.VerifyIdentitySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         app = services.application_verify_identity(actor=request.user, application=app, **data.validated_data)
+        return self._out(app)
+
+    @extend_schema(
+        request=s.OfferAnswerSerializer,
+        responses={200: s.ApplicationDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], url_path="offer-answer")
+    def offer_answer(self, request, pk=None):
+        """Record the applicant's answer to a counter-offer given to the bank (the portal's
+        customers answer themselves): ``accept`` lets it be disbursed, ``decline`` cancels the
+        approval and gives the credit line back its draw. 409 when no counter-offer waits."""
+        app = self.get_object()
+        data = s.OfferAnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        app = services.application_offer_answer(
+            actor=request.user,
+            application=app,
+            accept=data.validated_data["answer"] == "accept",
+            reason=data.validated_data["reason"],
+        )
         return self._out(app)
 
     @extend_schema(request=s.AssignSerializer, responses={200: s.ApplicationDetailSerializer, 409: CONFLICT})

@@ -21,6 +21,7 @@ from loans.models.applications import (
     ApprovalDecision,
     Channel,
     LoanApplication,
+    OfferResponse,
 )
 from loans.models.automation import AutomatedDecision
 from loans.models.collateral import Collateral, CollateralHaircut, CollateralKind, Guarantee
@@ -112,6 +113,7 @@ __all__ = [
     "SNAPSHOT_VERSION",
     "ApplicationSnapshot",
     "ApplicationStatus",
+    "OfferResponse",
     "ApprovalAuthority",
     "ApprovalDecision",
     "Channel",

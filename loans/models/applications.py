@@ -32,6 +32,14 @@ class ApplicationStatus(models.TextChoices):
     DISBURSED = "disbursed", _("Disbursed")
 
 
+class OfferResponse(models.TextChoices):
+    """The applicant's answer to a counter-offer (blank: none asked for)."""
+
+    PENDING = "pending", _("Waiting for the applicant's answer")
+    ACCEPTED = "accepted", _("Accepted by the applicant")
+    DECLINED = "declined", _("Declined by the applicant")
+
+
 class Channel(models.TextChoices):
     PUBLIC = "public", _("Public form")
     BRANCH = "branch", _("Branch")
@@ -185,6 +193,13 @@ class LoanApplication(EncryptedFieldsModel):
         help_text=_("What must be done before disbursement (contract signed, collateral registered, ...)."),
     )
     counter_offer = models.BooleanField(_("counter-offer"), default=False)
+    # A counter-offer is disbursed only once the applicant accepted it (in the portal, or as
+    # recorded by an officer); declining it cancels the approval. Blank when no answer is
+    # asked for: approved on the terms requested, or approved before answers were recorded.
+    offer_response = models.CharField(
+        _("answer to the counter-offer"), max_length=8, choices=OfferResponse.choices, blank=True
+    )
+    offer_responded_at = models.DateTimeField(_("counter-offer answered"), null=True, blank=True)
     # The credit line the approval drew on (disbursement and repayments move it).
     credit_line = models.ForeignKey(
         "customers.CreditLine",

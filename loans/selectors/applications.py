@@ -134,11 +134,12 @@ def application_public_status(application: LoanApplication) -> str:
 def application_public_offer(application: LoanApplication) -> dict | None:
     """A counter-offer as the applicant sees it on the status page (``None`` when the
     application was not approved on other terms than requested)."""
-    decided = (LoanApplication.Status.APPROVED, LoanApplication.Status.DISBURSED)
-    if application.status not in decided or not application.counter_offer:
-        return None
-    from loans.models import RepaymentMethod
+    from loans.models import OfferResponse, RepaymentMethod
 
+    decided = (LoanApplication.Status.APPROVED, LoanApplication.Status.DISBURSED)
+    declined = application.offer_response == OfferResponse.DECLINED
+    if not application.counter_offer or (application.status not in decided and not declined):
+        return None
     rate = application.approved_annual_rate
     return {
         "amount": application.approved_amount,
@@ -146,6 +147,9 @@ def application_public_offer(application: LoanApplication) -> dict | None:
         "term_months": application.approved_term_months,
         "annual_rate_percent": (rate * 100).normalize() if rate is not None else None,
         "method": RepaymentMethod(application.approved_method).label if application.approved_method else "",
+        # "pending": the applicant is asked to accept or decline; "" when no answer is asked for.
+        "response": application.offer_response,
+        "responded_at": application.offer_responded_at,
     }
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record, changes_between, model_snapshot
-from loans.models import ApprovalDecision, Channel, LoanApplication, LoanProduct
+from loans.models import ApprovalDecision, Channel, LoanApplication, LoanProduct, OfferResponse
 from loans.selectors import application_round_approvals, approver_authority_limit
 from loans.services.snapshots import application_snapshot_take
 from loans.services.terms import application_is_counter_offer, application_terms_resolve
@@ -624,6 +624,8 @@ def application_approve(
         approved_method=terms.method,
         conditions_precedent=terms.conditions_precedent,
         counter_offer=counter_offer,
+        offer_response=OfferResponse.PENDING if counter_offer else "",
+        offer_responded_at=None,
         credit_line=line,
     )
     _decision(
@@ -693,6 +695,12 @@ def application_cancel(*, actor, application: LoanApplication, reason: str) -> L
     _check_move(app, Status.CANCELLED)
     _move(app, to_status=Status.CANCELLED, actor=actor, action=AuditAction.TRANSITION, reason=reason)
     _decision(app, actor=actor, kind=ApprovalDecision.Kind.CANCEL, reason=reason)
+    _approval_draw_release(app, actor)
+    return app
+
+
+def _approval_draw_release(app: LoanApplication, actor) -> None:
+    """Give the credit line back what a cancelled approval drew on it."""
     from customers.selectors import credit_line_active
     from customers.services import credit_line_release
 
@@ -702,10 +710,63 @@ def application_cancel(*, actor, application: LoanApplication, reason: str) -> L
         credit_line_release(
             customer=app.customer, amount=drawn, actor=actor, reason=app.reference, credit_line=app.credit_line
         )
-        return app
+        return
     line = credit_line_active(customer=app.customer)
     if line is not None and line.used >= drawn:
         credit_line_release(customer=app.customer, amount=drawn, actor=actor, reason=app.reference)
+
+
+OFFER_ANSWER_MAX = 2000
+
+
+@transaction.atomic
+def application_offer_answer(
+    *, application: LoanApplication, accept: bool, actor=None, reason: str = "", audit_details: dict | None = None
+) -> LoanApplication:
+    """The applicant's answer to a counter-offer waiting for one.
+
+    - Accepted: the approval may be disbursed on the terms offered.
+    - Declined: the approval is cancelled (approved -> cancelled) and the credit line gets
+      back what the approval drew on it.
+
+    From the portal (no ``actor``; the portal account goes into ``audit_details``), or recorded
+    by staff on the applicant's word (the change permission, and a note of how and when the
+    applicant answered). The row is locked, the answer audited; a second answer is refused.
+    """
+    if actor is not None:
+        _require(actor, PERM_CHANGE)
+        reason = _need_reason(reason)
+    reason = (reason or "").strip()
+    if len(reason) > OFFER_ANSWER_MAX:
+        raise ValidationFailed(
+            _("Please keep the note under %(n)s characters.") % {"n": OFFER_ANSWER_MAX}, extra={"field": "reason"}
+        )
+    app = _lock(application)
+    if app.status != Status.APPROVED or app.offer_response != OfferResponse.PENDING:
+        raise InvalidTransition(
+            _("Application %(ref)s has no counter-offer waiting for an answer.") % {"ref": app.reference},
+            extra={"status": app.status, "offer_response": app.offer_response},
+        )
+    answer = OfferResponse.ACCEPTED if accept else OfferResponse.DECLINED
+    changes = {**(audit_details or {}), "offer_response": [OfferResponse.PENDING.value, answer.value]}
+    now = timezone.now()
+    if accept:
+        _conditional_update(app, offer_response=answer, offer_responded_at=now)
+        audit_record(action=AuditAction.UPDATE, actor=actor, target=app, changes=changes, reason=reason)
+        return app
+    reason = reason or _("The applicant declined the counter-offer.")
+    _move(
+        app,
+        to_status=Status.CANCELLED,
+        actor=actor,
+        action=AuditAction.TRANSITION,
+        reason=reason,
+        extra=changes,
+        offer_response=answer,
+        offer_responded_at=now,
+    )
+    _decision(app, actor=actor, kind=ApprovalDecision.Kind.CANCEL, reason=reason)
+    _approval_draw_release(app, actor)
     return app
 
 

@@ -33,6 +33,7 @@ from loans.models import (
     LedgerEntry,
     Loan,
     LoanApplication,
+    OfferResponse,
     ScheduleVersion,
 )
 from loans.services.accounts import (
@@ -153,6 +154,7 @@ def disbursement_prepare(
         )
     terms = application_decided_terms(app)
     if app.status == LoanApplication.Status.APPROVED:
+        _check_offer_accepted(app)
         tranche = 1
         contract = _text(contract_number, _("Contract number"))
         if app.decided_at is not None and value_date < timezone.localdate(app.decided_at):
@@ -339,6 +341,15 @@ def _loan_for(app: LoanApplication, d: Disbursement, rows: list[schedules.Instal
     )
 
 
+def _check_offer_accepted(app: LoanApplication) -> None:
+    """A counter-offer is disbursed only once the applicant accepted it."""
+    if app.offer_response == OfferResponse.PENDING:
+        raise InvalidTransition(
+            _("The applicant has not accepted the counter-offer of %(ref)s yet.") % {"ref": app.reference},
+            extra={"status": app.status, "offer_response": app.offer_response},
+        )
+
+
 def _authorise_first(d: Disbursement, actor) -> Loan:
     app = LoanApplication.objects.select_for_update().select_related("product", "customer").get(pk=d.application_id)
     if app.status != LoanApplication.Status.APPROVED:
@@ -347,6 +358,7 @@ def _authorise_first(d: Disbursement, actor) -> Loan:
             % {"ref": app.reference, "status": app.get_status_display()},
             extra={"status": app.status},
         )
+    _check_offer_accepted(app)
     terms = _first_terms(
         app, amount=d.amount, value_date=d.value_date, first_due_date=d.first_due_date, repayment_day=d.repayment_day
     )
@@ -550,6 +562,7 @@ def _authorise_chunk(ids: list[int], actor, outcome: BatchDisbursementOutcome) -
                     _("Application %(ref)s is %(status)s; it cannot be disbursed.")
                     % {"ref": app.reference, "status": app.get_status_display()}
                 )
+            _check_offer_accepted(app)
             terms = _first_terms(
                 app,
                 amount=d.amount,

@@ -14,7 +14,6 @@ from loans.models import Document, Installment, LoanApplication
 from loans.services.repayments import repayment_post
 from tests.customers.portal.pages_helpers import (
     assign_manager,
-    customer_with_line,
     document_request,
     loan_for,
     portal_account_for,
@@ -25,45 +24,6 @@ from tests.loans.servicing import servicing_product
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/portal"
-
-
-@pytest.fixture
-def officer(make_user):
-    return make_user("officer", role="Loan officer")
-
-
-@pytest.fixture
-def approver(make_user):
-    from tests.loans.factories import AuthorityFactory
-
-    user = make_user("approver", role="Credit approver")
-    AuthorityFactory(user=user, limit=Decimal("5000000.00"))
-    return user
-
-
-@pytest.fixture
-def documents_root(tmp_path, settings):
-    settings.DOCUMENTS_ROOT = tmp_path / "documents"
-    return settings.DOCUMENTS_ROOT
-
-
-@pytest.fixture
-def mine(db):
-    return customer_with_line(name="Lantern Tea House")
-
-
-@pytest.fixture
-def theirs(db):
-    return customer_with_line(name="Harbour Noodles")
-
-
-@pytest.fixture
-def api(mine):
-    account = portal_account_for(mine)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {portal_token_pair(account=account)['access']}")
-    client.account = account
-    return client
 
 
 def test_home_manager_and_lists_are_the_selected_customers(api, mine, theirs, officer, approver):

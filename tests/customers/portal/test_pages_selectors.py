@@ -31,20 +31,6 @@ from tests.loans.servicing import DAY
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def officer(make_user):
-    return make_user("officer", role="Loan officer")
-
-
-@pytest.fixture
-def approver(make_user):
-    from tests.loans.factories import AuthorityFactory
-
-    user = make_user("approver", role="Credit approver")
-    AuthorityFactory(user=user, limit=Decimal("5000000.00"))
-    return user
-
-
 def test_applications_are_the_selected_customers_only(officer):
     mine, theirs = customer_with_line(), customer_with_line()
     own = ApplicationFactory(customer=mine)

@@ -29,26 +29,6 @@ from tests.loans.servicing import servicing_product
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def officer(make_user):
-    return make_user("officer", role="Loan officer")
-
-
-@pytest.fixture
-def approver(make_user):
-    from tests.loans.factories import AuthorityFactory
-
-    user = make_user("approver", role="Credit approver")
-    AuthorityFactory(user=user, limit=Decimal("5000000.00"))
-    return user
-
-
-@pytest.fixture
-def documents_root(tmp_path, settings):
-    settings.DOCUMENTS_ROOT = tmp_path / "documents"
-    return settings.DOCUMENTS_ROOT
-
-
 def _apply(account, customer, token="tok-portal-000000000001", **extra):
     values = {"product": servicing_product(), "amount": "50000", "term_months": 6, "purpose": "inventory"}
     values.update(extra)

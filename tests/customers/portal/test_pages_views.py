@@ -13,7 +13,6 @@ from loans.services.repayments import repayment_post
 from tests.customers.portal.factories import PORTAL_PASSWORD
 from tests.customers.portal.pages_helpers import (
     assign_manager,
-    customer_with_line,
     document_request,
     loan_for,
     portal_account_for,
@@ -23,46 +22,6 @@ from tests.loans.factories import ApplicationFactory
 from tests.loans.servicing import servicing_product
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def officer(make_user):
-    return make_user("officer", role="Loan officer")
-
-
-@pytest.fixture
-def approver(make_user):
-    from tests.loans.factories import AuthorityFactory
-
-    user = make_user("approver", role="Credit approver")
-    AuthorityFactory(user=user, limit=Decimal("5000000.00"))
-    return user
-
-
-@pytest.fixture
-def documents_root(tmp_path, settings):
-    settings.DOCUMENTS_ROOT = tmp_path / "documents"
-    return settings.DOCUMENTS_ROOT
-
-
-@pytest.fixture
-def mine(db):
-    return customer_with_line(name="Lantern Tea House")
-
-
-@pytest.fixture
-def theirs(db):
-    return customer_with_line(name="Harbour Noodles")
-
-
-@pytest.fixture
-def browser(client, mine):
-    """A browser signed in to the portal (through the sign-in page) as the holder of ``mine``."""
-    account = portal_account_for(mine)
-    response = client.post("/portal/login/", {"login": account.phone, "password": PORTAL_PASSWORD})
-    assert response.status_code == 302
-    client.account = account
-    return client
 
 
 def test_pages_need_a_portal_sign_in(client, mine, officer):
