@@ -304,8 +304,12 @@ def application_servicing_context(request, app: LoanApplication) -> dict:
             Disbursement.objects.filter(application=app).select_related("prepared_by", "authorised_by").order_by("id")
         ),
         "loan": loan,
+        # Not while a counter-offer waits for the applicant's answer (the service refuses it too).
         "can_prepare_disbursement": request.user.has_perm("loans.prepare_disbursement")
-        and (app.status == LoanApplication.Status.APPROVED or (loan is not None and loan.is_live)),
+        and (
+            (app.status == LoanApplication.Status.APPROVED and app.offer_response != OfferResponse.PENDING)
+            or (loan is not None and loan.is_live)
+        ),
         "can_add_security": request.user.has_perm("loans.add_collateral"),
         "can_add_guarantee": request.user.has_perm("loans.add_guarantee"),
     }

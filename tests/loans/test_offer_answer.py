@@ -160,6 +160,7 @@ def test_admin_offers_the_buttons_only_while_the_offer_waits(client, officer, ap
     client.force_login(officer)
     page = client.get(f"/admin/loans/loanapplication/{app.pk}/change/").content.decode()
     assert "Record acceptance of the counter-offer" in page and "Waiting for the applicant" in page
+    assert 'id="prepare-disbursement"' not in page  # not before the answer
     url = f"/admin/loans/loanapplication/{app.pk}/decide/offer_accept/"
     assert client.post(url, {"reason": ""}).status_code == 200  # the form asks for the note
     response = client.post(url, {"reason": "Accepted by phone"})
@@ -168,3 +169,4 @@ def test_admin_offers_the_buttons_only_while_the_offer_waits(client, officer, ap
     assert app.offer_response == OfferResponse.ACCEPTED
     page = client.get(f"/admin/loans/loanapplication/{app.pk}/change/").content.decode()
     assert "Record acceptance of the counter-offer" not in page and "Accepted by the applicant" in page
+    assert 'id="prepare-disbursement"' in page
