@@ -170,3 +170,15 @@ def test_admin_offers_the_buttons_only_while_the_offer_waits(client, officer, ap
     page = client.get(f"/admin/loans/loanapplication/{app.pk}/change/").content.decode()
     assert "Record acceptance of the counter-offer" not in page and "Accepted by the applicant" in page
     assert 'id="prepare-disbursement"' in page
+
+
+def test_the_public_status_page_says_what_the_answer_is(client, officer, approver):
+    app = _offered(officer, approver)
+
+    def page():
+        return client.post("/apply/status/", {"reference": app.reference, "phone": app.contact_phone}).content.decode()
+
+    assert "Please tell us whether you accept these terms" in page()
+    application_offer_answer(application=app, accept=False, reason="No")
+    declined = page()
+    assert "You declined this offer on" in declined and 'id="counter-offer"' in declined
