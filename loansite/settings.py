@@ -148,10 +148,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             # wal_autocheckpoint 4000 pages (16 MB, default 1000): a checkpoint (two fsyncs,
             # pages rewritten) every ~300 public submissions instead of every ~70; measured
             # mean COMMIT 2.1 ms -> 0.8 ms. journal_size_limit: once checkpointed, a log that
-            # grew during a batch (which checkpoints only at its end) shrinks back to 64 MB.
+            # grew past 256 MB shrinks back to it; below that the file is kept and written over,
+            # as the risk scoring's checkpoints let it grow to about 230 MB
+            # (risk.services.ingest.CHECKPOINT_WEIGHT): growing a file into new space cost the
+            # kernel more than rewriting it.
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000; "
-                "PRAGMA journal_size_limit=67108864;"
+                "PRAGMA journal_size_limit=268435456;"
             ),
         }
     )

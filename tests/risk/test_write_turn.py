@@ -52,18 +52,18 @@ def test_the_writes_are_weighed_in_the_lock_file_and_checkpointed_after_the_turn
     lock = tmp_path / "db.sqlite3-risk-write.lock"
     checkpoints = []
     monkeypatch.setattr(ingest, "_checkpoint", lambda: checkpoints.append(_free(lock)))
-    # One-event calls weigh 10 each: the 400th reaches 4,000.
-    for _ in range(399):
+    # One-event calls weigh 10 each: the 1,600th reaches 16,000.
+    for _ in range(1599):
         with _write_turn(1):
             pass
     assert checkpoints == []
-    assert int(lock.read_text().strip()) == 3990
+    assert int(lock.read_text().strip()) == 15990
     with _write_turn(1):
         pass
     assert checkpoints == [True, False]  # with the turn free, then holding it
     assert int(lock.read_text().strip()) == 0
-    # A 1,000-event batch weighs 1,000: the fourth checkpoints.
-    for _ in range(3):
+    # A 1,000-event batch weighs 1,000: the sixteenth checkpoints.
+    for _ in range(15):
         with _write_turn(1000):
             pass
     assert checkpoints == [True, False]
