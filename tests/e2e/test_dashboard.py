@@ -45,6 +45,9 @@ DRAWN = """(id) => {
 
 def _book():
     now = timezone.now()
+    # Submitted and decided earlier this month (local time), whatever the hour of the month.
+    month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    submitted, decided = month_start + (now - month_start) / 3, month_start + (now - month_start) * 2 / 3
     loans = []
     for i, (industry, score) in enumerate((("retail", 700), ("catering", 620), ("retail", 560))):
         customer = CustomerFactory(industry=industry, credit_score=score)
@@ -54,8 +57,8 @@ def _book():
             status=status,
             amount=Decimal("100000.00") * (i + 1),
             approved_amount=Decimal("90000.00") if i == 0 else None,
-            submitted_at=now - dt.timedelta(hours=2),
-            decided_at=now - dt.timedelta(hours=1) if i < 2 else None,
+            submitted_at=submitted,
+            decided_at=decided if i < 2 else None,
         )
         loans.append(
             LoanFactory(
