@@ -688,12 +688,22 @@ def application_withdraw(*, actor, application: LoanApplication, reason: str = "
 
 @transaction.atomic
 def application_cancel(*, actor, application: LoanApplication, reason: str) -> LoanApplication:
-    """approved -> cancelled before disbursement; the credit line is released."""
+    """approved -> cancelled before disbursement; the credit line is released. A counter-offer
+    still waiting for the applicant's answer is withdrawn with it (no answer is asked for)."""
     _require(actor, PERM_APPROVE)
     reason = _need_reason(reason)
     app = _lock(application)
     _check_move(app, Status.CANCELLED)
-    _move(app, to_status=Status.CANCELLED, actor=actor, action=AuditAction.TRANSITION, reason=reason)
+    withdrawn = {"offer_response": ""} if app.offer_response == OfferResponse.PENDING else {}
+    _move(
+        app,
+        to_status=Status.CANCELLED,
+        actor=actor,
+        action=AuditAction.TRANSITION,
+        reason=reason,
+        extra={"offer_response": [OfferResponse.PENDING.value, ""]} if withdrawn else None,
+        **withdrawn,
+    )
     _decision(app, actor=actor, kind=ApprovalDecision.Kind.CANCEL, reason=reason)
     _approval_draw_release(app, actor)
     return app

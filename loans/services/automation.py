@@ -321,6 +321,8 @@ def automated_decision_reopen(*, actor, decision: AutomatedDecision, reason: str
         approved_method="",
         conditions_precedent=[],
         counter_offer=False,
+        offer_response="",
+        offer_responded_at=None,
         credit_line=None,
     )
     if updated != 1:

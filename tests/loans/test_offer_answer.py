@@ -182,3 +182,15 @@ def test_the_public_status_page_says_what_the_answer_is(client, officer, approve
     application_offer_answer(application=app, accept=False, reason="No")
     declined = page()
     assert "You declined this offer on" in declined and 'id="counter-offer"' in declined
+
+
+def test_cancelling_the_approval_withdraws_a_counter_offer_that_waits(officer, approver):
+    from loans.services import application_cancel
+
+    app = _offered(officer, approver)
+    application_cancel(actor=approver, application=app, reason="The customer's situation changed.")
+    app.refresh_from_db()
+    assert app.status == S.CANCELLED and app.offer_response == ""
+    assert _entries(app).last().changes["offer_response"] == ["pending", ""]
+    with pytest.raises(InvalidTransition):
+        application_offer_answer(application=app, accept=True)
