@@ -512,8 +512,8 @@ class LoanPayoffView(PortalAPIView):
         return Response(PortalPayoffSerializer(selectors.portal_loan_payoff(loan=loan, on_date=on)).data)
 
 
-def _xlsx(name: str, content: bytes) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
+def _attachment(name: str, content: bytes, content_type: str = XLSX) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -527,7 +527,7 @@ class LoanPlanView(PortalAPIView):
         name, content = services.portal_loan_plan_download(
             account=request.user, customer=portal_customer(request), loan=loan
         )
-        return _xlsx(name, content)
+        return _attachment(name, content)
 
 
 class LoanStatementView(PortalAPIView):
@@ -539,4 +539,16 @@ class LoanStatementView(PortalAPIView):
         name, content = services.portal_loan_statement_download(
             account=request.user, customer=portal_customer(request), loan=loan
         )
-        return _xlsx(name, content)
+        return _attachment(name, content)
+
+
+class LoanStatementPdfView(PortalAPIView):
+    """The statement as a printable PDF: the loan's facts, every repayment, the totals (audited)."""
+
+    @extend_schema(parameters=[CUSTOMER_HEADER], responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        loan = _loan(request, pk)
+        name, content = services.portal_loan_statement_pdf_download(
+            account=request.user, customer=portal_customer(request), loan=loan
+        )
+        return _attachment(name, content, "application/pdf")

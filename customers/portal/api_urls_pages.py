@@ -18,4 +18,5 @@ urlpatterns = [
     path("loans/<int:pk>/payoff/", views.LoanPayoffView.as_view(), name="loan-payoff"),
     path("loans/<int:pk>/repayment-plan/", views.LoanPlanView.as_view(), name="loan-plan"),
     path("loans/<int:pk>/statement/", views.LoanStatementView.as_view(), name="loan-statement"),
+    path("loans/<int:pk>/statement/pdf/", views.LoanStatementPdfView.as_view(), name="loan-statement-pdf"),
 ]

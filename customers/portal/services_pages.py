@@ -161,12 +161,12 @@ def _own_loan(*, customer: Customer, loan: Loan) -> Loan:
     return loan
 
 
-def _audit_download(account, loan: Loan, what: str, rows: int) -> None:
+def _audit_download(account, loan: Loan, what: str, rows: int, fmt: str = "xlsx") -> None:
     audit_record(
         action=AuditAction.EXPORT,
         actor=None,
         target=loan,
-        changes={"export": what, "rows": rows, "format": "xlsx", **portal_audit_details(account)},
+        changes={"export": what, "rows": rows, "format": fmt, **portal_audit_details(account)},
     )
 
 
@@ -195,3 +195,15 @@ def portal_loan_statement_download(*, account, customer: Customer, loan: Loan) -
     content = loan_workbook(_("Statement"), loan, REPAYMENT_HEADERS[:STATEMENT_COLUMNS], rows)
     _audit_download(account, loan, "statement", len(rows))
     return f"{loan.loan_number}-statement.xlsx", content
+
+
+def portal_loan_statement_pdf_download(*, account, customer: Customer, loan: Loan) -> tuple[str, bytes]:
+    """The same statement as a printable PDF (the loan's facts, the rows, their totals)."""
+    from loans.services.exports import REPAYMENT_HEADERS, loan_repayments_table
+    from loans.services.statement_pdf import loan_statement_pdf
+
+    _own_loan(customer=customer, loan=loan)
+    rows = loan_repayments_table(loan, staff=False)
+    content = loan_statement_pdf(loan, headers=REPAYMENT_HEADERS[:STATEMENT_COLUMNS], rows=rows)
+    _audit_download(account, loan, "statement", len(rows), fmt="pdf")
+    return f"{loan.loan_number}-statement.pdf", content

@@ -318,8 +318,8 @@ def loan(request, pk):
     )
 
 
-def _xlsx(name: str, content: bytes) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
+def _attachment(name: str, content: bytes, content_type: str = XLSX) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -330,7 +330,7 @@ def loan_plan(request, pk):
     name, content = services.portal_loan_plan_download(
         account=request.portal_account, customer=request.portal_customer, loan=loan
     )
-    return _xlsx(name, content)
+    return _attachment(name, content)
 
 
 @portal_login_required
@@ -339,4 +339,13 @@ def loan_statement(request, pk):
     name, content = services.portal_loan_statement_download(
         account=request.portal_account, customer=request.portal_customer, loan=loan
     )
-    return _xlsx(name, content)
+    return _attachment(name, content)
+
+
+@portal_login_required
+def loan_statement_pdf(request, pk):
+    loan = _loan(request, pk)
+    name, content = services.portal_loan_statement_pdf_download(
+        account=request.portal_account, customer=request.portal_customer, loan=loan
+    )
+    return _attachment(name, content, "application/pdf")

@@ -60,6 +60,9 @@ def test_loan_detail_payoff_and_downloads(api, mine, officer, approver):
     statement = api.get(f"{API}/loans/{loan.pk}/statement/")
     rows = list(load_workbook(io.BytesIO(statement.content)).active.iter_rows(values_only=True))
     assert rows[2][2] == "BR-A-1"
+    printable = api.get(f"{API}/loans/{loan.pk}/statement/pdf/")
+    assert printable.status_code == 200 and printable["Content-Type"] == "application/pdf"
+    assert printable.content.startswith(b"%PDF")
 
 
 def test_apply_through_the_api_once_per_token(api, mine):
@@ -120,6 +123,7 @@ def test_every_endpoint_with_another_customers_ids_answers_404(api, theirs, offi
         f"{API}/loans/{their_loan.pk}/payoff/",
         f"{API}/loans/{their_loan.pk}/repayment-plan/",
         f"{API}/loans/{their_loan.pk}/statement/",
+        f"{API}/loans/{their_loan.pk}/statement/pdf/",
     ):
         assert api.get(url).status_code == 404, url
     upload = SimpleUploadedFile("a.pdf", pdf_bytes())

@@ -152,6 +152,11 @@ def test_the_loan_page_shows_schedule_repayments_and_payoff_and_downloads(browse
     statement = browser.get(f"/portal/loans/{loan.pk}/statement.xlsx")
     rows = list(load_workbook(io.BytesIO(statement.content)).active.iter_rows(values_only=True))
     assert rows[2][2] == "BR-V-1"
+    assert 'id="download-statement-pdf"' in page
+    printable = browser.get(f"/portal/loans/{loan.pk}/statement.pdf")
+    assert printable.status_code == 200 and printable["Content-Type"] == "application/pdf"
+    assert printable["Content-Disposition"].endswith(f'{loan.loan_number}-statement.pdf"')
+    assert printable.content.startswith(b"%PDF")
 
 
 def test_a_payoff_quote_for_another_day(browser, mine, officer, approver):
@@ -185,6 +190,7 @@ def test_every_page_with_another_customers_ids_answers_404(browser, mine, theirs
         f"/portal/loans/{their_loan.pk}/?on={their_loan.maturity_date}",
         f"/portal/loans/{their_loan.pk}/repayment-plan.xlsx",
         f"/portal/loans/{their_loan.pk}/statement.xlsx",
+        f"/portal/loans/{their_loan.pk}/statement.pdf",
     ]
     for url in gets:
         assert browser.get(url).status_code == 404, url
