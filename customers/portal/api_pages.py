@@ -25,6 +25,7 @@ from customers.portal.auth import portal_customer
 from loans import ratelimit
 from loans.models import DocumentKind, Loan, LoanPurpose, RepaymentMethod
 from loans.selectors import product_active_list
+from loans.services.applications import OFFER_ANSWER_MAX
 from loansite.errors import ApplicationError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -164,7 +165,7 @@ class PortalAnswerSerializer(serializers.Serializer):
 
 class PortalOfferAnswerSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=["accept", "decline"])
-    note = serializers.CharField(max_length=services.ANSWER_MAX, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=OFFER_ANSWER_MAX, required=False, allow_blank=True, default="")
 
 
 class PortalUploadSerializer(serializers.Serializer):
@@ -533,22 +534,22 @@ class LoanPlanView(PortalAPIView):
 class LoanStatementView(PortalAPIView):
     """The statement: every repayment and its allocation (XLSX; audited)."""
 
+    fmt, content_type = "xlsx", XLSX
+
     @extend_schema(parameters=[CUSTOMER_HEADER], responses={(200, XLSX): OpenApiTypes.BINARY})
     def get(self, request, pk):
         loan = _loan(request, pk)
         name, content = services.portal_loan_statement_download(
-            account=request.user, customer=portal_customer(request), loan=loan
+            account=request.user, customer=portal_customer(request), loan=loan, fmt=self.fmt
         )
-        return _attachment(name, content)
+        return _attachment(name, content, self.content_type)
 
 
-class LoanStatementPdfView(PortalAPIView):
+class LoanStatementPdfView(LoanStatementView):
     """The statement as a printable PDF: the loan's facts, every repayment, the totals (audited)."""
+
+    fmt, content_type = "pdf", "application/pdf"
 
     @extend_schema(parameters=[CUSTOMER_HEADER], responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request, pk):
-        loan = _loan(request, pk)
-        name, content = services.portal_loan_statement_pdf_download(
-            account=request.user, customer=portal_customer(request), loan=loan
-        )
-        return _attachment(name, content, "application/pdf")
+        return super().get(request, pk)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from loans.forms import ProductChoiceField, product_limits_check, term_choices
 from loans.models import DocumentKind, LoanPurpose, RepaymentMethod
 from loans.selectors import product_active_list
+from loans.services.applications import OFFER_ANSWER_MAX
 
 MESSAGE_MAX = 2000
 
@@ -75,7 +76,7 @@ class OfferAnswerForm(forms.Form):
     answer = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))])
     note = forms.CharField(
         label=_("Anything you want us to know (optional)"),
-        max_length=MESSAGE_MAX,
+        max_length=OFFER_ANSWER_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )

@@ -186,24 +186,18 @@ def portal_loan_plan_download(*, account, customer: Customer, loan: Loan) -> tup
 STATEMENT_COLUMNS = 11
 
 
-def portal_loan_statement_download(*, account, customer: Customer, loan: Loan) -> tuple[str, bytes]:
-    """The loan's statement: every repayment and how it was allocated (bilingual XLSX)."""
+def portal_loan_statement_download(*, account, customer: Customer, loan: Loan, fmt: str = "xlsx") -> tuple[str, bytes]:
+    """The loan's statement, every repayment and how it was allocated: a bilingual XLSX, or
+    (``fmt="pdf"``) a printable PDF with the loan's facts and the totals. (file name, content)."""
     from loans.services.exports import REPAYMENT_HEADERS, loan_repayments_table, loan_workbook
-
-    _own_loan(customer=customer, loan=loan)
-    rows = loan_repayments_table(loan, staff=False)
-    content = loan_workbook(_("Statement"), loan, REPAYMENT_HEADERS[:STATEMENT_COLUMNS], rows)
-    _audit_download(account, loan, "statement", len(rows))
-    return f"{loan.loan_number}-statement.xlsx", content
-
-
-def portal_loan_statement_pdf_download(*, account, customer: Customer, loan: Loan) -> tuple[str, bytes]:
-    """The same statement as a printable PDF (the loan's facts, the rows, their totals)."""
-    from loans.services.exports import REPAYMENT_HEADERS, loan_repayments_table
     from loans.services.statement_pdf import loan_statement_pdf
 
     _own_loan(customer=customer, loan=loan)
     rows = loan_repayments_table(loan, staff=False)
-    content = loan_statement_pdf(loan, headers=REPAYMENT_HEADERS[:STATEMENT_COLUMNS], rows=rows)
-    _audit_download(account, loan, "statement", len(rows), fmt="pdf")
-    return f"{loan.loan_number}-statement.pdf", content
+    headers = REPAYMENT_HEADERS[:STATEMENT_COLUMNS]
+    if fmt == "pdf":
+        content = loan_statement_pdf(loan, headers=headers, rows=rows)
+    else:
+        fmt, content = "xlsx", loan_workbook(_("Statement"), loan, headers, rows)
+    _audit_download(account, loan, "statement", len(rows), fmt=fmt)
+    return f"{loan.loan_number}-statement.{fmt}", content

@@ -17,5 +17,5 @@ urlpatterns = [
     path("loans/<int:pk>/", views.loan, name="loan"),
     path("loans/<int:pk>/repayment-plan.xlsx", views.loan_plan, name="loan-plan"),
     path("loans/<int:pk>/statement.xlsx", views.loan_statement, name="loan-statement"),
-    path("loans/<int:pk>/statement.pdf", views.loan_statement_pdf, name="loan-statement-pdf"),
+    path("loans/<int:pk>/statement.pdf", views.loan_statement, {"fmt": "pdf"}, name="loan-statement-pdf"),
 ]

@@ -18,7 +18,6 @@ from customers.portal import selectors_portal as selectors
 from customers.portal import services_pages as services
 from customers.portal.auth import portal_login_required
 from customers.portal.forms_pages import (
-    MESSAGE_MAX,
     AnswerForm,
     DocumentUploadForm,
     OfferAnswerForm,
@@ -27,9 +26,11 @@ from customers.portal.forms_pages import (
 )
 from loans import ratelimit
 from loans.models import LoanApplication
+from loans.services.applications import OFFER_ANSWER_MAX
 from loansite.errors import ApplicationError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
 
 
 def _rate(name: str, default: str) -> str:
@@ -236,7 +237,8 @@ def application_offer(request, pk):
     if not form.is_valid():
         messages.error(
             request,
-            _("Please choose to accept or decline the offer; a note is at most %(n)s characters.") % {"n": MESSAGE_MAX},
+            _("Please choose to accept or decline the offer; a note is at most %(n)s characters.")
+            % {"n": OFFER_ANSWER_MAX},
         )
         return redirect("portal:application", pk=app.pk)
     accept = form.cleaned_data["answer"] == "accept"
@@ -334,18 +336,9 @@ def loan_plan(request, pk):
 
 
 @portal_login_required
-def loan_statement(request, pk):
+def loan_statement(request, pk, fmt="xlsx"):
     loan = _loan(request, pk)
     name, content = services.portal_loan_statement_download(
-        account=request.portal_account, customer=request.portal_customer, loan=loan
+        account=request.portal_account, customer=request.portal_customer, loan=loan, fmt=fmt
     )
-    return _attachment(name, content)
-
-
-@portal_login_required
-def loan_statement_pdf(request, pk):
-    loan = _loan(request, pk)
-    name, content = services.portal_loan_statement_pdf_download(
-        account=request.portal_account, customer=request.portal_customer, loan=loan
-    )
-    return _attachment(name, content, "application/pdf")
+    return _attachment(name, content, PDF if fmt == "pdf" else XLSX)

@@ -693,27 +693,34 @@ def application_cancel(*, actor, application: LoanApplication, reason: str) -> L
     _require(actor, PERM_APPROVE)
     reason = _need_reason(reason)
     app = _lock(application)
-    _check_move(app, Status.CANCELLED)
-    withdrawn = {"offer_response": ""} if app.offer_response == OfferResponse.PENDING else {}
+    withdrawn = "" if app.offer_response == OfferResponse.PENDING else None
+    _approval_cancel(app, actor=actor, reason=reason, offer_response=withdrawn)
+    return app
+
+
+def _approval_cancel(
+    app: LoanApplication, *, actor, reason: str, offer_response=None, audit_details: dict | None = None, **values
+) -> None:
+    """approved -> cancelled under the caller's row lock: the move (audited), its decision, and
+    the credit line given back what the approval drew on it. ``offer_response``: the
+    counter-offer's answer moved with it (audited from what it was), ``None`` to leave it."""
+    from customers.selectors import credit_line_active
+    from customers.services import credit_line_release
+
+    extra = dict(audit_details or {})
+    if offer_response is not None:
+        extra["offer_response"] = [str(app.offer_response), str(offer_response)]
+        values["offer_response"] = offer_response
     _move(
         app,
         to_status=Status.CANCELLED,
         actor=actor,
         action=AuditAction.TRANSITION,
         reason=reason,
-        extra={"offer_response": [OfferResponse.PENDING.value, ""]} if withdrawn else None,
-        **withdrawn,
+        extra=extra,
+        **values,
     )
     _decision(app, actor=actor, kind=ApprovalDecision.Kind.CANCEL, reason=reason)
-    _approval_draw_release(app, actor)
-    return app
-
-
-def _approval_draw_release(app: LoanApplication, actor) -> None:
-    """Give the credit line back what a cancelled approval drew on it."""
-    from customers.selectors import credit_line_active
-    from customers.services import credit_line_release
-
     drawn = app.approved_amount or app.amount
     if app.credit_line_id is not None:
         # The line the approval drew on gets exactly that back.
@@ -757,26 +764,20 @@ def application_offer_answer(
             _("Application %(ref)s has no counter-offer waiting for an answer.") % {"ref": app.reference},
             extra={"status": app.status, "offer_response": app.offer_response},
         )
-    answer = OfferResponse.ACCEPTED if accept else OfferResponse.DECLINED
-    changes = {**(audit_details or {}), "offer_response": [OfferResponse.PENDING.value, answer.value]}
     now = timezone.now()
     if accept:
-        _conditional_update(app, offer_response=answer, offer_responded_at=now)
+        changes = {**(audit_details or {}), "offer_response": [str(app.offer_response), OfferResponse.ACCEPTED.value]}
+        _conditional_update(app, offer_response=OfferResponse.ACCEPTED, offer_responded_at=now)
         audit_record(action=AuditAction.UPDATE, actor=actor, target=app, changes=changes, reason=reason)
         return app
-    reason = reason or _("The applicant declined the counter-offer.")
-    _move(
+    _approval_cancel(
         app,
-        to_status=Status.CANCELLED,
         actor=actor,
-        action=AuditAction.TRANSITION,
-        reason=reason,
-        extra=changes,
-        offer_response=answer,
+        reason=reason or _("The applicant declined the counter-offer."),
+        offer_response=OfferResponse.DECLINED,
+        audit_details=audit_details,
         offer_responded_at=now,
     )
-    _decision(app, actor=actor, kind=ApprovalDecision.Kind.CANCEL, reason=reason)
-    _approval_draw_release(app, actor)
     return app
 
 

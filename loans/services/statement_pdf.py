@@ -127,7 +127,7 @@ def loan_statement_pdf(loan: Loan, *, headers, rows) -> bytes:
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
-        title=f"{loan.loan_number} statement",
+        title=f"{loan.loan_number} {title}",
         author="loansite",
     )
     story = [Paragraph(escape(title), styles["Title"]), facts, Spacer(1, 6 * mm)]

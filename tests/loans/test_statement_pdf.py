@@ -44,7 +44,7 @@ def test_the_pdf_is_built_with_and_without_repayments_in_both_languages(officer,
     loan = disbursed_loan(officer, approver, amount="10000", term=6)
     headers = REPAYMENT_HEADERS[:11]
     empty = loan_statement_pdf(loan, headers=headers, rows=[])
-    assert empty.startswith(b"%PDF") and f"{loan.loan_number} statement".encode() in empty
+    assert empty.startswith(b"%PDF") and f"{loan.loan_number} Loan statement".encode() in empty
     for number in range(1, 7):
         installment = Installment.objects.get(loan=loan, number=number)
         repayment_post(
